@@ -1,0 +1,1 @@
+"""The Kafka runtime under every handler: polling, decoding, outcomes, commits, dead letters."""

@@ -1,0 +1,72 @@
+"""Building confluent-kafka clients with the settings every part of the service shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Message as KafkaMessage, Producer
+
+from consumers.runtime.types import Message
+
+
+class DeliveryFailed(Exception):
+    """The broker did not acknowledge a produced record."""
+
+
+def consumer(bootstrap: str, group_id: str, **overrides: Any) -> Consumer:
+    config = {
+        "bootstrap.servers": bootstrap,
+        "group.id": group_id,
+        "auto.offset.reset": "earliest",
+        # At-least-once: an offset is stored only after its effect is durable; the background
+        # auto-commit then commits stored offsets only.
+        "enable.auto.offset.store": False,
+        "enable.auto.commit": True,
+        "auto.commit.interval.ms": 1000,
+        "partition.assignment.strategy": "cooperative-sticky",
+        "enable.partition.eof": False,
+        **overrides,
+    }
+    return Consumer(config)
+
+
+def producer(bootstrap: str, **overrides: Any) -> Producer:
+    config = {
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        **overrides,
+    }
+    return Producer(config)
+
+
+def produce_sync(
+    producer_: Producer, topic: str, *, key: bytes | str | None, value: bytes | None,
+    headers: list[tuple[str, bytes]] | None = None, timeout: float = 30.0,
+) -> None:
+    """Produces one record and waits for the broker's acknowledgement."""
+    errors: list[KafkaError] = []
+
+    def on_delivery(err: KafkaError | None, _msg: KafkaMessage) -> None:
+        if err is not None:
+            errors.append(err)
+
+    producer_.produce(topic, key=key, value=value, headers=headers, on_delivery=on_delivery)
+    remaining = producer_.flush(timeout)
+    if remaining or errors:
+        raise DeliveryFailed(f"record for {topic} not acknowledged: {errors or 'timed out'}")
+
+
+def to_message(msg: KafkaMessage) -> Message:
+    ts_type, ts_ms = msg.timestamp()
+    return Message(
+        topic=msg.topic() or "",
+        partition=msg.partition() or 0,
+        offset=msg.offset() or 0,
+        key=msg.key(),
+        value=msg.value(),
+        headers=tuple(msg.headers() or ()),
+        timestamp=dt.datetime.fromtimestamp(ts_ms / 1000, dt.UTC) if ts_type else None,
+    )

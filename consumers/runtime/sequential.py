@@ -1,0 +1,105 @@
+"""A one-message-at-a-time consumer loop: the simplest correct runtime.
+
+It is the baseline the concurrent runtime is measured against (bench/), and runs the handlers
+with the same contract. Order of steps for every message:
+  1. decode; undecodable → dead-letter (acknowledged by the broker) → step 4
+  2. handle; Retry → back off and handle again, up to `max_attempts`, then dead-letter
+  3. the handler's effect is durable when it returns Done or Failed
+  4. store the offset (offset + 1); the auto-committer commits stored offsets
+So a crash anywhere before 4 replays the message, and handlers are idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Mapping
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from consumers.runtime import dlq, kafka, retry
+from consumers.runtime.types import Event, Handler, Message, Outcome, Poison, Retry
+from schemas.serde import RegistryUnavailable, Serde, UndecodableMessage
+
+log = logging.getLogger(__name__)
+
+
+class SequentialRuntime:
+    def __init__(
+        self, *, consumer: Consumer, producer: Producer, serde: Serde,
+        handlers: Mapping[str, Handler], dlq_topic: str, max_attempts: int = 5,
+        backoff_base: float = 0.2,
+    ) -> None:
+        self.consumer = consumer
+        self.producer = producer
+        self.serde = serde
+        self.handlers = dict(handlers)
+        self.dlq_topic = dlq_topic
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.processed = 0
+
+    def run(self, stop: threading.Event) -> None:
+        self.consumer.subscribe(list(self.handlers))
+        try:
+            while not stop.is_set():
+                msg = self.consumer.poll(0.2)
+                if msg is None:
+                    continue
+                if msg.error():
+                    log.warning("kafka: %s", msg.error())
+                    continue
+                self.process(kafka.to_message(msg), stop)
+        finally:
+            self.consumer.close()  # commits stored offsets
+
+    def process(self, message: Message, stop: threading.Event) -> Outcome:
+        first_failure: dt.datetime | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = self._attempt(message)
+            if not isinstance(outcome, Retry):
+                break
+            first_failure = first_failure or dt.datetime.now(dt.UTC)
+            if attempt >= self.max_attempts:
+                outcome = Poison("RetriesExhausted", f"after {attempt} attempts: {outcome.reason}")
+                break
+            wait = retry.backoff(attempt, base=self.backoff_base, floor=outcome.after,
+                                 rand=retry.jitter())
+            if stop.wait(wait):
+                return outcome  # shutting down: not stored, so it is redelivered
+        if isinstance(outcome, Poison):
+            self._dead_letter(message, outcome, attempt, first_failure)
+        self.consumer.store_offsets(
+            offsets=[TopicPartition(message.topic, message.partition, message.offset + 1)]
+        )
+        self.processed += 1
+        return outcome
+
+    def _attempt(self, message: Message) -> Outcome:
+        handler = self.handlers[message.topic]
+        try:
+            value = self.serde.decode(handler.event, message.value)
+        except UndecodableMessage as exc:
+            return Poison(type(exc).__name__, str(exc))
+        except RegistryUnavailable as exc:
+            return Retry(str(exc), after=1.0)
+        try:
+            return handler.handle(Event(message, value))
+        except Exception as exc:  # a handler bug or an unexpected outage: retry, then DLQ
+            log.exception("handler for %s raised", message.topic)
+            return Retry(f"{type(exc).__name__}: {exc}")
+
+    def _dead_letter(self, message: Message, poison: Poison, attempts: int,
+                     first_failure: dt.datetime | None) -> None:
+        headers = dlq.dlq_headers(
+            message, error_class=poison.error_class, reason=poison.reason, attempts=attempts,
+            first_failure=first_failure or dt.datetime.now(dt.UTC),
+        )
+        kafka.produce_sync(self.producer, self.dlq_topic, key=message.key, value=message.value,
+                           headers=headers)
+        log.warning("dead-lettered %s[%d]@%d: %s", message.topic, message.partition,
+                    message.offset, poison.reason)
+

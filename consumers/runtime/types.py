@@ -1,0 +1,87 @@
+"""The contract between the Kafka runtime and the handlers. The runtime knows nothing of QBO."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Message:
+    """A consumed Kafka record, as the runtime saw it (raw bytes kept for the DLQ)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp: dt.datetime | None = None
+
+    @property
+    def key_str(self) -> str:
+        return self.key.decode("utf-8", "replace") if self.key is not None else ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """A decoded message handed to a handler."""
+
+    message: Message
+    value: dict[str, Any]
+
+    @property
+    def account_id(self) -> str:
+        return str(self.value.get("account_id", ""))
+
+
+# Outcomes a handler returns. Exceptions that escape a handler are treated as Retry.
+@dataclass(frozen=True)
+class Done:
+    """The effect is durable (or was already there). Optional label for metrics/replay summary."""
+
+    label: str = "processed"
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Transient trouble: try again after `after` seconds (429, 5xx, timeouts, a DB blip)."""
+
+    reason: str
+    after: float = 1.0
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A business failure, recorded by the handler; the message is done with (no DLQ)."""
+
+    reason_code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Poison:
+    """The message can never be processed (undecodable, invalid): dead-letter it."""
+
+    error_class: str
+    reason: str
+
+
+Outcome = Done | Retry | Failed | Poison
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """What a decoder returns: the value, or the poison that stops it."""
+
+    value: dict[str, Any] | None = None
+    poison: Poison | None = field(default=None)
+
+
+class Handler(Protocol):
+    """One per input topic. `event` names the schema (the .avsc stem) used to decode."""
+
+    event: str
+
+    def handle(self, event: Event) -> Outcome: ...

@@ -1,0 +1,139 @@
+"""Typed views of the decoded events (pydantic, frozen). Money becomes `Decimal` here, dates
+`date`; a malformed decimal string is a validation error, never a silent zero."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _exact_decimal(value: Any) -> Any:
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise ValueError(f"not an exact decimal string: {value!r}")
+    if isinstance(value, float):
+        raise ValueError("money must not be a float")
+    return value
+
+
+Money = Annotated[Decimal, BeforeValidator(_exact_decimal)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TaxStatus(StrEnum):
+    TAXED = "TAXED"
+    TAX_EXEMPT = "TAX_EXEMPT"
+    REVERSE_CHARGED = "REVERSE_CHARGED"
+
+
+class DocumentStatus(StrEnum):
+    DRAFT = "DRAFT"
+    FINAL = "FINAL"
+    SENT = "SENT"
+    VOIDED = "VOIDED"
+
+
+class PaymentStatus(StrEnum):
+    UNPAID = "UNPAID"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    PAID = "PAID"
+    UNCOLLECTIBLE = "UNCOLLECTIBLE"
+
+
+class Address(_Frozen):
+    line1: str
+    line2: str | None = None
+    town: str
+    state: str | None = None
+    postcode: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+
+
+class Customer(_Frozen):
+    id: str
+    legal_name: str
+    email: str
+    billing_emails: tuple[str, ...] = ()
+    address: Address
+    tax_status: TaxStatus
+    tax_id: str | None = None
+    archived: bool = False
+
+
+class LineItem(_Frozen):
+    id: str
+    title: str
+    description: str | None = None
+    product_id: str | None = None
+    quantity: Money
+    rate: Money
+    amount: Money
+    tax_category_id: str | None = None
+    tax_rate: Money | None = None
+    tax_amount: Money | None = None
+
+
+class LineItemGroup(_Frozen):
+    id: str
+    title: str
+    tax_category_id: str | None = None
+    line_items: tuple[LineItem, ...]
+
+
+class _Document(_Frozen):
+    id: str
+    number: str | None = None
+    status: DocumentStatus
+    payment_status: PaymentStatus
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    due_date: dt.date | None = None
+    accounting_date: dt.date | None = None
+    memo: str | None = None
+    purchase_order_number: str | None = None
+    customer_id: str
+    customer: Customer
+    line_item_groups: tuple[LineItemGroup, ...]
+    net_total: Money
+    total_tax: Money
+    gross_total: Money
+    stripe_payment_link: bool = False
+
+
+class Invoice(_Document):
+    invoice_date: dt.date
+
+
+class CreditNote(_Document):
+    issue_date: dt.date
+    invoice_id: str
+    invoice_number: str | None = None
+
+
+class _Envelope(_Frozen):
+    event_id: UUID
+    occurred_at: dt.datetime
+    account_id: str
+
+
+class CustomerUpdated(_Envelope):
+    customer: Customer
+
+
+class InvoiceEvent(_Envelope):
+    """invoice.finalized, invoice.sent and invoice.voided share this shape."""
+
+    invoice: Invoice
+
+
+class CreditNoteSent(_Envelope):
+    credit_note: CreditNote

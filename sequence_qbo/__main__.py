@@ -1,0 +1,5 @@
+import sys
+
+from sequence_qbo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,67 @@
+"""`sequence-qbo`: the operator's command line. Each command group lives in its own module under
+`sequence_qbo/commands/` and registers itself; this module only assembles them."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from sequence_qbo import settings as settings_mod
+
+# Command modules, in the order `--help` lists them.
+COMMANDS = (
+    "sequence_qbo.commands.run",
+    "sequence_qbo.commands.db",
+    "sequence_qbo.commands.topics",
+    "sequence_qbo.commands.customers",
+    "sequence_qbo.commands.sandbox",
+    "sequence_qbo.commands.demo",
+)
+
+
+class CliError(Exception):
+    """A problem to report as one sentence and exit code 2 (bad input or set-up)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sequence-qbo",
+        description="Keeps Sequence billing and QuickBooks Online in sync through Kafka. "
+        "Configuration comes from SEQUENCE_QBO_* environment variables (see README).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = settings_mod.load()
+    except ValidationError as exc:
+        print(f"sequence-qbo: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    try:
+        code: int = args.func(args, settings)
+    except CliError as exc:
+        print(f"sequence-qbo: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Service configuration: one frozen object, read from `SEQUENCE_QBO_*` environment variables.
+
+Nothing reads the environment anywhere else; the settings object is built once at the edge
+(the CLI) and passed in.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Topics(BaseSettings):
+    """Topic names (PRODUCT.md §2); each can be renamed, e.g. SEQUENCE_QBO_TOPIC_INVOICE_PAID."""
+
+    model_config = SettingsConfigDict(env_prefix="SEQUENCE_QBO_TOPIC_", frozen=True)
+
+    customer_updated: str = "customer.updated"
+    invoice_finalized: str = "invoice.finalized"
+    invoice_sent: str = "invoice.sent"
+    invoice_voided: str = "invoice.voided"
+    credit_note_sent: str = "credit_note.sent"
+    invoice_paid: str = "invoice.paid"
+    customer_imported: str = "customer.imported"
+    sync_status: str = "qbo.sync_status"
+    qbo_changes: str = "qbo.changes"
+    dlq: str = "sequence-qbo.dlq"
+
+    def by_event(self) -> dict[str, str]:
+        """Event name (the .avsc stem) → configured topic name."""
+        return {
+            "customer.updated": self.customer_updated,
+            "invoice.finalized": self.invoice_finalized,
+            "invoice.sent": self.invoice_sent,
+            "invoice.voided": self.invoice_voided,
+            "credit_note.sent": self.credit_note_sent,
+            "invoice.paid": self.invoice_paid,
+            "customer.imported": self.customer_imported,
+            "qbo.sync_status": self.sync_status,
+            "qbo.changes": self.qbo_changes,
+        }
+
+    def all(self) -> list[str]:
+        return [*self.by_event().values(), self.dlq]
+
+
+class Settings(BaseSettings):
+    """Everything the service needs to run. Secrets are `SecretStr` so they never print."""
+
+    model_config = SettingsConfigDict(env_prefix="SEQUENCE_QBO_", frozen=True, extra="ignore")
+
+    # Kafka
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    consumer_group: str = "sequence-qbo"
+    topic_partitions: int = Field(default=6, ge=1)
+    # None → local schema mode: schemas from schemas/, no registry needed (development).
+    schema_registry_url: str | None = None
+    topics: Topics = Field(default_factory=Topics)
+
+    # PostgreSQL
+    database_url: SecretStr = SecretStr(
+        "postgresql://sequence_qbo:sequence_qbo@127.0.0.1:55432/sequence_qbo"
+    )
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+
+    # QuickBooks Online
+    qbo_environment: str = Field(default="sandbox", pattern="^(production|sandbox|emulator)$")
+    qbo_base_url: str | None = None  # overrides the environment's API base URL (the emulator)
+    qbo_client_id: str | None = None
+    qbo_client_secret: SecretStr | None = None
+    qbo_redirect_uri: str = "http://127.0.0.1:8765/callback"
+    token_encryption_key: SecretStr | None = None  # Fernet key for tokens at rest
+    webhook_verifier_token: SecretStr | None = None
+
+    # HTTP surface (webhooks, admin API, status page)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    admin_token: SecretStr | None = None
+    metrics_port: int = 9464
+
+
+def load() -> Settings:
+    """Build settings from the environment (the only place that reads it)."""
+    return Settings()
