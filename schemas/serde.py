@@ -96,7 +96,7 @@ class RegistryResolver:
     def __init__(self, url: str, client: Any | None = None) -> None:
         from confluent_kafka.schema_registry import SchemaRegistryClient
 
-        self.client = client or SchemaRegistryClient({"url": url})
+        self.client = client or SchemaRegistryClient.new_client({"url": url})
         self._schemas: dict[int, dict[str, Any]] = {}
         self._ids: dict[tuple[str, str], int] = {}
 
@@ -112,7 +112,7 @@ class RegistryResolver:
                 raise RegistryUnavailable(f"schema registry: {exc}") from exc
             except Exception as exc:  # connection errors from the HTTP client
                 raise RegistryUnavailable(f"schema registry unreachable: {exc}") from exc
-            self._schemas[schema_id] = json.loads(schema.schema_str)
+            self._schemas[schema_id] = json.loads(str(schema.schema_str))
         return self._schemas[schema_id]
 
     def schema_id(self, event: str, topic: str) -> int:
@@ -156,12 +156,13 @@ class Serde:
         buf.seek(_HEADER.size)
         try:
             record = fastavro.schemaless_reader(buf, writer, self._reader(event))
-        except Exception as exc:  # fastavro raises a zoo: EOFError, ValueError, SchemaResolutionError…
+        except Exception as exc:  # fastavro raises a zoo: EOFError, ValueError, resolution errors
             raise UndecodableMessage(
                 f"cannot read {event} with schema id {schema_id}: {type(exc).__name__}: {exc}"
             ) from exc
-        if buf.tell() != len(data):  # type: ignore[arg-type]
-            raise UndecodableMessage(f"{len(data) - buf.tell()} trailing bytes after the record")  # type: ignore[arg-type]
+        trailing = len(buf.getbuffer()) - buf.tell()
+        if trailing:
+            raise UndecodableMessage(f"{trailing} trailing bytes after the record")
         if not isinstance(record, dict):
             raise UndecodableMessage(f"{event}: not a record")
         return record
@@ -185,7 +186,8 @@ class Serde:
 
     def _reader(self, event: str) -> ParsedSchema:
         if event not in self._readers:
-            self._readers[event] = fastavro.parse_schema(loader.load_schema(event), named_schemas={})
+            schema = loader.load_schema(event)
+            self._readers[event] = fastavro.parse_schema(schema, named_schemas={})
         return self._readers[event]
 
 

@@ -87,7 +87,7 @@ class Tx:
 
     def _run(self, name: str, params: Mapping[str, Any] | None) -> psycopg.Cursor[Any]:
         sql = queries.all_queries()[name]
-        return self.conn.execute(sql, params or {})  # type: ignore[arg-type]  # text from our .sql files
+        return self.conn.execute(sql.encode(), params or {})
 
     def execute(self, name: str, params: Mapping[str, Any] | None = None) -> int:
         return self._run(name, params).rowcount

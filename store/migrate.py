@@ -28,7 +28,7 @@ def migrate(url: str) -> list[str]:
                 if number in done:
                     continue
                 with conn.transaction():
-                    conn.execute(sql)  # type: ignore[arg-type]  # our own migration file
+                    conn.execute(sql.encode())  # our own migration file
                     conn.execute(
                         "insert into schema_migrations (number, name) values (%s, %s)",
                         (number, name),

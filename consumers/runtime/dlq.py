@@ -18,7 +18,7 @@ HEADER_FIRST_FAILURE = "dlq.first.failure"
 
 def dlq_headers(
     message: Message, *, error_class: str, reason: str, attempts: int, first_failure: dt.datetime
-) -> list[tuple[str, bytes]]:
+) -> list[tuple[str, str | bytes | None]]:
     """Headers of the dead-letter copy of `message`; the original headers are kept after them."""
     ours = [
         (HEADER_SOURCE_TOPIC, message.topic),
@@ -30,7 +30,7 @@ def dlq_headers(
         (HEADER_FIRST_FAILURE, first_failure.astimezone(dt.UTC).isoformat()),
     ]
     originals = [(k, v) for k, v in message.headers if not k.startswith("dlq.")]
-    return [(k, v.encode()) for k, v in ours] + originals
+    return [*((k, v.encode()) for k, v in ours), *originals]
 
 
 def parse_dlq_headers(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message as KafkaMessage, Producer
+from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka import Message as KafkaMessage
 
 from consumers.runtime.types import Message
 
@@ -44,7 +45,7 @@ def producer(bootstrap: str, **overrides: Any) -> Producer:
 
 def produce_sync(
     producer_: Producer, topic: str, *, key: bytes | str | None, value: bytes | None,
-    headers: list[tuple[str, bytes]] | None = None, timeout: float = 30.0,
+    headers: list[tuple[str, str | bytes | None]] | None = None, timeout: float = 30.0,
 ) -> None:
     """Produces one record and waits for the broker's acknowledgement."""
     errors: list[KafkaError] = []
@@ -67,6 +68,12 @@ def to_message(msg: KafkaMessage) -> Message:
         offset=msg.offset() or 0,
         key=msg.key(),
         value=msg.value(),
-        headers=tuple(msg.headers() or ()),
+        headers=tuple((k, v or b"") for k, v in _header_list(msg)),
         timestamp=dt.datetime.fromtimestamp(ts_ms / 1000, dt.UTC) if ts_type else None,
     )
+
+
+def _header_list(msg: KafkaMessage) -> list[tuple[str, bytes | None]]:
+    raw = msg.headers() or []
+    items = raw.items() if isinstance(raw, dict) else raw
+    return [(k, v.encode() if isinstance(v, str) else v) for k, v in items]

@@ -52,15 +52,16 @@ echo $! > "$dir/kafka.pid"
 log "kafka starting (pid $(cat "$dir/kafka.pid"), logs in $dir/logs)"
 
 ready() {
-  kill -0 "$(cat "$dir/kafka.pid")" || { tail -20 "$dir/logs/stdout.log" >&2; die "kafka exited during start-up"; }
+  kill -0 "$(cat "$dir/kafka.pid")" || return 0  # exited: stop waiting, reported below
   "$PYTHON" - "$KAFKA_PORT" <<'PY'
 import sys
 from confluent_kafka.admin import AdminClient
 AdminClient({"bootstrap.servers": f"127.0.0.1:{sys.argv[1]}"}).list_topics(timeout=2)
 PY
 }
-if ! wait_for "kafka on 127.0.0.1:$KAFKA_PORT" "$KAFKA_READY_TIMEOUT" ready; then
+if ! wait_for "kafka on 127.0.0.1:$KAFKA_PORT" "$KAFKA_READY_TIMEOUT" ready \
+   || ! kill -0 "$(cat "$dir/kafka.pid")" 2>/dev/null; then
   tail -20 "$dir/logs/stdout.log" >&2
-  die "kafka did not become ready within ${KAFKA_READY_TIMEOUT}s"
+  die "kafka did not become ready within ${KAFKA_READY_TIMEOUT}s (logs in $dir/logs)"
 fi
 echo "$((SECONDS - started))" > "$dir/startup-seconds"

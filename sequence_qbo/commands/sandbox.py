@@ -15,8 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox.config import SandboxConfig
     from sandbox.server import serve
+
+    from sandbox.config import SandboxConfig
 
     serve(args.host, args.port, SandboxConfig())
     return 0

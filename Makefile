@@ -1,0 +1,53 @@
+# Everyday actions. `make demo` and `make test` do all set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION ?= 0.13.9
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(HOME)/.local/bin:$(PATH)
+
+.PHONY: help deps infra-up infra-down test test-unit demo lint typecheck fmt bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null || python3 -m pip install -q "uv==$(UV_VERSION)"
+	uv sync --frozen --quiet
+	@touch $@
+
+deps: $(VENV)/.synced ## install Python dependencies from the lock file (into .venv)
+
+infra-up: deps ## start Kafka (KRaft) and PostgreSQL without Docker (idempotent)
+	infra/up.sh
+
+infra-down: ## stop Kafka and PostgreSQL
+	infra/down.sh
+
+test: infra-up ## run the whole suite: unit and integration tests (real Kafka and PostgreSQL)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: deps ## unit tests only (no services)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+demo: infra-up ## sample events through Kafka into the service, and what it did with them
+	$(PY) -m sequence_qbo db migrate
+	$(PY) -m sequence_qbo topics create
+	$(PY) -m sequence_qbo demo
+
+lint: deps ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: deps ## mypy on the packages
+	$(VENV)/bin/mypy
+
+fmt: deps ## format the code
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: infra-up ## run the benchmarks (prints figures)
+	for b in bench/*.py; do $(PY) $$b || exit 1; done
+
+clean: infra-down ## stop services and remove local data
+	rm -rf .infra

@@ -1,0 +1,128 @@
+"""Fixtures shared by every test.
+
+Integration tests talk to the real services started by `make infra-up` (a `kafka.Kafka` JVM and
+a PostgreSQL server). Each test gets its own database (a copy of a migrated template) and its
+own topics, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from sequence_qbo.settings import Settings, Topics
+from sequence_qbo.topics import ensure_topics
+from store.db import Database
+from store.migrate import migrate
+
+PG_ADMIN_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql://sequence_qbo:sequence_qbo@127.0.0.1:55432/postgres"
+)
+KAFKA_BOOTSTRAP = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+TEMPLATE_DB = f"sqbo_template_{os.getpid()}"
+
+
+@pytest.fixture(autouse=True)
+def _clean_service_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's SEQUENCE_QBO_* variables must not leak into tests."""
+    for name in list(os.environ):
+        if name.startswith("SEQUENCE_QBO_"):
+            monkeypatch.delenv(name)
+
+
+def _db_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A database migrated once per session; every test database is a copy of it."""
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} (run `make infra-up`): {exc}")
+    with admin:
+        admin.execute(f'drop database if exists "{TEMPLATE_DB}"')
+        admin.execute(f'create database "{TEMPLATE_DB}"')
+        migrate(_db_url(TEMPLATE_DB))
+        yield TEMPLATE_DB
+        admin.execute(f'drop database if exists "{TEMPLATE_DB}" with (force)')
+
+
+@pytest.fixture
+def db_url(pg_template: str) -> Iterator[str]:
+    name = f"sqbo_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'create database "{name}" template "{pg_template}"')
+    yield _db_url(name)
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    with Database(db_url, min_size=1, max_size=8) as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    try:
+        AdminClient({"bootstrap.servers": KAFKA_BOOTSTRAP}).list_topics(timeout=10)
+    except Exception as exc:
+        pytest.fail(f"Kafka is not reachable at {KAFKA_BOOTSTRAP} (run `make infra-up`): {exc}")
+    return KAFKA_BOOTSTRAP
+
+
+@pytest.fixture
+def topics(kafka_bootstrap: str) -> Topics:
+    """Topic names unique to this test, created with 3 partitions."""
+    suffix = uuid.uuid4().hex[:10]
+    names = {field: f"t{suffix}.{default}" for field, default in Topics().model_dump().items()}
+    unique = Topics(**names)
+    ensure_topics(kafka_bootstrap, unique.all(), partitions=3)
+    return unique
+
+
+@pytest.fixture
+def settings(db_url: str, kafka_bootstrap: str, topics: Topics) -> Settings:
+    return Settings(
+        database_url=db_url,
+        kafka_bootstrap=kafka_bootstrap,
+        topics=topics,
+        consumer_group=f"g-{uuid.uuid4().hex[:10]}",
+    )
+
+
+REGISTRY_URL = os.environ.get("TEST_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7")
+
+
+@pytest.fixture(scope="session")
+def schema_registry_url() -> str:
+    """The Apicurio registry started by `make infra-up` (Confluent-compatible API).
+
+    Without Java 21+ it cannot run; then the tests fall back to confluent-kafka's in-process
+    mock registry, and say so in the test report header.
+    """
+    import requests
+
+    try:
+        requests.get(f"{REGISTRY_URL}/subjects", timeout=5).raise_for_status()
+    except requests.RequestException:
+        return "mock://sequence-qbo-tests"
+    return REGISTRY_URL
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import requests
+
+    try:
+        requests.get(f"{REGISTRY_URL}/subjects", timeout=2).raise_for_status()
+        return f"schema registry: {REGISTRY_URL}"
+    except requests.RequestException:
+        return "schema registry: NOT RUNNING (needs Java 21+): registry tests use mock://"
