@@ -31,8 +31,9 @@ test-unit: deps ## unit tests only (no services)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 demo: infra-up ## sample events through Kafka into the service, and what it did with them
-	$(PY) -m sequence_qbo db migrate
-	$(PY) -m sequence_qbo topics create
+	export SEQUENCE_QBO_SCHEMA_REGISTRY_URL=$${SEQUENCE_QBO_SCHEMA_REGISTRY_URL:-$$(infra/registry/url.sh)}; \
+	$(PY) -m sequence_qbo db migrate && \
+	$(PY) -m sequence_qbo topics create && \
 	$(PY) -m sequence_qbo demo
 
 lint: deps ## ruff lint and format check

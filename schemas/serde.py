@@ -136,6 +136,7 @@ class Serde:
         self.resolver = resolver
         self._parsed: dict[int, ParsedSchema] = {}
         self._readers: dict[str, ParsedSchema] = {}
+        self._same: dict[tuple[int, str], bool] = {}
 
     def encode(self, event: str, topic: str, record: Mapping[str, Any]) -> bytes:
         schema_id = self.resolver.schema_id(event, topic)
@@ -152,10 +153,11 @@ class Serde:
         """The record, resolved to the current schema of `event`."""
         schema_id = self.schema_id_of(data)
         writer = self._writer(schema_id)
+        reader = self._resolution(schema_id, event)
         buf = io.BytesIO(data)  # type: ignore[arg-type]  # checked by schema_id_of
         buf.seek(_HEADER.size)
         try:
-            record = fastavro.schemaless_reader(buf, writer, self._reader(event))
+            record = fastavro.schemaless_reader(buf, writer, reader)
         except Exception as exc:  # fastavro raises a zoo: EOFError, ValueError, resolution errors
             raise UndecodableMessage(
                 f"cannot read {event} with schema id {schema_id}: {type(exc).__name__}: {exc}"
@@ -183,6 +185,15 @@ class Serde:
             schema = self.resolver.writer_schema(schema_id)
             self._parsed[schema_id] = fastavro.parse_schema(schema, named_schemas={})
         return self._parsed[schema_id]
+
+    def _resolution(self, schema_id: int, event: str) -> ParsedSchema | None:
+        """The reader schema to resolve to, or None when the writer's is the same one (most
+        messages): fastavro's resolution costs about half the decode time."""
+        key = (schema_id, event)
+        if key not in self._same:
+            writer = self.resolver.writer_schema(schema_id)
+            self._same[key] = _canonical(writer) == _canonical(loader.load_schema(event))
+        return None if self._same[key] else self._reader(event)
 
     def _reader(self, event: str) -> ParsedSchema:
         if event not in self._readers:

@@ -20,10 +20,14 @@ from sequence_qbo.topics import ensure_topics
 from store.db import Database
 from store.migrate import migrate
 
+# The same variables as infra/env.sh, so `KAFKA_PORT=19092 make test` tests a second broker.
 PG_ADMIN_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql://sequence_qbo:sequence_qbo@127.0.0.1:55432/postgres"
+    "TEST_DATABASE_URL",
+    f"postgresql://sequence_qbo:sequence_qbo@127.0.0.1:{os.environ.get('PG_PORT', '55432')}/postgres",
 )
-KAFKA_BOOTSTRAP = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+KAFKA_BOOTSTRAP = os.environ.get(
+    "TEST_KAFKA_BOOTSTRAP", f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"
+)
 TEMPLATE_DB = f"sqbo_template_{os.getpid()}"
 
 
@@ -99,7 +103,10 @@ def settings(db_url: str, kafka_bootstrap: str, topics: Topics) -> Settings:
     )
 
 
-REGISTRY_URL = os.environ.get("TEST_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7")
+REGISTRY_URL = os.environ.get(
+    "TEST_SCHEMA_REGISTRY_URL",
+    f"http://127.0.0.1:{os.environ.get('REGISTRY_PORT', '8081')}/apis/ccompat/v7",
+)
 
 
 @pytest.fixture(scope="session")

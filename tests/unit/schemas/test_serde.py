@@ -111,3 +111,29 @@ def test_dates_are_dates() -> None:
     out = s.decode("invoice.paid", s.encode("invoice.paid", "t", record))
     assert out["paid_at"] == dt.date(2026, 11, 2)
     assert out["amount_paid"] == "12.30"
+
+
+def test_data_from_an_older_writer_schema_is_resolved_to_the_current_one() -> None:
+    import copy
+    import io
+
+    import fastavro
+
+    from schemas import loader
+
+    older = copy.deepcopy(loader.load_schema("invoice.paid"))
+    older["fields"] = [f for f in older["fields"] if f["name"] != "invoice_number"]
+
+    class WithOlder(serde.LocalResolver):
+        def writer_schema(self, schema_id: int) -> dict:
+            return older if schema_id == 7 else super().writer_schema(schema_id)
+
+    record = {**samples.envelope("a"), "invoice_id": "inv", "realm_id": "1",
+              "qbo_invoice_id": "9", "currency": "GBP", "amount_paid": "1.00",
+              "paid_at": dt.date(2026, 1, 2), "qbo_payment_ids": []}
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, fastavro.parse_schema(older, named_schemas={}), record)
+    decoded = serde.Serde(WithOlder()).decode("invoice.paid",
+                                              struct.pack(">bI", 0, 7) + buf.getvalue())
+    assert decoded["invoice_number"] is None  # the current field's default
+    assert decoded["amount_paid"] == "1.00"
