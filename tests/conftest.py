@@ -21,9 +21,9 @@ from store.db import Database
 from store.migrate import migrate
 
 # The same variables as infra/env.sh, so `KAFKA_PORT=19092 make test` tests a second broker.
+_PG_PORT = os.environ.get("PG_PORT", "55432")
 PG_ADMIN_URL = os.environ.get(
-    "TEST_DATABASE_URL",
-    f"postgresql://sequence_qbo:sequence_qbo@127.0.0.1:{os.environ.get('PG_PORT', '55432')}/postgres",
+    "TEST_DATABASE_URL", f"postgresql://sequence_qbo:sequence_qbo@127.0.0.1:{_PG_PORT}/postgres"
 )
 KAFKA_BOOTSTRAP = os.environ.get(
     "TEST_KAFKA_BOOTSTRAP", f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"

@@ -19,3 +19,12 @@ def backoff(attempt: int, *, base: float = 0.5, cap: float = 60.0, floor: float 
     """
     exp = min(cap, base * (2 ** max(0, attempt - 1)))
     return max(floor, exp * rand)
+
+
+def next_retry(attempt: int, *, max_attempts: int, base: float, floor: float = 0.0,
+               cap: float = 60.0, rand: float = 1.0) -> float | None:
+    """After failed attempt number `attempt`: seconds until the next one, or None when the
+    attempts are used up (the message is then dead-lettered as RetriesExhausted)."""
+    if attempt >= max_attempts:
+        return None
+    return backoff(attempt, base=base, cap=cap, floor=floor, rand=rand)
