@@ -12,6 +12,8 @@ command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch the Kafka jars:
 command -v java >/dev/null || die "Java 17+ is needed to run Kafka: apt-get install openjdk-17-jre-headless"
 log "fetching Kafka jars from Maven Central"
 rm -rf libs
-mvn -q -B -Dstyle.color=never package || die "could not fetch the Kafka jars (is Maven Central reachable?)"
+mkdir -p "$INFRA_DATA_DIR"
+mvn -B package >"$INFRA_DATA_DIR/kafka-fetch.log" 2>&1 \
+  || { tail -30 "$INFRA_DATA_DIR/kafka-fetch.log" >&2; die "could not fetch the Kafka jars (is Maven Central reachable?)"; }
 sha256sum pom.xml > "$stamp"
 log "kafka jars in $(pwd)/libs ($(ls libs/*.jar | wc -l) jars)"

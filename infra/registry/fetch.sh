@@ -12,7 +12,9 @@ fi
 command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch the schema registry: apt-get install maven"
 log "fetching Apicurio Registry from Maven Central"
 rm -rf dist
-mvn -q -B -Dstyle.color=never package || die "could not fetch Apicurio Registry (is Maven Central reachable?)"
+mkdir -p "$INFRA_DATA_DIR"
+mvn -B package >"$INFRA_DATA_DIR/registry-fetch.log" 2>&1 \
+  || { tail -30 "$INFRA_DATA_DIR/registry-fetch.log" >&2; die "could not fetch Apicurio Registry (is Maven Central reachable?)"; }
 [[ -f dist/quarkus-run.jar ]] || die "dist/quarkus-run.jar missing after unpacking: check pom.xml"
 sha256sum pom.xml > "$stamp"
 log "schema registry in $(pwd)/dist ($(du -sh dist | cut -f1))"
