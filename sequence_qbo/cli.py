@@ -16,9 +16,13 @@ from sequence_qbo import settings as settings_mod
 # Command modules, in the order `--help` lists them.
 COMMANDS = (
     "sequence_qbo.commands.run",
+    "sequence_qbo.commands.replay",
+    "sequence_qbo.commands.dlq",
+    "sequence_qbo.commands.serve",
     "sequence_qbo.commands.db",
     "sequence_qbo.commands.topics",
     "sequence_qbo.commands.customers",
+    "sequence_qbo.commands.connect",
     "sequence_qbo.commands.sandbox",
     "sequence_qbo.commands.demo",
 )

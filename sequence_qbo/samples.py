@@ -41,3 +41,33 @@ def envelope(account_id: str, occurred_at: dt.datetime | None = None) -> dict[st
 def customer_updated_events(account_id: str = DEMO_ACCOUNT) -> list[tuple[str, dict[str, Any]]]:
     """(key, value) pairs for `customer.updated`."""
     return [(c[0], {**envelope(account_id), "customer": customer(*c)}) for c in _CUSTOMERS]
+
+
+def line(lid: str, title: str, quantity: str, rate: str, amount: str, *,
+         product_id: str | None = None, tax_category_id: str | None = None,
+         tax_rate: str | None = None, tax_amount: str | None = None) -> dict[str, Any]:
+    return {"id": lid, "title": title, "description": None, "product_id": product_id,
+            "quantity": quantity, "rate": rate, "amount": amount,
+            "tax_category_id": tax_category_id, "tax_rate": tax_rate, "tax_amount": tax_amount}
+
+
+def invoice(iid: str, cust: dict[str, Any], groups: list[dict[str, Any]], *,
+            number: str | None = None, currency: str = "GBP", status: str = "FINAL",
+            net: str, tax: str = "0", gross: str | None = None,
+            invoice_date: dt.date = dt.date(2026, 11, 1), memo: str | None = None,
+            stripe_payment_link: bool = False) -> dict[str, Any]:
+    """An invoice snapshot; `groups` are {"id", "title", "tax_category_id", "line_items"}."""
+    return {
+        "id": iid, "number": number, "status": status, "payment_status": "UNPAID",
+        "currency": currency, "invoice_date": invoice_date,
+        "due_date": invoice_date + dt.timedelta(days=30), "accounting_date": None,
+        "memo": memo, "purchase_order_number": None, "customer_id": cust["id"],
+        "customer": cust, "line_item_groups": groups, "net_total": net, "total_tax": tax,
+        "gross_total": gross if gross is not None else net,
+        "stripe_payment_link": stripe_payment_link,
+    }
+
+
+def group(gid: str, title: str, lines: list[dict[str, Any]],
+          tax_category_id: str | None = None) -> dict[str, Any]:
+    return {"id": gid, "title": title, "tax_category_id": tax_category_id, "line_items": lines}

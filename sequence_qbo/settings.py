@@ -24,6 +24,7 @@ class Topics(BaseSettings):
     customer_imported: str = "customer.imported"
     sync_status: str = "qbo.sync_status"
     qbo_changes: str = "qbo.changes"
+    resync: str = "sequence-qbo.resync"  # internal: re-sync requests (manual, on link)
     dlq: str = "sequence-qbo.dlq"
 
     def by_event(self) -> dict[str, str]:
@@ -38,6 +39,7 @@ class Topics(BaseSettings):
             "customer.imported": self.customer_imported,
             "qbo.sync_status": self.sync_status,
             "qbo.changes": self.qbo_changes,
+            "qbo.resync": self.resync,
         }
 
     def all(self) -> list[str]:

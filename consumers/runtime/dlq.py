@@ -4,7 +4,14 @@ and why they could not be processed (PRODUCT.md §2)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
+from dataclasses import dataclass
+from uuid import uuid4
 
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Message as KafkaMessage
+
+from consumers.runtime import kafka
 from consumers.runtime.types import Message
 
 HEADER_SOURCE_TOPIC = "dlq.source.topic"
@@ -36,3 +43,86 @@ def dlq_headers(
 def parse_dlq_headers(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:
     """The dlq.* headers of a dead-letter record as text."""
     return {k: v.decode("utf-8", "replace") for k, v in headers or [] if k.startswith("dlq.")}
+
+
+HEADER_REPLAYED_FROM = "sequence-qbo.replayed-from"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record of the DLQ topic, with where it came from."""
+
+    partition: int  # in the DLQ topic
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, str]  # the dlq.* headers
+    original_headers: list[tuple[str, bytes]]
+
+    @property
+    def source_topic(self) -> str:
+        return self.headers.get(HEADER_SOURCE_TOPIC, "")
+
+    @property
+    def coordinates(self) -> str:
+        return f"{self.partition}:{self.offset}"
+
+
+def read_dead_letters(bootstrap: str, topic: str, timeout: float = 30.0) -> list[DeadLetter]:
+    """Every record of the DLQ topic up to its current end (nothing committed)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"dlq-reader-{uuid4().hex}",
+                         "enable.auto.commit": False, "enable.partition.eof": False})
+    try:
+        ends = _ends(consumer, topic, timeout)
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        return _read_until(consumer, ends, time.monotonic() + timeout)
+    finally:
+        consumer.close()
+
+
+def reinject(producer: Producer, letters: list[DeadLetter]) -> None:
+    """Produces each record again to its source topic, original key, value and headers, marked
+    with where in the DLQ it came from; waits for the broker to acknowledge all of them."""
+    errors: list[KafkaError] = []
+
+    def on_delivery(err: KafkaError | None, _msg: KafkaMessage) -> None:
+        if err is not None:
+            errors.append(err)
+
+    for letter in letters:
+        headers: list[tuple[str, str | bytes | None]] = [
+            *letter.original_headers, (HEADER_REPLAYED_FROM, letter.coordinates.encode())]
+        producer.produce(letter.source_topic, key=letter.key, value=letter.value,
+                         headers=headers, on_delivery=on_delivery)
+    if producer.flush(30) or errors:
+        raise RuntimeError(f"re-injection not acknowledged: {errors or 'timed out'}")
+
+
+def _ends(consumer: Consumer, topic: str, timeout: float) -> dict[int, int]:
+    meta = consumer.list_topics(topic, timeout=timeout).topics[topic]
+    if meta.error is not None:
+        raise RuntimeError(f"cannot read {topic}: {meta.error}")
+    return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
+            for p in meta.partitions}
+
+
+def _read_until(consumer: Consumer, ends: dict[int, int], deadline: float) -> list[DeadLetter]:
+    letters: list[DeadLetter] = []
+    next_offset = dict.fromkeys(ends, 0)
+    while any(next_offset[p] < end for p, end in ends.items()):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the DLQ could not be read to its end in time")
+        msg = consumer.poll(0.5)
+        if msg is None or msg.error() or (msg.offset() or 0) >= ends[msg.partition() or 0]:
+            continue
+        next_offset[msg.partition() or 0] = (msg.offset() or 0) + 1
+        letters.append(_letter(msg))
+    return sorted(letters, key=lambda x: (x.partition, x.offset))
+
+
+def _letter(msg: KafkaMessage) -> DeadLetter:
+    m = kafka.to_message(msg)
+    return DeadLetter(partition=m.partition, offset=m.offset, key=m.key, value=m.value,
+                      headers=parse_dlq_headers(list(m.headers)),
+                      original_headers=[(k, v) for k, v in m.headers
+                                        if not k.startswith("dlq.") and k != HEADER_REPLAYED_FROM])

@@ -85,3 +85,11 @@ class Handler(Protocol):
     event: str
 
     def handle(self, event: Event) -> Outcome: ...
+
+
+class Decoder(Protocol):
+    """Turns a record's bytes into the event named `event` (schemas.serde.Serde is one).
+
+    Raises schemas.serde.UndecodableMessage (poison) or RegistryUnavailable (transient)."""
+
+    def decode(self, event: str, data: bytes | None) -> dict[str, Any]: ...

@@ -1,0 +1,257 @@
+"""The admin HTTP API that Sequence's dashboard calls (PRODUCT.md §1, §11): the same service
+functions as the CLI, as JSON under `/admin/v1/accounts/{account_id}/…`.
+
+Every route needs `Authorization: Bearer <SEQUENCE_QBO_ADMIN_TOKEN>` (compared in constant
+time); without a configured token the API refuses everything. A refused operation answers
+4xx/503 with `{"detail": {"reason", "message", "details"}}`; `reason` is machine-readable.
+The OpenAPI document is FastAPI's `/openapi.json` (`/docs` renders it).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from sequence_qbo.services import customers, import_, products, suggest, tax
+from sequence_qbo.services import settings as settings_service
+from sequence_qbo.services.deps import Deps
+from sequence_qbo.services.errors import ServiceError
+from store import links
+
+__all__ = ["AdminDeps", "router"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AdminDeps:
+    admin_token: str | None  # settings.admin_token; None refuses every request
+    services: Deps
+    report_dir: Path  # where customer import reports are written
+
+
+class LinkIn(BaseModel):
+    qbo_customer_id: str = Field(min_length=1)
+    expected_currency: str | None = Field(None, pattern="^[A-Za-z]{3}$")
+
+
+class CreateIn(BaseModel):
+    currency: str | None = Field(
+        None, pattern="^[A-Za-z]{3}$", description="required when multi-currency is on"
+    )
+
+
+class MapProductIn(BaseModel):
+    name: str = Field(min_length=1, description="the product's name; the item's (≤ 100)")
+    income_account_id: str = Field(min_length=1)
+
+
+class LinkProductIn(BaseModel):
+    item_id: str = Field(min_length=1)
+
+
+class FallbackItemIn(BaseModel):
+    name: str = Field("Sequence billing", min_length=1)
+    income_account_id: str = Field(min_length=1)
+
+
+class TaxMappingIn(BaseModel):
+    tax_code_id: str = Field(min_length=1)
+
+
+class SettingsIn(BaseModel):
+    """Only the fields sent change; null clears an optional one."""
+
+    merchant_email: str | None = None
+    txn_date_source: str | None = None
+    fallback_item_id: str | None = None
+    fallback_tax_code_id: str | None = None
+    exempt_tax_code_id: str | None = None
+    reverse_charge_tax_code_id: str | None = None
+    auto_create_customers: bool | None = None
+
+
+def _call(run: Callable[[], T]) -> T:
+    """Runs a service call; its `ServiceError` becomes the HTTP error the dashboard reads."""
+    try:
+        return run()
+    except ServiceError as exc:
+        raise HTTPException(exc.http_status, detail=exc.as_dict()) from exc
+
+
+def _authorizer(token: str | None) -> Callable[..., None]:
+    bearer = HTTPBearer(auto_error=False, description="SEQUENCE_QBO_ADMIN_TOKEN")
+
+    def authorize(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:  # noqa: B008
+        if token is None:
+            raise HTTPException(
+                503,
+                detail={
+                    "reason": "admin_api_disabled",
+                    "message": "no admin token is configured",
+                    "details": {},
+                },
+            )
+        given = creds.credentials if creds is not None else ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise HTTPException(
+                401,
+                detail={
+                    "reason": "unauthorized",
+                    "message": "a valid bearer token is required",
+                    "details": {},
+                },
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    return authorize
+
+
+def router(deps: AdminDeps) -> APIRouter:
+    r = APIRouter(
+        prefix="/admin/v1/accounts/{account_id}",
+        tags=["admin"],
+        dependencies=[Depends(_authorizer(deps.admin_token))],
+    )
+    _customer_routes(r, deps)
+    _product_routes(r, deps.services)
+    _tax_routes(r, deps.services)
+    _settings_routes(r, deps.services)
+    return r
+
+
+def _customer_routes(r: APIRouter, deps: AdminDeps) -> None:
+    d = deps.services
+
+    @r.get("/customers", summary="Linked customers")
+    def linked(account_id: str) -> list[dict[str, Any]]:
+        return [dict(row) for row in links.list_links(d.db, account_id)]
+
+    @r.get("/customers/{customer_id}/suggestions", summary="QBO customers that may be this one")
+    def suggestions(account_id: str, customer_id: str) -> list[dict[str, Any]]:
+        return [
+            c.as_dict()
+            for c in _call(
+                lambda: suggest.suggest_customers(
+                    d.db, d.client(account_id), account_id, customer_id
+                )
+            )
+        ]
+
+    @r.post("/customers/{customer_id}/link", summary="Link to an existing QBO customer")
+    def link(account_id: str, customer_id: str, body: LinkIn) -> dict[str, Any]:
+        return _call(
+            lambda: customers.link_customer(
+                d.db,
+                d.client(account_id),
+                d.pub,
+                account_id,
+                customer_id,
+                body.qbo_customer_id,
+                expected_currency=body.expected_currency,
+            )
+        ).as_dict()
+
+    @r.post("/customers/{customer_id}/create", summary="Create the QBO customer and link it")
+    def create(account_id: str, customer_id: str, body: CreateIn) -> dict[str, Any]:
+        return _call(
+            lambda: customers.create_customer(
+                d.db, d.client(account_id), d.pub, account_id, customer_id, currency=body.currency
+            )
+        ).as_dict()
+
+    @r.post("/customers/import", summary="Import customers from QBO (customer.imported)")
+    def import_customers(account_id: str) -> dict[str, Any]:
+        return _call(
+            lambda: import_.import_customers(
+                d.db, d.client(account_id), d.pub, account_id, deps.report_dir
+            )
+        ).as_dict()
+
+
+def _product_routes(r: APIRouter, d: Deps) -> None:
+    @r.get("/income-accounts", summary="The QBO company's income accounts")
+    def income_accounts(account_id: str) -> list[dict[str, Any]]:
+        return _call(lambda: products.income_accounts(d.client(account_id)))
+
+    @r.get("/products", summary="Product → item mappings")
+    def mapped(account_id: str) -> list[dict[str, Any]]:
+        return [dict(row) for row in products.product_mappings(d.db, account_id)]
+
+    @r.post("/products/{product_id}/map", summary="Create a Service item for the product")
+    def map_product(account_id: str, product_id: str, body: MapProductIn) -> dict[str, Any]:
+        return dict(
+            _call(
+                lambda: products.map_product(
+                    d.db,
+                    d.client(account_id),
+                    account_id,
+                    product_id,
+                    body.name,
+                    body.income_account_id,
+                )
+            )
+        )
+
+    @r.post("/products/{product_id}/link", summary="Map the product to an existing item")
+    def link_product(account_id: str, product_id: str, body: LinkProductIn) -> dict[str, Any]:
+        return dict(
+            _call(
+                lambda: products.link_product(
+                    d.db, d.client(account_id), account_id, product_id, body.item_id
+                )
+            )
+        )
+
+    @r.post("/fallback-item", summary="Create the item unmapped products use")
+    def fallback_item(account_id: str, body: FallbackItemIn) -> dict[str, Any]:
+        return _call(
+            lambda: products.create_fallback_item(
+                d.db, d.client(account_id), account_id, body.name, body.income_account_id
+            )
+        )
+
+
+def _tax_routes(r: APIRouter, d: Deps) -> None:
+    @r.get("/tax-codes", summary="The QBO company's active tax codes")
+    def tax_codes(account_id: str) -> list[dict[str, Any]]:
+        return _call(lambda: tax.tax_codes(d.client(account_id)))
+
+    @r.get("/tax-mappings", summary="Tax category → tax code mappings")
+    def tax_mappings(account_id: str) -> dict[str, str]:
+        return tax.tax_mappings(d.db, account_id)
+
+    @r.put("/tax-mappings/{tax_category_id}", summary="Map a tax category to a tax code")
+    def map_tax(account_id: str, tax_category_id: str, body: TaxMappingIn) -> dict[str, Any]:
+        return dict(
+            _call(
+                lambda: tax.map_tax_category(
+                    d.db, d.client(account_id), account_id, tax_category_id, body.tax_code_id
+                )
+            )
+        )
+
+    @r.delete("/tax-mappings/{tax_category_id}", status_code=204, summary="Unmap a category")
+    def unmap_tax(account_id: str, tax_category_id: str) -> None:
+        _call(lambda: tax.unmap_tax_category(d.db, account_id, tax_category_id))
+
+
+def _settings_routes(r: APIRouter, d: Deps) -> None:
+    @r.get("/settings", summary="The account's settings")
+    def get_settings(account_id: str) -> dict[str, Any]:
+        return settings_service.get_settings(d.db, account_id).as_dict()
+
+    @r.patch("/settings", summary="Change settings (checked against the QBO company)")
+    def patch_settings(account_id: str, body: SettingsIn) -> dict[str, Any]:
+        return _call(
+            lambda: settings_service.update_settings(
+                d.db, lambda: d.client(account_id), account_id, body.model_dump(exclude_unset=True)
+            )
+        ).as_dict()

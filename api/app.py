@@ -1,0 +1,64 @@
+"""The HTTP app: Intuit webhook receiver now; the admin API and status page join as routers.
+
+`create_app` only assembles; everything with I/O comes in through `Deps`, built by the
+composition root (`sequence-qbo serve`) or by a test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from api import admin, metrics, webhooks
+from api.deliveries import DeliveryLog
+from api.intake import Intake
+from api.publisher import ChangePublisher
+from api.realms import RealmLookup
+from sequence_qbo.settings import Settings
+
+__all__ = ["Deps", "create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the app needs from the outside world."""
+
+    settings: Settings
+    publisher: ChangePublisher  # `qbo.changes`, acknowledged by the broker
+    account_for_realm: RealmLookup  # realm id → account id, or None
+    deliveries: DeliveryLog  # dedupe keys already handed off
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    clock: Callable[[], dt.datetime] = _utcnow
+    admin: admin.AdminDeps | None = None  # the admin API (served when given)
+
+
+def create_app(deps: Deps) -> FastAPI:
+    app = FastAPI(title="sequence-qbo", summary="QuickBooks Online sync for Sequence")
+    webhook_metrics = metrics.WebhookMetrics(deps.registry)
+    intake = Intake(deps.account_for_realm, deps.deliveries, deps.publisher, webhook_metrics)
+    app.include_router(
+        webhooks.router(_verifier_token(deps.settings), intake, webhook_metrics, deps.clock)
+    )
+    app.include_router(metrics.router(deps.registry))
+    if deps.admin is not None:
+        app.include_router(admin.router(deps.admin))
+    return app
+
+
+def _verifier_token(settings: Settings) -> str | None:
+    token = settings.webhook_verifier_token
+    if token is None or not token.get_secret_value():
+        log.error("no webhook verifier token configured: every webhook will be refused (401)")
+        return None
+    return token.get_secret_value()

@@ -1,0 +1,120 @@
+"""`POST /webhooks/quickbooks`: Intuit's change notifications (PRODUCT.md §9, QBO_FACTS.md §8).
+
+Answers, and why:
+- 401: `intuit-signature` missing or wrong; nothing is published.
+- 413: a body over `MAX_BODY` (16 MiB), refused before buffering it whole.
+- 200: every usable notice is durable on `qbo.changes` (or was already, or belongs to a realm
+  nobody connected). A validly signed body that cannot be parsed, wholly or in part, is also
+  answered 200, after logging and counting it: Intuit retries any non-2xx for days (and a 400
+  marks the whole batch `MultiPartFailed`), yet the same bytes would fail the same way forever.
+  The CDC poller catches the changes such a body was about.
+- 503: the notices could not be handed off now (broker or database down, or no acknowledgement
+  in time); Intuit retries later and nothing was recorded as delivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api import notices, signature
+from api.errors import Unavailable
+from api.intake import Intake
+from api.metrics import WebhookMetrics
+
+__all__ = ["PATH", "router"]
+
+log = logging.getLogger(__name__)
+
+PATH = "/webhooks/quickbooks"
+
+
+# Intuit sets no size limit (QBO_FACTS.md §8); this bound only stops an unsigned sender from
+# making us buffer without end before the signature can be checked. Far above a 5-minute batch.
+MAX_BODY = 16 * 1024 * 1024
+
+
+def router(
+    verifier_token: str | None,
+    intake: Intake,
+    metrics: WebhookMetrics,
+    clock: Callable[[], dt.datetime],
+    max_body: int = MAX_BODY,
+) -> APIRouter:
+    """The webhook route. Without a verifier token it fails closed: every request is a 401."""
+    routes = APIRouter(tags=["webhooks"])
+
+    @routes.post(PATH, include_in_schema=False)
+    async def receive(request: Request) -> JSONResponse:
+        body = await _read(request, max_body)  # raw bytes: the signature covers them exactly
+        if body is None:
+            return _answer(metrics, "too_large", 413, {"detail": "body too large"})
+        if verifier_token is None or not signature.verify(
+            verifier_token, body, request.headers.get(signature.HEADER)
+        ):
+            return _answer(metrics, "bad_signature", 401, {"detail": "invalid intuit-signature"})
+        parsed = notices.parse(body, clock())
+        _record_problems(metrics, parsed, body)
+        return await _hand_off(intake, metrics, parsed)
+
+    return routes
+
+
+async def _read(request: Request, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it exceeds `limit` bytes."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _hand_off(
+    intake: Intake, metrics: WebhookMetrics, parsed: notices.Parsed
+) -> JSONResponse:
+    try:
+        # Blocking work (database, waiting for the broker) runs off the event loop.
+        tally = await run_in_threadpool(intake.handle, parsed.notices)
+    except Unavailable as exc:
+        log.warning("webhook not handed off, answering 503 so Intuit retries: %s", exc)
+        return _answer(metrics, "handoff_failed", 503, {"detail": "try again later"})
+    except Exception:  # a bug: 500 makes Intuit retry, and the count makes it visible
+        log.exception("webhook handling failed")
+        return _answer(metrics, "error", 500, {"detail": "internal error"})
+    outcome = tally.outcome()
+    if outcome == "empty" and parsed.problems:
+        outcome = "malformed"
+    counts = {
+        "accepted": tally.accepted,
+        "duplicate": tally.duplicate,
+        "unknown_realm": tally.unknown_realm,
+        "malformed": len(parsed.problems),
+    }
+    return _answer(metrics, outcome, 200, counts)
+
+
+def _answer(metrics: WebhookMetrics, outcome: str, status: int, content: dict) -> JSONResponse:
+    metrics.requests.labels(outcome).inc()
+    return JSONResponse(content, status_code=status)
+
+
+def _record_problems(metrics: WebhookMetrics, parsed: notices.Parsed, body: bytes) -> None:
+    """Logs and counts what was skipped; the digest identifies the body without dumping it."""
+    if not parsed.problems:
+        return
+    metrics.notices.labels("malformed").inc(len(parsed.problems))
+    log.warning(
+        "signed webhook body sha256:%s (%d bytes) has %d unusable item(s): %s",
+        hashlib.sha256(body).hexdigest()[:16],
+        len(body),
+        len(parsed.problems),
+        "; ".join(parsed.problems[:5]),
+    )

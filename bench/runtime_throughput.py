@@ -1,0 +1,107 @@
+"""Throughput of the concurrent runtime against the one-message-at-a-time loop, same run.
+
+A handler that takes 100 ms (a QBO call), 1,000 keys spread over 100 accounts, on the real
+broker (`make infra-up`). Both runtimes read the same topic with their own consumer groups; each
+figure is messages per second between the first and the last handled message (group joins are
+not counted). Usage: python bench/runtime_throughput.py [--messages 6000] [--threads 128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from consumers.runtime import kafka  # noqa: E402
+from consumers.runtime.concurrent import ConcurrentRuntime, RuntimeOptions  # noqa: E402
+from consumers.runtime.engine import EngineOptions  # noqa: E402
+from consumers.runtime.sequential import SequentialRuntime  # noqa: E402
+from consumers.runtime.types import Done, Event, Outcome  # noqa: E402
+from sequence_qbo.topics import ensure_topics  # noqa: E402
+
+KEYS, ACCOUNTS, LATENCY = 1000, 100, 0.1
+
+
+class SlowHandler:
+    event = "bench.event"
+
+    def handle(self, event: Event) -> Outcome:
+        time.sleep(LATENCY)
+        return Done("updated")
+
+
+class JsonDecoder:
+    def decode(self, event: str, data: bytes | None) -> dict[str, Any]:
+        return dict(json.loads(data or b"{}"))
+
+
+def produce(bootstrap: str, topic: str, n: int) -> None:
+    producer = kafka.producer(bootstrap)
+    for i in range(n):
+        k = i % KEYS
+        value = {"id": i, "account_id": f"acct_{k % ACCOUNTS}", "key": k}
+        producer.produce(topic, key=f"k{k}", value=json.dumps(value).encode())
+        if i % 10000 == 0:
+            producer.poll(0)
+    assert producer.flush(60) == 0
+
+
+def measure(runtime: Any, n: int, timeout: float) -> float:
+    """Messages per second from the first handled message to the n-th."""
+    stop = threading.Event()
+    worker = threading.Thread(target=runtime.run, args=(stop,), daemon=True)
+    worker.start()
+    try:
+        _wait(lambda: runtime.processed >= 1, timeout)
+        started, first = time.monotonic(), runtime.processed
+        _wait(lambda: runtime.processed >= n, timeout)
+        return (runtime.processed - first) / (time.monotonic() - started)
+    finally:
+        stop.set()
+        worker.join(60)
+
+
+def _wait(condition: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("benchmark timed out")
+        time.sleep(0.01)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--messages", type=int, default=6000)
+    parser.add_argument("--sequential-messages", type=int, default=40)
+    parser.add_argument("--threads", type=int, default=128)
+    args = parser.parse_args()
+    run = uuid.uuid4().hex[:8]
+    topic, dlq = f"bench-{run}.events", f"bench-{run}.dlq"
+    ensure_topics(args.bootstrap, [topic, dlq], partitions=6)
+    produce(args.bootstrap, topic, args.messages)
+
+    def common(group: str) -> dict[str, Any]:
+        return {"consumer": kafka.consumer(args.bootstrap, f"bench-{run}-{group}"),
+                "producer": kafka.producer(args.bootstrap), "serde": JsonDecoder(),
+                "handlers": {topic: SlowHandler()}, "dlq_topic": dlq}
+
+    seq = measure(SequentialRuntime(**common("seq")), args.sequential_messages, 60)
+    options = RuntimeOptions(engine=EngineOptions(max_in_flight=args.threads, group_limit=10))
+    conc = measure(ConcurrentRuntime(**common("conc"), options=options), args.messages, 120)
+    print(f"handler {LATENCY * 1000:.0f} ms, {KEYS} keys, {ACCOUNTS} accounts (≤10 in flight "
+          f"each), {args.threads} threads")
+    print(f"sequential (SequentialRuntime): {seq:8.1f} msg/s  ({args.sequential_messages} msgs)")
+    print(f"concurrent (ConcurrentRuntime): {conc:8.1f} msg/s  ({args.messages} msgs)")
+    print(f"ratio: {conc / seq:.1f}x (goal ≥ 20x)")
+
+
+if __name__ == "__main__":
+    main()

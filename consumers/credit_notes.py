@@ -1,0 +1,23 @@
+"""`credit_note.sent` → a QBO CreditMemo."""
+
+from __future__ import annotations
+
+from consumers._sync_outcome import outcome_of
+from consumers._validation import parse
+from consumers.runtime.types import Event, Outcome, Poison
+from schemas.models import CreditNoteSent
+from sequence_qbo.services.documents import DocumentSync
+
+
+class CreditNoteHandler:
+    event = "credit_note.sent"
+
+    def __init__(self, sync: DocumentSync) -> None:
+        self.sync = sync
+
+    def handle(self, event: Event) -> Outcome:
+        parsed = parse(CreditNoteSent, event.value)
+        if isinstance(parsed, Poison):
+            return parsed
+        return outcome_of(lambda: self.sync.sync(parsed.account_id, parsed.credit_note,
+                                                 parsed.occurred_at))

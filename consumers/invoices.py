@@ -1,0 +1,37 @@
+"""`invoice.finalized`, `invoice.sent` → a QBO Invoice; `invoice.voided` → void it."""
+
+from __future__ import annotations
+
+from consumers._sync_outcome import outcome_of
+from consumers._validation import parse
+from consumers.runtime.types import Event, Outcome, Poison
+from schemas.models import InvoiceEvent
+from sequence_qbo.services.documents import DocumentSync
+
+
+class InvoiceHandler:
+    """Creates or updates the QBO invoice (both topics carry the full snapshot)."""
+
+    def __init__(self, sync: DocumentSync, event: str = "invoice.finalized") -> None:
+        self.sync = sync
+        self.event = event
+
+    def handle(self, event: Event) -> Outcome:
+        parsed = parse(InvoiceEvent, event.value)
+        if isinstance(parsed, Poison):
+            return parsed
+        return outcome_of(lambda: self.sync.sync(parsed.account_id, parsed.invoice,
+                                                 parsed.occurred_at))
+
+
+class InvoiceVoidedHandler:
+    event = "invoice.voided"
+
+    def __init__(self, sync: DocumentSync) -> None:
+        self.sync = sync
+
+    def handle(self, event: Event) -> Outcome:
+        parsed = parse(InvoiceEvent, event.value)
+        if isinstance(parsed, Poison):
+            return parsed
+        return outcome_of(lambda: self.sync.void(parsed.account_id, parsed.invoice))

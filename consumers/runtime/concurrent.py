@@ -1,0 +1,204 @@
+"""The concurrent runtime: a poll loop feeding the engine (ordering per key, not per partition).
+
+Commit order, for every message:
+  1. poll; the message is tracked as pending in its partition's tracker and queued behind its key
+  2. a pool thread runs the handler when the key, its group's bound and the pool allow
+  3. the effect is durable: the handler returned Done or Failed, or the dead-letter copy was
+     acknowledged (Poison, RetriesExhausted); a Retry defers the message instead (back to 2)
+  4. the tracker marks the offset complete
+  5. the poll loop stores the partition's lowest contiguous completed position (every lower
+     offset is done) with `store_offsets`
+  6. librdkafka's auto-commit commits stored positions; revoke and shutdown commit synchronously
+So a crash anywhere before 6 replays from the first unfinished offset; handlers are idempotent.
+
+Rebalances are cooperative-sticky. On revoke, queued work of the revoked partitions is dropped,
+running work gets `revoke_deadline` seconds to finish, then what is done is committed; work still
+running after that is abandoned uncommitted (the new owner replays it). On lost, nothing is
+committed. Backpressure: when `max_buffered` messages are held, every partition is paused (the
+loop keeps polling, so the group keeps us) and resumed at half; nothing fetched is dropped, so
+there is nothing to seek back to.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+from consumers.runtime import kafka
+from consumers.runtime.engine import Engine, EngineOptions
+from consumers.runtime.metrics import RuntimeMetrics
+from consumers.runtime.offsets import PartitionOffsets
+from consumers.runtime.types import Decoder, Handler, Message, Outcome
+
+log = logging.getLogger(__name__)
+
+TP = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    max_buffered: int = 5000  # polled and not yet done; beyond this every partition is paused
+    revoke_deadline: float = 20.0
+    shutdown_deadline: float = 25.0
+    batch: int = 500
+    lag_every: float = 5.0
+
+
+class ConcurrentRuntime:
+    def __init__(self, *, consumer: Consumer, producer: Producer, serde: Decoder,
+                 handlers: Mapping[str, Handler], dlq_topic: str,
+                 options: RuntimeOptions | None = None,
+                 metrics: RuntimeMetrics | None = None) -> None:
+        self.consumer = consumer
+        self.options = options or RuntimeOptions()
+        self.metrics = metrics or RuntimeMetrics()
+        self.engine = Engine(decoder=serde, handlers=handlers, producer=producer,
+                             dlq_topic=dlq_topic, options=self.options.engine,
+                             metrics=self.metrics, on_outcome=self._counted)
+        self.trackers: dict[TP, PartitionOffsets] = {}
+        self.processed = 0
+        self._count_lock = threading.Lock()
+        self._paused = False
+        self._stopping = False
+        self._lag_at = 0.0
+
+    def run(self, stop: threading.Event) -> None:
+        self.engine.start()
+        self.consumer.subscribe(list(self.engine.handlers), on_assign=self._on_assign,
+                                on_revoke=self._on_revoke, on_lost=self._on_lost)
+        try:
+            while not stop.is_set():
+                self._poll_once()
+            self._shutdown()
+        finally:
+            self.engine.stop()
+            self.consumer.close()  # revokes (committing what is done) and leaves the group
+
+    def _poll_once(self) -> None:
+        for msg in self.consumer.consume(self.options.batch, timeout=self._poll_timeout()):
+            if msg.error():
+                log.warning("kafka: %s", msg.error())
+                continue
+            self._submit(kafka.to_message(msg))
+        self.engine.dispatch()  # retries that came due
+        self._store_offsets()
+        self._backpressure()
+        self._report_lag()
+
+    def _poll_timeout(self) -> float:
+        due = self.engine.next_due()
+        wait = 0.1 if due is None else due - time.monotonic()
+        return min(0.1, max(0.0, wait))
+
+    def _submit(self, message: Message) -> None:
+        tp = (message.topic, message.partition)
+        tracker = self.trackers.get(tp)
+        if tracker is None:  # assigned without a callback (cannot happen with subscribe)
+            tracker = self.trackers[tp] = PartitionOffsets()
+        self.engine.submit(message, tracker)
+
+    def _store_offsets(self) -> None:
+        with self.engine.cond:
+            moved = [(tp, t.advanced()) for tp, t in self.trackers.items()]
+        offsets = [TopicPartition(t, p, pos) for (t, p), pos in moved if pos is not None]
+        if offsets:
+            try:
+                self.consumer.store_offsets(offsets=offsets)
+            except KafkaException as exc:  # a partition revoked in between: its owner replays
+                log.warning("cannot store offsets: %s", exc)
+
+    def _backpressure(self) -> None:
+        buffered = self.engine.buffered
+        self.metrics.buffered.set(buffered)
+        if not self._paused and buffered >= self.options.max_buffered:
+            self.consumer.pause(self.consumer.assignment())
+            self._paused = True
+        elif self._paused and buffered <= self.options.max_buffered // 2:
+            self.consumer.resume(self.consumer.assignment())
+            self._paused = False
+
+    def _report_lag(self) -> None:
+        now = time.monotonic()
+        if now - self._lag_at < self.options.lag_every:
+            return
+        self._lag_at = now
+        with self.engine.cond:
+            positions = {tp: t.committable() for tp, t in self.trackers.items()}
+        for (topic, partition), position in positions.items():
+            _low, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                             cached=True)
+            if position is not None and high >= 0:
+                self.metrics.lag.labels(topic, str(partition)).set(max(0, high - position))
+
+    def _counted(self, _message: Message, _outcome: Outcome) -> None:
+        with self._count_lock:
+            self.processed += 1
+
+    # -- rebalance and shutdown ----------------------------------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self.trackers[(tp.topic, tp.partition)] = PartitionOffsets()
+        consumer.incremental_assign(partitions)
+        if self._paused:
+            consumer.pause(partitions)
+        log.info("assigned %s", _names(partitions))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        mine = self._take(partitions)
+        dropped = self.engine.close_partitions(list(mine.values()))
+        # While shutting down, drain() already gave running handlers their time.
+        grace = 0.0 if self._stopping else self.options.revoke_deadline
+        deadline = time.monotonic() + grace
+        if not self.engine.wait_idle(list(mine.values()), deadline):
+            log.warning("revoke: work still running after %.0fs is abandoned uncommitted",
+                        self.options.revoke_deadline)
+        self._commit(mine)
+        self.engine.forget(list(mine.values()))
+        consumer.incremental_unassign(partitions)
+        log.info("revoked %s (%d queued messages left to the next owner)", _names(partitions),
+                 dropped)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Another member may own them already: commit nothing, let running work finish unseen.
+        mine = self._take(partitions)
+        self.engine.close_partitions(list(mine.values()))
+        self.engine.forget(list(mine.values()))
+        consumer.incremental_unassign(partitions)
+        log.warning("lost %s: nothing committed", _names(partitions))
+
+    def _take(self, partitions: list[TopicPartition]) -> dict[TP, PartitionOffsets]:
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        return {k: self.trackers.pop(k) for k in keys if k in self.trackers}
+
+    def _commit(self, trackers: Mapping[TP, PartitionOffsets]) -> None:
+        with self.engine.cond:
+            positions = {tp: t.committable() for tp, t in trackers.items()}
+        offsets = [TopicPartition(t, p, pos) for (t, p), pos in positions.items()
+                   if pos is not None]
+        if not offsets:
+            return
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            log.warning("commit of %s failed: %s", _names(offsets), exc)
+
+    def _shutdown(self) -> None:
+        """Stop fetching, let running handlers finish within the deadline, commit."""
+        self._stopping = True
+        self.consumer.pause(self.consumer.assignment())
+        deadline = time.monotonic() + self.options.shutdown_deadline
+        if not self.engine.drain(deadline):
+            log.warning("shutdown: handlers still running after %.0fs are abandoned",
+                        self.options.shutdown_deadline)
+        self._commit(dict(self.trackers))
+
+
+def _names(partitions: list[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing"

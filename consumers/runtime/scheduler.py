@@ -1,0 +1,146 @@
+"""The key scheduler: which queued messages may start now.
+
+Rules (PRODUCT.md §3):
+- one message per key at a time, in arrival order (ordering per key, not per partition);
+- at most `group_limit` messages in flight per concurrency group (an account, hence a QBO realm,
+  whose quota is 10 concurrent requests), and at most `max_in_flight` overall (the thread pool);
+- a message waiting for a retry keeps its key busy (later messages of the key wait behind it)
+  without holding a thread or a group slot; a group can be held back as a whole (a 429 applies to
+  the realm) while other groups carry on.
+Pure: the caller passes `now` and serialises calls.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Hashable, Mapping
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class KeyScheduler(Generic[T]):
+    def __init__(self, *, max_in_flight: int, group_limit: int = 10,
+                 group_limits: Mapping[str, int] | None = None) -> None:
+        self.max_in_flight = max_in_flight
+        self.group_limit = group_limit
+        self.group_limits = dict(group_limits or {})
+        self._queues: dict[Hashable, deque[tuple[str, T]]] = {}  # head = current message
+        self._busy: set[Hashable] = set()  # head running or waiting for its retry
+        self._runnable: dict[str, deque[Hashable]] = {}  # group → keys whose head may start
+        self._deferred: list[tuple[float, int, Hashable]] = []  # heap of (due, seq, key)
+        self._due: dict[Hashable, float] = {}
+        self._seq = 0
+        self._in_flight: dict[str, int] = {}
+        self._held: dict[str, float] = {}
+        self.in_flight = 0
+        self.queued = 0  # messages held here, running ones included
+
+    def add(self, key: Hashable, group: str, item: T) -> None:
+        queue = self._queues.setdefault(key, deque())
+        queue.append((group, item))
+        self.queued += 1
+        if len(queue) == 1:
+            self._runnable.setdefault(group, deque()).append(key)
+
+    def start(self, now: float) -> list[T]:
+        """Messages to run now; they count as in flight until `finish` or `defer`."""
+        self._release_due(now)
+        started: list[T] = []
+        for group in list(self._runnable):
+            if self._held.get(group, 0.0) > now:
+                continue
+            keys = self._runnable[group]
+            while keys and self._has_room(group):
+                started.append(self._start_head(keys.popleft()))
+            if not keys:
+                del self._runnable[group]
+        return started
+
+    def finish(self, key: Hashable) -> None:
+        """The running head of `key` is done; the key's next message becomes runnable."""
+        queue = self._queues[key]
+        group, _ = queue.popleft()
+        self._leave(key, group)
+        self.queued -= 1
+        if queue:
+            self._runnable.setdefault(queue[0][0], deque()).append(key)
+        else:
+            del self._queues[key]
+
+    def defer(self, key: Hashable, until: float) -> None:
+        """The running head of `key` will be retried at `until`; the key stays busy till then."""
+        self._leave(key, self._queues[key][0][0])
+        self._busy.add(key)
+        self._seq += 1
+        self._due[key] = until
+        heapq.heappush(self._deferred, (until, self._seq, key))
+
+    def hold_group(self, group: str, until: float) -> None:
+        """Start nothing more in `group` before `until` (what is running carries on)."""
+        self._held[group] = max(until, self._held.get(group, 0.0))
+
+    def next_due(self) -> float | None:
+        """When a deferred message or a held group next becomes startable."""
+        times = list(self._held.values())
+        if self._deferred:
+            times.append(self._deferred[0][0])
+        return min(times) if times else None
+
+    def drop(self, predicate: Callable[[Hashable], bool]) -> list[T]:
+        """Forgets the messages of matching keys that are not running (a revoked partition).
+
+        A running head stays until `finish`/`defer`; nothing queued behind it will start."""
+        dropped: list[T] = []
+        for key in [k for k in self._queues if predicate(k)]:
+            queue = self._queues[key]
+            running = key in self._busy and key not in self._due
+            head = queue.popleft() if running else None
+            dropped.extend(item for _, item in queue)
+            self.queued -= len(queue)
+            queue.clear()
+            self._forget_waiting(key)
+            if head is not None:
+                queue.append(head)
+            else:
+                del self._queues[key]
+        return dropped
+
+    def _has_room(self, group: str) -> bool:
+        limit = self.group_limits.get(group, self.group_limit)
+        return self.in_flight < self.max_in_flight and self._in_flight.get(group, 0) < limit
+
+    def _start_head(self, key: Hashable) -> T:
+        group, item = self._queues[key][0]
+        self._busy.add(key)
+        self._in_flight[group] = self._in_flight.get(group, 0) + 1
+        self.in_flight += 1
+        return item
+
+    def _leave(self, key: Hashable, group: str) -> None:
+        self._busy.discard(key)
+        self._in_flight[group] -= 1
+        if not self._in_flight[group]:
+            del self._in_flight[group]
+        self.in_flight -= 1
+
+    def _release_due(self, now: float) -> None:
+        while self._deferred and self._deferred[0][0] <= now:
+            _, _, key = heapq.heappop(self._deferred)
+            if key in self._due and self._due[key] <= now:
+                del self._due[key]
+                self._busy.discard(key)
+                self._runnable.setdefault(self._queues[key][0][0], deque()).append(key)
+        for group in [g for g, until in self._held.items() if until <= now]:
+            del self._held[group]
+
+    def _forget_waiting(self, key: Hashable) -> None:
+        """Removes a key that is not running from the deferred and runnable sets."""
+        if self._due.pop(key, None) is not None:
+            self._busy.discard(key)
+        for group, keys in list(self._runnable.items()):
+            if key in keys:
+                keys.remove(key)
+                if not keys:
+                    del self._runnable[group]

@@ -1,0 +1,187 @@
+"""Connections: which realm an account uses, its tokens, and clients bound to them.
+
+Token refresh rules (PRODUCT.md §10; QBO_FACTS §7):
+1. Refresh before expiry (access tokens last 3600 s): a margin of `skew`.
+2. Serialize refreshes across processes with `select ... for update` on the connection row:
+   Intuit rotates refresh tokens, so two workers refreshing with the same one race into
+   `invalid_grant`. A waiter that finds the token already replaced uses the new one.
+3. Persist the newest refresh token in the same transaction as the refresh.
+4. `invalid_grant` marks the connection `needs_reauth` (committed), then raises ReauthRequired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from qbo import errors
+from qbo.cache import CompanyCache
+from qbo.client import QboClient
+from qbo.crypto import TokenCipher
+from qbo.oauth import OAuthClient, TokenSet, api_base_url
+from qbo.quota import Limits, PgQuota
+from qbo.retry import RetryPolicy
+from qbo.transport import Transport
+from store import connections
+from store.db import Database, Row
+
+if TYPE_CHECKING:
+    from sequence_qbo.settings import Settings
+
+__all__ = ["ClientFactory", "PgTokens", "store_connection"]
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def encrypt(cipher: TokenCipher, tokens: TokenSet) -> connections.EncryptedTokens:
+    return connections.EncryptedTokens(
+        cipher.encrypt(tokens.access_token), cipher.encrypt(tokens.refresh_token),
+        tokens.expires_at, tokens.refresh_expires_at, tokens.refresh_hard_expires_at)
+
+
+def store_connection(
+    db: Database, key: SecretStr | str | TokenCipher, account_id: str, realm_id: str,
+    access_token: str, refresh_token: str, expires_at: dt.datetime, *,
+    environment: str = "emulator", refresh_expires_at: dt.datetime | None = None,
+) -> None:
+    """Registers (or replaces) a connection with tokens obtained elsewhere (tests, demo)."""
+    cipher = key if isinstance(key, TokenCipher) else TokenCipher(key)
+    tokens = TokenSet(access_token, refresh_token, expires_at, refresh_expires_at)
+    connections.upsert(db, account_id, realm_id, environment, encrypt(cipher, tokens))
+
+
+def require_active(row: Row | None, account_id: str) -> Row:
+    if row is None:
+        raise errors.NotConnected(f"account {account_id} has no QBO connection; "
+                                  f"run `sequence-qbo connect --account {account_id}`")
+    if row["status"] == "needs_reauth":
+        raise errors.ReauthRequired(f"account {account_id}'s QBO connection needs "
+                                    f"re-authorization ({row['status_reason']}); run "
+                                    f"`sequence-qbo connect --account {account_id}`")
+    if row["status"] != "active":
+        raise errors.NotConnected(f"account {account_id} is disconnected from QBO")
+    return row
+
+
+class PgTokens:
+    """The access token of one account, refreshed under a row lock (see module docstring)."""
+
+    def __init__(self, db: Database, account_id: str, cipher: TokenCipher, oauth: OAuthClient,
+                 *, skew: dt.timedelta = dt.timedelta(minutes=5),
+                 clock: Callable[[], dt.datetime] = _utcnow) -> None:
+        self.db, self.account_id, self.cipher, self.oauth = db, account_id, cipher, oauth
+        self.skew, self.clock = skew, clock
+        self._current: tuple[str, dt.datetime] | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"PgTokens(account_id={self.account_id!r})"
+
+    def access_token(self) -> str:
+        current = self._current
+        if current is not None and current[1] - self.skew > self.clock():
+            return current[0]
+        row = require_active(connections.get(self.db, self.account_id), self.account_id)
+        token = self.cipher.decrypt(row["access_token_enc"])
+        if row["access_expires_at"] - self.skew > row["db_now"]:
+            self._current = (token, row["access_expires_at"])
+            return token
+        return self.refresh(stale=token)
+
+    def refresh(self, *, stale: str) -> str:
+        """Refreshes unless another worker (thread or process) already replaced `stale`."""
+        with self._lock:  # threads of this process queue here, processes on the row lock
+            failure: errors.ReauthRequired | None = None
+            with self.db.transaction() as tx:
+                row = require_active(connections.lock(tx, self.account_id), self.account_id)
+                token = self.cipher.decrypt(row["access_token_enc"])
+                fresh = row["access_expires_at"] - self.skew > row["db_now"]
+                if token != stale and fresh:
+                    self._current = (token, row["access_expires_at"])
+                    return token
+                try:
+                    tokens = self.oauth.refresh(self.cipher.decrypt(row["refresh_token_enc"]))
+                except errors.ReauthRequired as exc:
+                    connections.mark_needs_reauth(tx, self.account_id,
+                                                  f"refresh refused by Intuit: {exc.code}")
+                    failure = exc  # raised after the commit: the status must stick
+                else:
+                    connections.save_refreshed(tx, self.account_id, encrypt(self.cipher, tokens))
+            if failure is not None:
+                self._current = None
+                log.error("QBO connection of account %s needs re-authorization", self.account_id)
+                raise failure
+            log.info("refreshed the QBO access token of account %s", self.account_id)
+            self._current = (tokens.access_token, tokens.expires_at)
+            return tokens.access_token
+
+
+class ClientFactory:
+    """Clients bound to an account's realm, sharing one HTTP pool, token managers, quota state
+    and the Preferences/CompanyInfo cache. Refuses to start without a token encryption key.
+    Construction does no I/O."""
+
+    def __init__(self, settings: Settings, db: Database, *, transport: Transport | None = None,
+                 limits: Limits | None = None, policy: RetryPolicy | None = None,
+                 cache: CompanyCache | None = None) -> None:
+        self.settings, self.db = settings, db
+        self.cipher = TokenCipher(settings.token_encryption_key)
+        self.transport = transport or Transport()
+        self.oauth = OAuthClient(settings, self.transport)
+        self.limits, self.policy = limits or Limits(), policy or RetryPolicy()
+        self.cache = cache or CompanyCache()
+        self._tokens: dict[str, PgTokens] = {}
+        self._quotas: dict[str, PgQuota] = {}
+        self._lock = threading.Lock()
+
+    def for_account(self, account_id: str) -> tuple[str, QboClient]:
+        """(realm id, client) of the account's connection; NotConnected / ReauthRequired."""
+        row = require_active(connections.get(self.db, account_id), account_id)
+        realm_id: str = row["realm_id"]
+        with self._lock:
+            quota = self._quotas.setdefault(realm_id, PgQuota(self.db, realm_id, self.limits))
+        client = QboClient(realm_id, base_url=api_base_url(self.settings),
+                           transport=self.transport, tokens=self.tokens(account_id), quota=quota,
+                           policy=self.policy, cache=self.cache)
+        return realm_id, client
+
+    def tokens(self, account_id: str) -> PgTokens:
+        with self._lock:
+            return self._tokens.setdefault(
+                account_id, PgTokens(self.db, account_id, self.cipher, self.oauth))
+
+    def complete_connect(self, account_id: str, code: str, realm_id: str) -> None:
+        """Exchanges the authorization code and stores the connection."""
+        tokens = self.oauth.exchange_code(code)
+        connections.upsert(self.db, account_id, realm_id, self.settings.qbo_environment,
+                           encrypt(self.cipher, tokens))
+        with self._lock:
+            self._tokens.pop(account_id, None)
+        log.info("account %s connected to QBO realm %s", account_id, realm_id)
+
+    def disconnect(self, account_id: str) -> bool:
+        """Revokes the tokens at Intuit (best effort) and forgets them. False if none."""
+        row = connections.get(self.db, account_id)
+        if row is None:
+            return False
+        if row["refresh_token_enc"] is not None:
+            try:
+                self.oauth.revoke(self.cipher.decrypt(row["refresh_token_enc"]))
+            except errors.QboError as exc:
+                log.warning("revoking account %s's QBO tokens failed: %s", account_id, exc)
+        connections.mark_disconnected(self.db, account_id, "disconnected by an operator")
+        with self._lock:
+            self._tokens.pop(account_id, None)
+        return True
+
+    def close(self) -> None:
+        self.transport.close()

@@ -1,0 +1,147 @@
+"""Per-realm QBO quotas shared by every process of the service, through PostgreSQL.
+
+QBO allows, per realm and app, 500 requests a minute, 10 a second and 10 at once
+(developer.intuit.com "limits and throttles"). Per-process counters cannot hold that with
+several workers, so:
+- the rate is a sliding-window log of grant times (one row per realm, `select ... for update`
+  in a short transaction; times come from the database clock, one clock for all hosts);
+- concurrency is a set of slot rows leased with an expiry, so a crashed process's slot comes
+  back by itself instead of leaking.
+The windows are a little longer than QBO's: a grant happens just before the request leaves, and
+network jitter can bunch arrivals together at QBO's end.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+from qbo import errors
+from store.db import Database, StoreError
+
+__all__ = ["Limits", "NoQuota", "PgQuota", "Quota", "admit"]
+
+log = logging.getLogger(__name__)
+
+# How often a request waiting for a free concurrency slot looks again (seconds).
+_SLOT_POLL = 0.02
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_second: int = 10
+    per_minute: int = 500
+    concurrent: int = 10
+    second_window: float = 1.1  # QBO counts over 1 s; 0.1 s of margin for network jitter
+    minute_window: float = 61.0  # QBO counts over 60 s
+    lease_seconds: float = 150.0  # longer than QBO's own 120 s request timeout
+    max_wait: float = 30.0  # longer waits go back to the caller as `Throttled`
+
+
+def admit(grants: Sequence[float], now: float, limits: Limits) -> tuple[float, list[float]]:
+    """Sliding-window decision, pure. `grants` are past grant times (ascending, seconds).
+
+    Returns (0, grants kept + now) when the request may go now, else (seconds to wait, kept).
+    A request may go when fewer than `per_minute` grants fall in the last `minute_window` and
+    fewer than `per_second` in the last `second_window`; otherwise it waits until the oldest
+    grant that counts leaves its window.
+    """
+    recent = [g for g in grants if g > now - limits.minute_window]
+    last_second = [g for g in recent if g > now - limits.second_window]
+    waits = []
+    if len(recent) >= limits.per_minute:
+        waits.append(recent[-limits.per_minute] + limits.minute_window - now)
+    if len(last_second) >= limits.per_second:
+        waits.append(last_second[-limits.per_second] + limits.second_window - now)
+    if waits:
+        return max(0.001, *waits), recent
+    return 0.0, [*recent, now]
+
+
+class Quota(Protocol):
+    """Something that grants a request its turn: `with quota.slot(): send()`."""
+
+    def slot(self) -> AbstractContextManager[None]: ...
+
+
+class NoQuota:
+    """No limit (unit tests, or a realm the caller throttles otherwise)."""
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        yield
+
+
+class PgQuota:
+    """The realm's quota in PostgreSQL. Construction does no I/O."""
+
+    def __init__(self, db: Database, realm_id: str, limits: Limits | None = None, *,
+                 sleep: Callable[[float], None] = time.sleep,
+                 rand: Callable[[], float] = random.random) -> None:
+        self.db, self.realm_id, self.limits = db, realm_id, limits or Limits()
+        self._sleep, self._rand = sleep, rand
+        self._ensured = False
+        self._holder_prefix = f"{socket.gethostname()}:{os.getpid()}"
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Waits for a grant and a concurrency slot; holds the slot for the block."""
+        slot, holder = self._acquire()
+        try:
+            yield
+        finally:
+            self._release(slot, holder)
+
+    def _acquire(self) -> tuple[int, str]:
+        deadline = time.monotonic() + self.limits.max_wait
+        holder = f"{self._holder_prefix}:{uuid.uuid4().hex[:12]}"
+        while True:
+            slot, wait = self._try(holder)
+            if slot is not None:
+                return slot, holder
+            if time.monotonic() + wait > deadline:
+                raise errors.Throttled("over this service's QBO quota for the realm; "
+                                       "try again later", retry_after=wait)
+            # A little jitter so waiting processes do not all wake at the same instant.
+            self._sleep(wait + self._rand() * 0.01)
+
+    def _try(self, holder: str) -> tuple[int | None, float]:
+        self._ensure()
+        params = {"realm_id": self.realm_id, "slots": self.limits.concurrent,
+                  "holder": holder, "lease_seconds": self.limits.lease_seconds}
+        try:
+            with self.db.transaction() as tx:
+                row = tx.one("quota_lock_window", params)
+                assert row is not None  # created by _ensure
+                wait, kept = admit(row["grants"], row["now"], self.limits)
+                if wait:
+                    return None, wait
+                taken = tx.one("quota_take_slot", params)
+                if taken is None:
+                    return None, _SLOT_POLL
+                tx.execute("quota_save_window", {**params, "grants": kept})
+                return int(taken["slot"]), 0.0
+        except StoreError as exc:
+            raise errors.Retryable(f"quota store unavailable: {exc}", retry_after=1.0) from exc
+
+    def _ensure(self) -> None:
+        if not self._ensured:
+            self.db.execute("quota_ensure_realm",
+                            {"realm_id": self.realm_id, "slots": self.limits.concurrent})
+            self._ensured = True
+
+    def _release(self, slot: int, holder: str) -> None:
+        try:
+            self.db.execute("quota_release_slot",
+                            {"realm_id": self.realm_id, "slot": slot, "holder": holder})
+        except StoreError:
+            # The lease expires by itself; losing a release only delays the slot.
+            log.warning("could not release QBO quota slot %s of realm %s", slot, self.realm_id)

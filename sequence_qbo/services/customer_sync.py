@@ -1,0 +1,104 @@
+"""Keeping linked QBO customers current (`customer.updated`) and creating them on demand
+(`auto_create_customers`) for the invoice sync."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from qbo import customer as builder
+from qbo import requestids
+from qbo.client import QboClient
+from schemas.models import Customer
+from sequence_qbo.services import _qbo
+from sequence_qbo.services.customers import create_from_snapshot, stored_customer
+from sequence_qbo.services.errors import CustomerNotLinked, ServiceError, Unavailable
+from sequence_qbo.services.outbox import Publishing
+from store import account_settings, links
+from store.customers import snapshot_hash
+from store.db import Database
+from store.links import Link
+
+__all__ = ["ensure_customer", "push_snapshot"]
+
+# account id → a client bound to that account's realm; asked only when QBO is needed.
+Clients = Callable[[str], QboClient]
+Pushed = Literal["not_linked", "unchanged", "updated"]
+# Fields QBO gets from us on every update; the rest (Id, SyncToken, sparse) the client adds.
+_ENVELOPE = frozenset({"Id", "SyncToken", "sparse"})
+
+
+def push_snapshot(db: Database, clients: Clients, account_id: str, customer_id: str) -> Pushed:
+    """Sends the stored snapshot of a linked customer to QBO as a sparse update, unless QBO
+    already has it (`customer_links.synced_hash`): an unchanged snapshot costs no QBO call.
+    A stale SyncToken (5010) is re-read and the update re-applied (`reapply_on_conflict`)."""
+    link = links.get(db, account_id, customer_id)
+    if link is None:
+        return "not_linked"
+    customer, digest = stored_customer(db, account_id, customer_id)
+    if link.synced_hash == digest:
+        return "unchanged"
+    updated = _update(_qbo.client_for(clients, account_id), link, customer, digest)
+    links.mark_synced(db, account_id, customer_id, sync_token=updated["SyncToken"],
+                      synced_hash=digest)
+    return "updated"
+
+
+def _update(client: QboClient, link: Link, customer: Customer, digest: str) -> dict[str, Any]:
+    payload = _qbo.build(lambda: builder.sparse_customer_update(
+        customer, link.qbo_customer_id, link.qbo_sync_token or "0"))
+    changes = {key: value for key, value in payload.items() if key not in _ENVELOPE}
+    request_id = requestids.make("customer-update", link.account_id, link.customer_id, digest)
+    with _qbo.translated(f"update customer {link.qbo_customer_id}"):
+        return client.update("Customer", link.qbo_customer_id, link.qbo_sync_token or "0",
+                             changes, request_id=request_id, reapply_on_conflict=True)
+
+
+def ensure_customer(db: Database, client: QboClient, account_id: str,
+                    customer: Customer | dict[str, Any], currency: str | None, *,
+                    pub: Publishing | None = None) -> Link:
+    """The customer's link; without one, creates the QBO customer when the account's
+    `auto_create_customers` is on (in `currency` when the realm is multi-currency). Raises
+    `CustomerNotLinked` (the document fails with `customer_not_linked`), or `Unavailable`
+    when QBO cannot answer now (retry)."""
+    snapshot = Customer.model_validate(customer)
+    link = links.get(db, account_id, snapshot.id)
+    if link is not None:
+        return link
+    if not account_settings.get(db, account_id).auto_create_customers:
+        raise CustomerNotLinked(f"Sequence customer {snapshot.id} ({snapshot.legal_name}) is "
+                                "not linked to a QBO customer; link or create it",
+                                customer_id=snapshot.id)
+    return _auto_create(db, client, pub, account_id, snapshot, currency)
+
+
+def _auto_create(db: Database, client: QboClient, pub: Publishing | None, account_id: str,
+                 customer: Customer, currency: str | None) -> Link:
+    digest = snapshot_hash(customer.model_dump(mode="json"))
+    try:
+        return create_from_snapshot(db, client, pub, account_id, customer, digest,
+                                    currency=currency, origin="auto").link
+    except Unavailable:
+        raise
+    except ServiceError as exc:
+        raise CustomerNotLinked(f"Sequence customer {customer.id} is not linked and could not "
+                                f"be created in QBO: {exc.message}", customer_id=customer.id,
+                                cause=exc.as_dict()) from exc
+
+
+def document_hook(db: Database,
+                  pub: Publishing | None = None) -> Callable[..., tuple[str, str | None]]:
+    """`ensure_customer` shaped as `services.documents.EnsureCustomer`:
+    (tx, api, account_id, document) → (qbo_customer_id, currency)."""
+    from sequence_qbo.services import documents  # the invoice sync imports us, not the reverse
+
+    def hook(_tx: Any, api: Any, account_id: str, doc: Any) -> tuple[str, str | None]:
+        # The sync hands a call-counting wrapper; the services need the client itself.
+        client = getattr(api, "inner", api)
+        try:
+            link = ensure_customer(db, client, account_id, doc.customer, doc.currency, pub=pub)
+        except CustomerNotLinked as exc:
+            raise documents.CustomerNotLinked(exc.message) from exc
+        return link.qbo_customer_id, link.currency
+
+    return hook

@@ -1,0 +1,306 @@
+"""The documents of issue 7's 'done when' list, one test each, end to end."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from sequence_qbo import samples
+from store.db import Database
+from tests.integration.harness import running
+from tests.integration.invoices.world import UK_CUSTOMER, World, make_world
+
+pytestmark = pytest.mark.integration
+
+US_CUSTOMER = samples.customer(
+    "cus_us", "Globex Corp", "ap@globex.example", "1 Elm St", "Springfield", "62701", "US", "TAXED"
+)
+
+
+@pytest.fixture
+def new_world(db: Database, settings, qbo_sandbox, schema_registry_url):
+    def make(profile: str = "UK", **options: Any) -> World:
+        return make_world(db, settings, qbo_sandbox, schema_registry_url, profile, **options)
+
+    return make
+
+
+def _sales_lines(invoice: dict[str, Any]) -> list[dict[str, Any]]:
+    return [ln for ln in invoice["Line"] if ln.get("DetailType") == "SalesItemLineDetail"]
+
+
+def _one_line(
+    iid: str,
+    customer: dict[str, Any],
+    *,
+    currency: str = "GBP",
+    number: str | None = None,
+    product: str | None = None,
+    category: str | None = None,
+    tax: str = "0",
+    status: str = "FINAL",
+    title: str = "Pro plan",
+) -> dict[str, Any]:
+    line = samples.line(
+        "l1", title, "2", "50.00", "100.00", product_id=product, tax_category_id=category
+    )
+    gross = str(Decimal("100.00") + Decimal(tax))
+    return samples.invoice(
+        iid,
+        customer,
+        [samples.group("g1", "", [line])],
+        number=number,
+        currency=currency,
+        net="100.00",
+        tax=tax,
+        gross=gross,
+        status=status,
+    )
+
+
+def _sync(world: World, *events: tuple[str, str, dict[str, Any]]) -> None:
+    for event, key, body in events:
+        world.produce(event, key, body)
+    with running(world.runtime()):
+        for event, key, body in events:
+            doc = body.get("invoice") or body.get("credit_note")
+            kind = "credit_note" if event == "credit_note.sent" else "invoice"
+            world.synced(kind, doc["id"])
+
+
+def test_us_company_taxed_and_exempt_customers(new_world) -> None:
+    world = new_world("US")
+    exempt = {**US_CUSTOMER, "id": "cus_ex", "legal_name": "Exempt Co", "tax_status": "TAX_EXEMPT"}
+    world.link(US_CUSTOMER)
+    world.link(exempt)
+    world.settings(fallback_item_id=world.item_id())
+    _sync(
+        world,
+        (
+            "invoice.finalized",
+            "i1",
+            {"invoice": _one_line("i1", US_CUSTOMER, currency="USD", tax="8.00")},
+        ),
+        ("invoice.finalized", "i2", {"invoice": _one_line("i2", exempt, currency="USD")}),
+    )
+    by_note = {i["PrivateNote"]: i for i in world.qbo_invoices()}
+    taxed, untaxed = by_note["sequence:invoice:i1"], by_note["sequence:invoice:i2"]
+    assert [ln["SalesItemLineDetail"]["TaxCodeRef"]["value"] for ln in _sales_lines(taxed)] == [
+        "TAX"
+    ]
+    assert taxed["TxnTaxDetail"]["TxnTaxCodeRef"]["value"] == "2"  # the company default
+    assert [ln["SalesItemLineDetail"]["TaxCodeRef"]["value"] for ln in _sales_lines(untaxed)] == [
+        "NON"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tax_status", "expected_code"), [("TAXED", "3"), ("TAX_EXEMPT", "2"), ("REVERSE_CHARGED", "5")]
+)
+def test_uk_vat_standard_exempt_and_reverse_charge(new_world, tax_status, expected_code) -> None:
+    world = new_world("UK")
+    customer = {**UK_CUSTOMER, "tax_status": tax_status}
+    world.link(customer)
+    world.settings(
+        fallback_item_id=world.item_id(),
+        fallback_tax_code_id="3",
+        exempt_tax_code_id="2",
+        reverse_charge_tax_code_id="5",
+    )
+    tax = "20.00" if tax_status == "TAXED" else "0"
+    _sync(world, ("invoice.finalized", "v1", {"invoice": _one_line("v1", customer, tax=tax)}))
+    [inv] = world.qbo_invoices()
+    assert [ln["SalesItemLineDetail"]["TaxCodeRef"]["value"] for ln in _sales_lines(inv)] == [
+        expected_code
+    ]
+    assert inv["GlobalTaxCalculation"] == "TaxExcluded"
+    assert Decimal(str(inv["TotalAmt"])) == Decimal("100.00") + Decimal(tax)
+
+
+def test_multicurrency_eur_customer_gets_qbo_rate_recorded(new_world) -> None:
+    world = new_world("MULTI")
+    eur = {
+        **UK_CUSTOMER,
+        "id": "cus_eur",
+        "legal_name": "Euro GmbH",
+        "tax_status": "REVERSE_CHARGED",
+    }
+    world.link(eur, currency="EUR")
+    world.c.sandbox.set_exchange_rate(world.c.realm_id, "EUR", 0.85)
+    world.settings(fallback_item_id=world.item_id(), reverse_charge_tax_code_id="5")
+    _sync(world, ("invoice.finalized", "e1", {"invoice": _one_line("e1", eur, currency="EUR")}))
+    row = world.row("invoice", "e1")
+    assert row["status"] == "synced", row["message"]
+    [inv] = world.qbo_invoices()
+    assert inv["CurrencyRef"]["value"] == "EUR"
+    assert Decimal(str(inv["ExchangeRate"])) == Decimal("0.85")
+    assert row["exchange_rate"] == Decimal("0.85")
+
+
+def test_currency_mismatch_fails_and_sends_nothing(new_world) -> None:
+    world = new_world("MULTI")
+    eur = {**UK_CUSTOMER, "id": "cus_eur", "legal_name": "Euro GmbH"}
+    world.link(eur, currency="EUR")
+    world.settings(fallback_item_id=world.item_id(), fallback_tax_code_id="3")
+    writes = world.writes()
+    _sync(world, ("invoice.finalized", "m1", {"invoice": _one_line("m1", eur, currency="USD")}))
+    row = world.row("invoice", "m1")
+    assert row["reason_code"] == "currency_mismatch"
+    assert "USD" in row["message"] and "EUR" in row["message"]
+    assert world.writes() == writes and world.qbo_invoices() == []
+
+
+def test_unmapped_product_without_then_with_a_fallback(new_world) -> None:
+    world = new_world("UK")
+    world.link(UK_CUSTOMER)
+    world.settings(fallback_tax_code_id="3")
+    _sync(
+        world,
+        (
+            "invoice.finalized",
+            "u1",
+            {"invoice": _one_line("u1", UK_CUSTOMER, product="prod_x", tax="20.00")},
+        ),
+    )
+    row = world.row("invoice", "u1")
+    assert row["reason_code"] == "item_not_mapped" and "prod_x" in row["message"]
+    with world.db.transaction() as tx:
+        tx.conn.execute(
+            "update account_settings set fallback_item_id = %s where account_id = %s",
+            (world.item_id(), world.c.account_id),
+        )
+    assert (
+        world.sync_service().resync(world.c.account_id, world.doc_type("invoice"), "u1").outcome
+        == "created"
+    )
+    [inv] = world.qbo_invoices()
+    assert _sales_lines(inv)[0]["SalesItemLineDetail"]["ItemRef"]["value"] == world.item_id()
+
+
+def test_a_sent_invoice_bills_the_merchant_email(new_world) -> None:
+    world = new_world("UK")
+    world.link(UK_CUSTOMER)
+    world.settings(
+        fallback_item_id=world.item_id(),
+        fallback_tax_code_id="3",
+        merchant_email="billing@merchant.example",
+    )
+    _sync(
+        world,
+        (
+            "invoice.sent",
+            "s1",
+            {"invoice": _one_line("s1", UK_CUSTOMER, status="SENT", tax="20.00")},
+        ),
+    )
+    [inv] = world.qbo_invoices()
+    assert inv["BillEmail"]["Address"] == "billing@merchant.example"
+
+
+def test_credit_note_before_its_invoice_waits_then_succeeds(new_world) -> None:
+    world = new_world("UK")
+    world.link(UK_CUSTOMER)
+    world.settings(fallback_item_id=world.item_id(), fallback_tax_code_id="3")
+    note = {
+        **_one_line("cn1", UK_CUSTOMER, number="CN-1", tax="20.00"),
+        "invoice_id": "i9",
+        "invoice_number": "INV-9",
+        "issue_date": samples.dt.date(2026, 11, 5),
+    }
+    del note["invoice_date"]
+    world.produce("credit_note.sent", "cn1", {"credit_note": note})
+    with running(world.runtime()):
+        world.produce(
+            "invoice.finalized",
+            "i9",
+            {"invoice": _one_line("i9", UK_CUSTOMER, number="INV-9", tax="20.00")},
+        )
+        assert world.synced("invoice", "i9")["status"] == "synced"
+        row = world.synced("credit_note", "cn1", timeout=60)
+    assert row["status"] == "synced", row["message"]
+    [memo] = world.qbo("CreditMemo")
+    assert memo["DocNumber"] == "CN-1" and memo["TxnDate"] == "2026-11-05"
+    assert Decimal(str(memo["TotalAmt"])) == Decimal("120.00")
+
+
+def test_void_voids_the_qbo_invoice(new_world) -> None:
+    world = new_world("UK")
+    world.link(UK_CUSTOMER)
+    world.settings(fallback_item_id=world.item_id(), fallback_tax_code_id="3")
+    invoice = _one_line("vd1", UK_CUSTOMER, number="VD-1", tax="20.00")
+    _sync(world, ("invoice.finalized", "vd1", {"invoice": invoice}))
+    world.produce("invoice.voided", "vd1", {"invoice": {**invoice, "status": "VOIDED"}})
+    with running(world.runtime()):
+        from tests.helpers import wait_until
+
+        wait_until(lambda: world.row("invoice", "vd1")["status"] == "voided", message="voided")
+    [inv] = world.qbo_invoices()
+    assert Decimal(str(inv["TotalAmt"])) == 0 and inv["PrivateNote"] == "Voided"
+
+
+def test_150_lines_with_unicode_titles(new_world) -> None:
+    world = new_world("UK")
+    world.link(UK_CUSTOMER)
+    world.settings(fallback_item_id=world.item_id(), fallback_tax_code_id="3")
+    lines = [
+        samples.line(f"l{i}", f"Nutzung Größe {i} — 東京 ✓", "3", "1.10", "3.30")
+        for i in range(150)
+    ]
+    invoice = samples.invoice(
+        "big",
+        UK_CUSTOMER,
+        [samples.group("g", "Überblick", lines)],
+        number="BIG-1",
+        net="495.00",
+        tax="99.00",
+        gross="594.00",
+    )
+    _sync(world, ("invoice.finalized", "big", {"invoice": invoice}))
+    assert world.row("invoice", "big")["status"] == "synced"
+    [inv] = world.qbo_invoices()
+    sales = _sales_lines(inv)
+    assert len(sales) == 150
+    assert sales[7]["Description"] == "Überblick: Nutzung Größe 7 — 東京 ✓"
+    assert Decimal(str(inv["TotalAmt"])) == Decimal("594.00")  # 20% VAT computed by QBO
+
+
+def test_a_22_character_number_fails_clearly(new_world) -> None:
+    world = new_world("UK")
+    world.link(UK_CUSTOMER)
+    world.settings(fallback_item_id=world.item_id(), fallback_tax_code_id="3")
+    number = "INV-2026-11-000000001" + "X"
+    assert len(number) == 22
+    _sync(
+        world,
+        (
+            "invoice.finalized",
+            "n1",
+            {"invoice": _one_line("n1", UK_CUSTOMER, number=number, tax="20.00")},
+        ),
+    )
+    row = world.row("invoice", "n1")
+    assert row["reason_code"] == "doc_number_too_long"
+    assert number in row["message"] and "21" in row["message"]
+    assert world.qbo_invoices() == []
+
+
+def test_committed_then_dropped_creates_no_duplicate(new_world) -> None:
+    world = new_world("UK")
+    world.link(UK_CUSTOMER)
+    world.settings(fallback_item_id=world.item_id(), fallback_tax_code_id="3")
+    world.c.sandbox.add_fault(
+        kind="commit_drop", next=1, realm=world.c.realm_id, method="POST", entity="invoice"
+    )
+    _sync(
+        world,
+        (
+            "invoice.finalized",
+            "cd1",
+            {"invoice": _one_line("cd1", UK_CUSTOMER, number="CD-1", tax="20.00")},
+        ),
+    )
+    assert world.row("invoice", "cd1")["status"] == "synced"
+    assert len(world.qbo_invoices()) == 1
+    assert world.c.sandbox.stats()["faults_fired"].get("commit_drop") == 1

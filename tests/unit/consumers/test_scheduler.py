@@ -1,0 +1,117 @@
+"""The key scheduler: order per key, bounds per group and overall, retries, revokes."""
+
+from __future__ import annotations
+
+import random
+
+from consumers.runtime.scheduler import KeyScheduler
+
+
+def _sched(max_in_flight: int = 100, group_limit: int = 10) -> KeyScheduler[str]:
+    return KeyScheduler(max_in_flight=max_in_flight, group_limit=group_limit)
+
+
+def test_one_message_per_key_at_a_time_in_order() -> None:
+    s = _sched()
+    for item in ("a1", "a2", "b1"):
+        s.add(item[0], "g", item)
+    assert s.start(0) == ["a1", "b1"]
+    assert s.start(0) == []  # a2 waits behind a1
+    s.finish("a")
+    assert s.start(0) == ["a2"]
+
+
+def test_a_group_never_exceeds_its_bound() -> None:
+    s = _sched(group_limit=2)
+    for i in range(5):
+        s.add(f"k{i}", "acct_1", f"x{i}")
+    s.add("other", "acct_2", "y")
+    assert s.start(0) == ["x0", "x1", "y"]
+    s.finish("k0")
+    assert s.start(0) == ["x2"]
+
+
+def test_per_group_limits_override_the_default() -> None:
+    s = KeyScheduler[str](max_in_flight=100, group_limit=10, group_limits={"slow": 1})
+    for i in range(3):
+        s.add(f"k{i}", "slow", f"x{i}")
+    assert s.start(0) == ["x0"]
+
+
+def test_the_pool_bound_holds_across_groups() -> None:
+    s = _sched(max_in_flight=3)
+    for i in range(10):
+        s.add(f"k{i}", f"g{i}", f"x{i}")
+    assert len(s.start(0)) == 3
+    assert s.in_flight == 3
+
+
+def test_a_deferred_message_keeps_its_key_but_frees_its_slot() -> None:
+    s = _sched(group_limit=1)
+    s.add("a", "g", "a1")
+    s.add("a", "g", "a2")
+    s.add("b", "g", "b1")
+    assert s.start(0) == ["a1"]
+    s.defer("a", until=5.0)
+    assert s.start(1) == ["b1"]  # the group slot is free; a2 still waits behind a1
+    s.finish("b")
+    assert s.start(4.9) == []
+    assert s.next_due() == 5.0
+    assert s.start(5.0) == ["a1"]  # the retry, before a2
+    s.finish("a")
+    assert s.start(5.0) == ["a2"]
+
+
+def test_a_held_group_starts_nothing_while_others_run() -> None:
+    s = _sched()
+    s.add("a", "throttled", "a1")
+    s.add("b", "fine", "b1")
+    s.hold_group("throttled", until=2.0)
+    assert s.start(0) == ["b1"]
+    assert s.next_due() == 2.0
+    assert s.start(2.0) == ["a1"]
+
+
+def test_drop_forgets_queued_and_deferred_work_but_not_running_work() -> None:
+    s = _sched()
+    s.add(("p0", "a"), "g", "a1")
+    s.add(("p0", "a"), "g", "a2")
+    s.add(("p0", "b"), "g", "b1")
+    s.add(("p1", "c"), "g", "c1")
+    assert s.start(0) == ["a1", "b1", "c1"]
+    s.defer(("p0", "b"), until=9.0)
+    dropped = s.drop(lambda key: key[0] == "p0")
+    assert sorted(dropped) == ["a2", "b1"]
+    assert s.start(10) == []  # b1's retry is gone, a2 gone
+    s.finish(("p0", "a"))  # the running head finishes normally
+    assert s.queued == 1
+    s.finish(("p1", "c"))
+    assert s.queued == 0
+
+
+def test_random_interleavings_keep_order_and_bounds() -> None:
+    rng = random.Random(3)
+    s = KeyScheduler[tuple[str, int]](max_in_flight=8, group_limit=3)
+    sent: dict[str, int] = {}
+    for _ in range(400):
+        key = f"k{rng.randrange(40)}"
+        sent[key] = sent.get(key, 0) + 1
+        s.add(key, f"g{rng.randrange(5)}", (key, sent[key]))
+    seen: dict[str, list[int]] = {}
+    running: list[tuple[str, int]] = []
+    now = 0.0
+    while s.queued:
+        running.extend(s.start(now))
+        assert len(running) <= 8
+        assert len({k for k, _ in running}) == len(running)  # one per key
+        k, n = running.pop(rng.randrange(len(running))) if running else (None, 0)
+        now += 1
+        if k is None:
+            continue
+        if rng.random() < 0.1:
+            s.defer(k, now + rng.random() * 3)
+            continue
+        seen.setdefault(k, []).append(n)
+        s.finish(k)
+    assert {k: len(v) for k, v in seen.items()} == sent
+    assert all(v == sorted(v) for v in seen.values())
