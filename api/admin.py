@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from sequence_qbo.services import customers, import_, products, suggest, tax
 from sequence_qbo.services import settings as settings_service
@@ -32,9 +32,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class AdminDeps:
-    admin_token: str | None  # settings.admin_token; None refuses every request
+    admin_token: SecretStr | str | None  # settings.admin_token; None refuses every request
     services: Deps
-    report_dir: Path  # where customer import reports are written
+    report_dir: Path = Path(".")  # where customer import reports are written
+
+    def token(self) -> str | None:
+        token = self.admin_token
+        raw = token.get_secret_value() if isinstance(token, SecretStr) else token
+        return raw or None
 
 
 class LinkIn(BaseModel):
@@ -118,7 +123,7 @@ def router(deps: AdminDeps) -> APIRouter:
     r = APIRouter(
         prefix="/admin/v1/accounts/{account_id}",
         tags=["admin"],
-        dependencies=[Depends(_authorizer(deps.admin_token))],
+        dependencies=[Depends(_authorizer(deps.token()))],
     )
     _customer_routes(r, deps)
     _product_routes(r, deps.services)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.deliveries import DeliveryLog
-from api.errors import Unavailable
+from api.errors import HandoffFailed, Unavailable
 from api.metrics import WebhookMetrics
 from api.notices import Notice
 from api.publisher import ChangePublisher
@@ -84,12 +84,13 @@ class Intake:
         self._publisher = publisher
         self._metrics = metrics
 
-    def handle(self, notices: Sequence[Notice]) -> Tally:
-        """Hands `notices` off durably; raises `Unavailable` when that cannot be done now."""
+    def handle(self, notices: Sequence[Notice], deadline: float) -> Tally:
+        """Hands `notices` off durably before `deadline` (`time.monotonic()` seconds); raises
+        `Unavailable` when that cannot be done now."""
         routed, unknown = self._route(notices)
         seen = self._deliveries.seen(routed.keys())
         fresh = {key: record for key, record in routed.items() if key not in seen}
-        self._handoff(list(fresh.values()))
+        self._handoff(list(fresh.values()), deadline)
         self._remember(fresh.keys())
         tally = Tally(len(fresh), len(notices) - unknown - len(fresh), unknown)
         self._count(tally)
@@ -108,11 +109,13 @@ class Intake:
         unknown = sum(1 for n in notices if accounts[n.realm_id] is None)
         return routed, unknown
 
-    def _handoff(self, records: list[dict[str, Any]]) -> None:
+    def _handoff(self, records: list[dict[str, Any]], deadline: float) -> None:
         if not records:
             return
         started = time.monotonic()
-        self._publisher.publish(records)
+        if started >= deadline:  # queued too long already: Intuit would not wait for the answer
+            raise HandoffFailed("no time left to hand off before the response deadline")
+        self._publisher.publish(records, timeout=deadline - started)
         self._metrics.handoff_seconds.observe(time.monotonic() - started)
 
     def _remember(self, keys: Collection[str]) -> None:

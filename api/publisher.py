@@ -27,9 +27,9 @@ EVENT = "qbo.changes"
 
 
 class ChangePublisher(Protocol):
-    def publish(self, changes: Sequence[Mapping[str, Any]]) -> None:
-        """Returns once every `qbo.changes` record is acknowledged; raises `HandoffFailed`
-        otherwise (some may still have been written: at-least-once)."""
+    def publish(self, changes: Sequence[Mapping[str, Any]], timeout: float) -> None:
+        """Returns once every `qbo.changes` record is acknowledged, within `timeout` seconds;
+        raises `HandoffFailed` otherwise (some may still have been written: at-least-once)."""
 
 
 class _Acks:
@@ -55,8 +55,9 @@ class _Acks:
 class KafkaChangePublisher:
     """`ChangePublisher` on a real broker. Construction does no I/O; `open()` starts the producer.
 
-    `timeout` bounds each `publish`; it is also the producer's `message.timeout.ms`, so a record
-    we gave up on (and answered 503 for) is not written minutes later when the broker returns.
+    `timeout` caps each `publish` (which may be given less: what is left of the request's
+    budget); it is also the producer's `message.timeout.ms`, so a record we gave up on (and
+    answered 503 for) is not written minutes later when the broker returns.
     """
 
     def __init__(
@@ -101,7 +102,7 @@ class KafkaChangePublisher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def publish(self, changes: Sequence[Mapping[str, Any]]) -> None:
+    def publish(self, changes: Sequence[Mapping[str, Any]], timeout: float) -> None:
         # Keyed by realm (PRODUCT.md §2): one realm's notices stay in order on one partition.
         if self._producer is None:
             raise RuntimeError("KafkaChangePublisher.publish before open()")
@@ -114,8 +115,9 @@ class KafkaChangePublisher:
                 )
         except (BufferError, KafkaException, SerdeError) as exc:
             raise HandoffFailed(f"cannot produce to {self._topic}: {exc}") from exc
-        if not acks.done.wait(self._timeout):
-            raise HandoffFailed(f"{self._topic} did not acknowledge within {self._timeout}s")
+        wait = min(timeout, self._timeout)
+        if not acks.done.wait(wait):
+            raise HandoffFailed(f"{self._topic} did not acknowledge within {wait:.2f}s")
         if acks.errors:
             raise HandoffFailed(f"{self._topic} refused records: {acks.errors[0]}")
 

@@ -44,7 +44,9 @@ def worker(args: argparse.Namespace) -> None:
     with Database(args.db_url, min_size=1, max_size=args.threads + 2) as db:
         factory = ClientFactory(settings, db, limits=Limits(max_wait=90.0))
         realm_id, client = factory.for_account(args.account)
-        stop_at = args.start_at + args.seconds
+        print("ready", flush=True)
+        start_at = float(sys.stdin.readline())  # all processes start together
+        stop_at = start_at + args.seconds
 
         def hammer() -> None:
             while time.time() < stop_at:
@@ -56,7 +58,7 @@ def worker(args: argparse.Namespace) -> None:
                 with lock:
                     outcomes[outcome] += 1
 
-        time.sleep(max(0.0, args.start_at - time.time()))  # all processes start together
+        time.sleep(max(0.0, start_at - time.time()))
         threads = [threading.Thread(target=hammer) for _ in range(args.threads)]
         for t in threads:
             t.start()
@@ -68,18 +70,27 @@ def worker(args: argparse.Namespace) -> None:
 
 def spawn(n: int, *, db_url: str, base_url: str, account: str, key: str, seconds: float,
           threads: int) -> list[subprocess.Popen[str]]:
-    start_at = time.time() + 3.0  # time for the interpreters to start
+    """Starts `n` workers, waits until each is ready, then tells them all the same start time
+    (interpreter start-up takes seconds on a loaded machine and must not eat the run)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "worker", "--db-url", db_url,
            "--base-url", base_url, "--account", account, "--key", key, "--seconds",
-           str(seconds), "--threads", str(threads), "--start-at", str(start_at)]
-    return [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-            for _ in range(n)]
+           str(seconds), "--threads", str(threads)]
+    procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              cwd=ROOT) for _ in range(n)]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    start_at = time.time() + 0.2
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(f"{start_at}\n")
+        proc.stdin.flush()
+    return procs
 
 
 def collect(procs: list[subprocess.Popen[str]], timeout: float) -> Counter[str]:
     total: Counter[str] = Counter()
     for proc in procs:
-        out, _ = proc.communicate(timeout=timeout)
+        out, _ = proc.communicate(timeout=timeout)  # also closes stdin
         if proc.returncode != 0:
             raise RuntimeError(f"quota worker failed with exit code {proc.returncode}")
         total.update(json.loads(out.strip().splitlines()[-1]))
@@ -175,7 +186,6 @@ def main() -> None:
         w.add_argument(flag, required=True)
     w.add_argument("--seconds", type=float, required=True)
     w.add_argument("--threads", type=int, default=6)
-    w.add_argument("--start-at", type=float, required=True)
     parser.add_argument("--seconds", type=float, default=66.0)
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--threads", type=int, default=6)

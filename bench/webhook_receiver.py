@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -65,16 +66,53 @@ def _bodies(n: int) -> list[tuple[bytes, str]]:
     out = []
     for i in range(n):
         if i % 2:
-            body = json.dumps([{
-                "specversion": "1.0", "id": str(uuid.uuid4()), "source": "intuit.bench",
-                "type": "qbo.invoice.updated.v1", "time": "2026-11-25T10:00:00.123Z",
-                "intuitentityid": str(i), "intuitaccountid": REALM}]).encode()
+            body = json.dumps(
+                [
+                    {
+                        "specversion": "1.0",
+                        "id": str(uuid.uuid4()),
+                        "source": "intuit.bench",
+                        "type": "qbo.invoice.updated.v1",
+                        "time": "2026-11-25T10:00:00.123Z",
+                        "intuitentityid": str(i),
+                        "intuitaccountid": REALM,
+                    }
+                ]
+            ).encode()
         else:
-            body = json.dumps({"eventNotifications": [{"realmId": REALM, "dataChangeEvent": {
-                "entities": [{"name": "Payment", "id": str(i), "operation": "Create",
-                              "lastUpdated": "2026-11-25T10:00:00.000Z"}]}}]}).encode()
+            body = json.dumps(
+                {
+                    "eventNotifications": [
+                        {
+                            "realmId": REALM,
+                            "dataChangeEvent": {
+                                "entities": [
+                                    {
+                                        "name": "Payment",
+                                        "id": str(i),
+                                        "operation": "Create",
+                                        "lastUpdated": "2026-11-25T10:00:00.000Z",
+                                    }
+                                ]
+                            },
+                        }
+                    ]
+                }
+            ).encode()
         out.append((body, signature.sign(TOKEN, body)))
     return out
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _accepted(url: str) -> float:
+    metrics = requests.get(f"{url}/metrics", timeout=5).text
+    line = 'sequence_qbo_webhook_requests_total{outcome="accepted"} '
+    return sum(float(row[len(line) :]) for row in metrics.splitlines() if row.startswith(line))
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -110,8 +148,12 @@ def _drive(port: int, bodies: list[tuple[bytes, str]], rate: float) -> list[tupl
     def send(body: bytes, sig: str, due: float) -> None:
         if not hasattr(local, "conn"):
             local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        local.conn.request("POST", "/webhooks/quickbooks", body=body, headers={
-            "Content-Type": "application/json", "intuit-signature": sig})
+        local.conn.request(
+            "POST",
+            "/webhooks/quickbooks",
+            body=body,
+            headers={"Content-Type": "application/json", "intuit-signature": sig},
+        )
         reply = local.conn.getresponse()
         reply.read()
         results.append((reply.status, time.perf_counter() - due))
@@ -134,21 +176,31 @@ def _report(results: list[tuple[int, float]], elapsed: float, rate: float) -> No
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
-    print(f"{len(results)} signed webhooks, target {rate:.0f}/s, achieved "
-          f"{len(results) / elapsed:.1f}/s; statuses {statuses}")
-    print(f"response time: p50 {pct(0.50):.1f} ms, p90 {pct(0.90):.1f} ms, "
-          f"p99 {pct(0.99):.1f} ms, max {latencies[-1] * 1000:.1f} ms")
+    print(
+        f"{len(results)} signed webhooks, target {rate:.0f}/s, achieved "
+        f"{len(results) / elapsed:.1f}/s; statuses {statuses}"
+    )
+    print(
+        f"response time: p50 {pct(0.50):.1f} ms, p90 {pct(0.90):.1f} ms, "
+        f"p99 {pct(0.99):.1f} ms, max {latencies[-1] * 1000:.1f} ms"
+    )
 
 
 def main(rate: float, seconds: float) -> None:
     suffix = uuid.uuid4().hex[:8]
-    topic, dbname, port = f"bench{suffix}.qbo.changes", f"sqbo_bench_{suffix}", 18000
+    topic, dbname, port = f"bench{suffix}.qbo.changes", f"sqbo_bench_{suffix}", _free_port()
     ensure_topics(KAFKA, [topic], partitions=6)
-    env = {**os.environ, "SEQUENCE_QBO_DATABASE_URL": _database(dbname),
-           "SEQUENCE_QBO_KAFKA_BOOTSTRAP": KAFKA, "SEQUENCE_QBO_TOPIC_QBO_CHANGES": topic,
-           "SEQUENCE_QBO_WEBHOOK_VERIFIER_TOKEN": TOKEN, "SEQUENCE_QBO_API_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, __file__, "--serve"], env=env,
-                              stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "SEQUENCE_QBO_DATABASE_URL": _database(dbname),
+        "SEQUENCE_QBO_KAFKA_BOOTSTRAP": KAFKA,
+        "SEQUENCE_QBO_TOPIC_QBO_CHANGES": topic,
+        "SEQUENCE_QBO_WEBHOOK_VERIFIER_TOKEN": TOKEN,
+        "SEQUENCE_QBO_API_PORT": str(port),
+    }
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve"], env=env, stderr=subprocess.DEVNULL
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url, server)
@@ -156,15 +208,21 @@ def main(rate: float, seconds: float) -> None:
         started, cpu = time.perf_counter(), (_cpu_seconds(server.pid), time.process_time())
         results = _drive(port, bodies, rate)
         _report(results, time.perf_counter() - started, rate)
+        print(f"handed off to {topic}: {_accepted(url):.0f} (server's own count)")
         server_cpu = _cpu_seconds(server.pid) - cpu[0]
         driver_cpu = time.process_time() - cpu[1]
-        print(f"CPU per request: server {server_cpu / len(results) * 1000:.2f} ms, "
-              f"driver {driver_cpu / len(results) * 1000:.2f} ms "
-              f"({os.cpu_count()} CPUs, shared with Kafka and PostgreSQL)")
+        print(
+            f"CPU per request: server {server_cpu / len(results) * 1000:.2f} ms, "
+            f"driver {driver_cpu / len(results) * 1000:.2f} ms "
+            f"({os.cpu_count()} CPUs shared with Kafka and PostgreSQL; "
+            f"load average {os.getloadavg()[0]:.1f})"
+        )
     finally:
         server.send_signal(signal.SIGINT)  # like Ctrl-C: the server closes its clients
         server.wait(30)
-        AdminClient({"bootstrap.servers": KAFKA}).delete_topics([topic])
+        kafka_admin = AdminClient({"bootstrap.servers": KAFKA})  # alive until the futures end
+        for deleted in kafka_admin.delete_topics([topic]).values():
+            deleted.result(30)
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
             admin.execute(f'drop database if exists "{dbname}" with (force)')
 
@@ -174,4 +232,4 @@ if __name__ == "__main__":
         _serve()
     else:
         args = [float(a) for a in sys.argv[1:3]]
-        main(*(args + [200.0, 10.0][len(args):]))
+        main(*(args + [200.0, 10.0][len(args) :]))

@@ -1,15 +1,15 @@
 """JSON in and out with money kept as Decimal.
 
-Reading uses `parse_float=Decimal`. Writing must emit a Decimal as a JSON *number* with its
-exact digits; the standard encoder can only turn it into a string (QBO wants `"Amount": 100.10`,
-not `"100.10"`), so each Decimal becomes a unique placeholder string that is then unquoted.
+Reading uses `parse_float=Decimal`. Writing emits a Decimal as a JSON *number* with its exact
+digits (QBO wants `"Amount": 100.10`, not `"100.10"`), which the standard encoder cannot do, so
+this is a small encoder of its own. Floats are refused: money never passes through binary
+floating point. `canonical=True` sorts keys and normalises decimals (1.5 == 1.50) for hashing.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import secrets
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -18,19 +18,22 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
-def dumps(value: Any) -> str:
-    marker = secrets.token_hex(6)
-    numbers: list[str] = []
+def dumps(value: Any, *, canonical: bool = False) -> str:
+    if isinstance(value, Mapping):
+        items = sorted(value.items()) if canonical else value.items()
+        return "{" + ",".join(json.dumps(str(k), ensure_ascii=False) + ":" +
+                              dumps(v, canonical=canonical) for k, v in items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(dumps(v, canonical=canonical) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return _decimal(value, canonical=canonical)
+    if isinstance(value, float):
+        raise TypeError("floats are not allowed in QBO payloads; use Decimal")
+    return json.dumps(value, ensure_ascii=False)
 
-    def encode(obj: Any) -> Any:
-        if isinstance(obj, Decimal):
-            if not obj.is_finite():
-                raise ValueError(f"cannot send a non-finite amount to QBO: {obj}")
-            numbers.append(format(obj, "f"))
-            return f"{marker}{len(numbers) - 1}"
-        raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
-    text = json.dumps(value, default=encode, separators=(",", ":"), ensure_ascii=False)
-    if not numbers:
-        return text
-    return re.sub(f'"{marker}(\\d+)"', lambda m: numbers[int(m.group(1))], text)
+def _decimal(value: Decimal, *, canonical: bool) -> str:
+    if not value.is_finite():
+        raise ValueError(f"cannot send a non-finite amount to QBO: {value}")
+    # 'f' never uses exponent notation; normalize() makes 1.5 and 1.50 hash the same.
+    return json.dumps(f"{value.normalize():f}") if canonical else f"{value:f}"

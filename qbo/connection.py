@@ -28,7 +28,7 @@ from qbo.quota import Limits, PgQuota
 from qbo.retry import RetryPolicy
 from qbo.transport import Transport
 from store import connections
-from store.db import Database, Row
+from store.db import Database, Row, Tx
 
 if TYPE_CHECKING:
     from sequence_qbo.settings import Settings
@@ -100,29 +100,33 @@ class PgTokens:
     def refresh(self, *, stale: str) -> str:
         """Refreshes unless another worker (thread or process) already replaced `stale`."""
         with self._lock:  # threads of this process queue here, processes on the row lock
-            failure: errors.ReauthRequired | None = None
             with self.db.transaction() as tx:
-                row = require_active(connections.lock(tx, self.account_id), self.account_id)
-                token = self.cipher.decrypt(row["access_token_enc"])
-                fresh = row["access_expires_at"] - self.skew > row["db_now"]
-                if token != stale and fresh:
-                    self._current = (token, row["access_expires_at"])
-                    return token
-                try:
-                    tokens = self.oauth.refresh(self.cipher.decrypt(row["refresh_token_enc"]))
-                except errors.ReauthRequired as exc:
-                    connections.mark_needs_reauth(tx, self.account_id,
-                                                  f"refresh refused by Intuit: {exc.code}")
-                    failure = exc  # raised after the commit: the status must stick
-                else:
-                    connections.save_refreshed(tx, self.account_id, encrypt(self.cipher, tokens))
-            if failure is not None:
+                outcome = self._refresh_locked(tx, stale)
+            # Raised only now, after the commit: the needs_reauth status must stick.
+            if isinstance(outcome, errors.ReauthRequired):
                 self._current = None
                 log.error("QBO connection of account %s needs re-authorization", self.account_id)
-                raise failure
-            log.info("refreshed the QBO access token of account %s", self.account_id)
-            self._current = (tokens.access_token, tokens.expires_at)
-            return tokens.access_token
+                raise outcome
+            self._current = outcome
+            return outcome[0]
+
+    def _refresh_locked(
+        self, tx: Tx, stale: str
+    ) -> tuple[str, dt.datetime] | errors.ReauthRequired:
+        row = require_active(connections.lock(tx, self.account_id), self.account_id)
+        token = self.cipher.decrypt(row["access_token_enc"])
+        if token != stale and row["access_expires_at"] - self.skew > row["db_now"]:
+            return token, row["access_expires_at"]  # refreshed by another worker meanwhile
+        try:
+            tokens = self.oauth.refresh(self.cipher.decrypt(row["refresh_token_enc"]))
+        except errors.ReauthRequired as exc:
+            reason = f"refresh refused by Intuit: {exc.code}"
+            connections.mark_needs_reauth(tx, self.account_id, reason)
+            return exc
+        # The newest refresh token is stored in the transaction that holds the lock.
+        connections.save_refreshed(tx, self.account_id, encrypt(self.cipher, tokens))
+        log.info("refreshed the QBO access token of account %s", self.account_id)
+        return tokens.access_token, tokens.expires_at
 
 
 class ClientFactory:

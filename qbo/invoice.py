@@ -1,28 +1,26 @@
 """Sequence invoice / credit note snapshot → QBO Invoice / CreditMemo JSON (PRODUCT.md §6, §8).
 
 Pure: plain data in, a dict out, or a `BuildFailure` raised with a reason code. Money stays
-`Decimal` in the dict; `to_json` writes it as JSON numbers without passing through float.
+`Decimal` in the dict; `qbo._json.dumps` writes it as JSON numbers, never through float.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, NoReturn
 
-from qbo import amounts, tax
+from qbo import _json, amounts, tax
 from qbo.customer import bill_addr
 from qbo.tax import BuildFailure, Reason
 from schemas.models import CreditNote, DocumentStatus, Invoice, LineItem, LineItemGroup
 
 __all__ = [
     "BuildContext", "BuildFailure", "Company", "Reason", "SyncSettings", "build_credit_memo",
-    "build_invoice", "payload_hash", "private_note_marker", "request_id", "to_json",
+    "build_invoice", "payload_hash", "private_note_marker",
 ]
 
 DocType = Literal["invoice", "credit_note"]
@@ -30,8 +28,6 @@ Op = Literal["create", "update", "void"]
 DOC_NUMBER_MAX = 21
 MEMO_MAX = 1000
 DESCRIPTION_MAX = 4000
-# Any fixed UUID: request ids are uuid5 names under it, so they are deterministic.
-_REQUEST_NAMESPACE = uuid.UUID("5b0e7f2e-6a8f-4c55-9a43-3f1f0f6a9d11")
 
 
 @dataclass(frozen=True)
@@ -100,7 +96,7 @@ def _document(doc: Invoice | CreditNote, doc_date: dt.date, ctx: BuildContext) -
         "Line": [ln for ln, _ in lines],
         **_currency(doc.currency, ctx),
     }
-    return {**payload, **_tax_fields([choice for _, choice in lines], ctx)}
+    return {**payload, **_tax_fields([choice for _, choice in lines], doc.total_tax, ctx)}
 
 
 def _optional(doc: Invoice | CreditNote, company: Company) -> dict[str, Any]:
@@ -189,7 +185,8 @@ def _mismatch(message: str) -> NoReturn:
     raise BuildFailure(Reason.CURRENCY_MISMATCH, message)
 
 
-def _tax_fields(choices: list[tax.TaxChoice], ctx: BuildContext) -> dict[str, Any]:
+def _tax_fields(choices: list[tax.TaxChoice], total_tax: Decimal,
+                ctx: BuildContext) -> dict[str, Any]:
     if not ctx.tax_defaults.us:
         return {"GlobalTaxCalculation": "TaxExcluded"}
     taxed = {c.txn_code for c in choices if c.line_code == tax.TAX}
@@ -197,46 +194,12 @@ def _tax_fields(choices: list[tax.TaxChoice], ctx: BuildContext) -> dict[str, An
         raise BuildFailure(Reason.TAX_CODE_CONFLICT, "QBO US takes one tax code per transaction "
                            f"but the taxed lines map to {sorted(taxed, key=str)}")
     code = next(iter(taxed), None) or next((c.txn_code for c in choices if c.txn_code), None)
-    return {"TxnTaxDetail": {"TxnTaxCodeRef": {"value": code}}} if code else {}
-
-
-def to_json(payload: Any) -> str:
-    """JSON with every Decimal written as a plain JSON number (never through float)."""
-    return _encode(payload, canonical=False)
+    # US: an explicit TotalTax is honoured (prorated over the code's rates), so QBO's total
+    # equals Sequence's gross. Elsewhere QBO computes VAT from the line codes itself.
+    return {"TxnTaxDetail": {"TxnTaxCodeRef": {"value": code}, "TotalTax": total_tax}} \
+        if code else {}
 
 
 def payload_hash(payload: Any) -> str:
     """sha256 of canonical JSON: sorted keys, no spaces, Decimals as normalised strings."""
-    return hashlib.sha256(_encode(payload, canonical=True).encode()).hexdigest()
-
-
-def request_id(account_id: str, doc_type: str, sequence_id: str, payload_hash: str,
-               op: Op) -> str:
-    """Deterministic QBO `requestid`: 36 characters, inside the 36 a batch item allows."""
-    name = json.dumps([account_id, doc_type, sequence_id, payload_hash, op])
-    return str(uuid.uuid5(_REQUEST_NAMESPACE, name))
-
-
-def _encode(obj: Any, *, canonical: bool) -> str:
-    if isinstance(obj, Mapping):
-        items = sorted(obj.items()) if canonical else obj.items()
-        body = (_string(k) + ":" + _encode(v, canonical=canonical) for k, v in items)
-        return "{" + ",".join(body) + "}"
-    if isinstance(obj, list | tuple):
-        return "[" + ",".join(_encode(v, canonical=canonical) for v in obj) + "]"
-    if isinstance(obj, Decimal):
-        return _decimal(obj, canonical=canonical)
-    if isinstance(obj, float):
-        raise TypeError("floats are not allowed in QBO payloads; use Decimal")
-    return json.dumps(obj, ensure_ascii=False)
-
-
-def _string(key: Any) -> str:
-    return json.dumps(str(key), ensure_ascii=False)
-
-
-def _decimal(value: Decimal, *, canonical: bool) -> str:
-    if not value.is_finite():
-        raise ValueError(f"{value} is not a JSON number")
-    # normalize() so 1.5 and 1.50 (equal to QBO) hash the same; 'f' avoids exponent notation.
-    return json.dumps(f"{value.normalize():f}") if canonical else f"{value:f}"
+    return hashlib.sha256(_json.dumps(payload, canonical=True).encode()).hexdigest()

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sandbox import changes, clock, entities, evaluate, faults, money, query, sales, taxservice
+from sandbox import (
+    changes,
+    clock,
+    entities,
+    evaluate,
+    faults,
+    money,
+    query,
+    rates,
+    sales,
+    taxservice,
+)
 from sandbox.realm import Realm
 
 MAX_BATCH = 30
@@ -45,11 +56,15 @@ def json_body(raw: bytes) -> dict[str, Any]:
 
 def run_query(realm: Realm, text: str, call: Call | None = None) -> dict[str, Any]:
     parsed = query.parse(text)
-    spec = entities.lookup(parsed.entity)
+    if parsed.entity.casefold() == "exchangerate":
+        name, objects = "ExchangeRate", rates.query_rows(realm, parsed, realm.clock.now())
+    else:
+        name = entities.lookup(parsed.entity).name
+        objects = list(realm.table(name).values())
     if call is not None:
-        call.entity, call.operation = spec.name, "count" if parsed.count else "query"
-    rows = evaluate.select(parsed, spec.name, list(realm.table(spec.name).values()))
-    return money.jsonable(evaluate.page(parsed, spec.name, rows))
+        call.entity, call.operation = name, "count" if parsed.count else "query"
+    rows = evaluate.select(parsed, name, objects)
+    return money.jsonable(evaluate.page(parsed, name, rows))
 
 
 def handle(realm: Realm, call: Call) -> dict[str, Any]:
@@ -69,7 +84,8 @@ def handle(realm: Realm, call: Call) -> dict[str, Any]:
     if head == "batch" and call.method == "POST":
         return batch(realm, json_body(call.body), now)
     if head == "exchangerate":
-        return exchange_rate(realm, call, now)
+        body = json_body(call.body) if call.method == "POST" else {}
+        return wrap("ExchangeRate", rates.endpoint(realm, call.method, call.params, body, now), now)
     if head == "taxservice":
         return taxservice.create(realm, json_body(call.body), now)
     return entity_call(realm, call, head)
@@ -107,35 +123,6 @@ def _operation(params: dict[str, str], body: dict[str, Any]) -> str:
     if params.get("include") == "void":
         return "void"
     return "update" if body.get("Id") not in (None, "", 0, "0") else "create"
-
-
-def exchange_rate(realm: Realm, call: Call, now: datetime) -> dict[str, Any]:
-    """GET ?sourcecurrencycode=EUR&asofdate=YYYY-MM-DD; POST sets a rate (UpdateNoIdMixin)."""
-    if not realm.multicurrency:
-        raise faults.business("Multicurrency is not enabled for this company.")
-    source = call.params.get("sourcecurrencycode")
-    as_of = call.params.get("asofdate")
-    if call.method == "POST":
-        body = json_body(call.body)
-        source, as_of = body.get("SourceCurrencyCode"), body.get("AsOfDate")
-        realm.set_rate(str(source), date.fromisoformat(str(as_of)), money.dec(body["Rate"]))
-    if not source:
-        raise faults.required("sourcecurrencycode")
-    on = date.fromisoformat(as_of) if as_of else now.date()
-    rate = realm.rate(source, on)
-    if rate is None:
-        raise faults.not_found("ExchangeRate", source, "sourcecurrencycode")
-    obj = {
-        "SourceCurrencyCode": source,
-        "TargetCurrencyCode": realm.home_currency,
-        "Rate": rate,
-        "AsOfDate": on.isoformat(),
-        "SyncToken": "0",
-        "domain": "QBO",
-        "sparse": False,
-        "MetaData": {"LastUpdatedTime": clock.meta_time(now)},
-    }
-    return wrap("ExchangeRate", obj, now)
 
 
 def batch(realm: Realm, body: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -7,14 +7,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sandbox import faults, money, refs
+from sandbox import faults, money
 from sandbox.realm import Realm
 
 
 def applications(realm: Realm, entity: str, ident: str) -> list[tuple[str, Decimal]]:
     """(payment Id, amount) for every payment line linking this document."""
     found = []
-    for payment in realm.table("Payment").values():
+    for payment_id in sorted(realm.indexes.links.get((entity, ident), ()), key=int):
+        payment = realm.require("Payment", payment_id)
         for line in payment.get("Line", []):
             for link in line.get("LinkedTxn", []):
                 if link.get("TxnId") == ident and link.get("TxnType") == entity:
@@ -55,11 +56,10 @@ def refresh_customer(realm: Realm, customer_id: str | None) -> None:
     if customer is None:
         return
     owed = money.ZERO
-    for entity, sign in (("Invoice", 1), ("CreditMemo", -1)):
-        for obj in realm.table(entity).values():
-            if refs.value(obj, "CustomerRef") == customer_id:
-                owed += sign * obj["Balance"]
-    for payment in realm.table("Payment").values():
-        if refs.value(payment, "CustomerRef") == customer_id:
-            owed -= payment.get("UnappliedAmt", money.ZERO)
+    for entity, ident in realm.indexes.by_customer.get(customer["Id"], ()):
+        obj = realm.require(entity, ident)
+        if entity == "Payment":
+            owed -= obj.get("UnappliedAmt", money.ZERO)
+        else:
+            owed += obj["Balance"] if entity == "Invoice" else -obj["Balance"]
     customer["Balance"] = customer["BalanceWithJobs"] = owed

@@ -12,6 +12,7 @@ from sandbox.query import Query, _as_number
 
 # Name lists answer with active objects only unless the query mentions Active.
 ACTIVE_BY_DEFAULT = {"Customer", "Item", "Account", "TaxCode"}
+SCALAR_KEYS = ("value", "Address", "FreeFormNumber", "URI")
 
 
 def field_value(obj: dict[str, Any], path: str) -> Any:
@@ -25,8 +26,12 @@ def field_value(obj: dict[str, Any], path: str) -> Any:
             continue
         folded = part.casefold()
         current = next((v for k, v in current.items() if k.casefold() == folded), None)
-    if isinstance(current, dict) and "value" in current:
-        return current["value"]
+    if isinstance(current, dict):
+        # A reference compares by its value, an email/phone/web address by its text:
+        # `WHERE PrimaryEmailAddr = 'ap@acme.com'` matches {"Address": "ap@acme.com"}.
+        for key in SCALAR_KEYS:
+            if key in current:
+                return current[key]
     return current
 
 

@@ -18,7 +18,7 @@ from sandbox.state import SandboxState
 
 log = logging.getLogger("sandbox")
 JSON = b"application/json;charset=UTF-8"
-GATEWAY_HTML = b"<html><body><h1>%d Service Unavailable</h1></body></html>"
+GATEWAY_HTML = b"<html><body><h1>%d Gateway Error</h1></body></html>"
 
 
 class Reply:
@@ -67,7 +67,7 @@ class Gateway:
         self.state = state
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        started = time.perf_counter()
+        started, arrived = time.perf_counter(), time.time()
         parts = scope["path"].split("/")[3:]  # ['', 'v3', 'company', realm, ...]
         realm_id = parts[0] if parts else ""
         call = api.Call(
@@ -79,7 +79,7 @@ class Gateway:
         )
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         reply = await self.process(realm_id, call, headers)
-        self._log(realm_id, call, reply, started)
+        self._log(realm_id, call, reply, started, arrived)
         await self._respond(reply, receive, send)
 
     async def process(self, realm_id: str, call: api.Call, headers: dict[str, str]) -> Reply:
@@ -105,6 +105,9 @@ class Gateway:
             await asyncio.sleep(delay)
         if rule is not None and rule.kind in ("error", "throttle", "drop"):
             return self._injected(rule)
+        # Stamp the write when it happens, not when it arrived: a slow request must not get a
+        # LastUpdatedTime earlier than a quicker one that committed before it (CDC watermarks).
+        call.now = self.state.clock.now()
         reply = self._execute(realm_id, call)
         reply.after = rule
         return reply
@@ -184,7 +187,11 @@ class Gateway:
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
 
-    def _log(self, realm_id: str, call: api.Call, reply: Reply, started: float) -> None:
+    def _log(
+        self, realm_id: str, call: api.Call, reply: Reply, started: float, arrived: float
+    ) -> None:
+        """`time` is when the answer was ready, `started` when the request arrived (what the
+        quotas count), `ms` the time in between (latency included)."""
         injected = reply.injected or (reply.after.kind if reply.after else None)
         self.state.log.add(
             realm_id,
@@ -198,4 +205,5 @@ class Gateway:
             replayed="x-sandbox-replayed" in reply.headers,
             injected=injected,
             ms=round((time.perf_counter() - started) * 1000, 2),
+            started=arrived,
         )

@@ -44,15 +44,13 @@ ACCOUNT_CLASS = {
     "Long Term Liability": "Liability",
     "Equity": "Equity",
 }
-TXN_ENTITIES = ("Invoice", "CreditMemo", "Payment")
 
 
-def _unique(realm: Realm, entity: str, key: str, name: str, self_id: str | None, kind: str) -> None:
+def _unique(realm: Realm, entity: str, name: str, self_id: str | None, kind: str) -> None:
     # QBO compares names case-insensitively and counts inactive objects too.
-    folded = name.casefold()
-    for obj in realm.table(entity).values():
-        if obj["Id"] != self_id and str(obj.get(key, "")).casefold() == folded:
-            raise faults.duplicate_name(kind)
+    owner = realm.indexes.name_owner(entity, name)
+    if owner is not None and owner != self_id:
+        raise faults.duplicate_name(kind)
 
 
 def _length(data: dict[str, Any], key: str, maximum: int) -> None:
@@ -71,11 +69,7 @@ def _display_name(data: dict[str, Any]) -> str:
 
 
 def has_transactions(realm: Realm, customer_id: str) -> bool:
-    return any(
-        refs.value(obj, "CustomerRef") == customer_id
-        for entity in TXN_ENTITIES
-        for obj in realm.table(entity).values()
-    )
+    return bool(realm.indexes.by_customer.get(customer_id))
 
 
 def _customer_currency(realm: Realm, data: dict[str, Any], old: dict[str, Any] | None) -> str:
@@ -105,7 +99,7 @@ def prepare_customer(
     if ":" in name:
         raise faults.invalid("DisplayName", "DisplayName cannot contain a colon (:).")
     _length({"DisplayName": name}, "DisplayName", 500)
-    _unique(realm, "Customer", "DisplayName", name, old["Id"] if old else None, "customer")
+    _unique(realm, "Customer", name, old["Id"] if old else None, "customer")
     currency = _customer_currency(realm, data, old)
     refs.optional(realm, data, "DefaultTaxCodeRef", "TaxCode")
     obj = {"Taxable": True, "Active": True, "PreferredDeliveryMethod": "Print", **data}
@@ -128,7 +122,7 @@ def prepare_item(
     if not name:
         raise faults.required("Name")
     _length({"Name": name}, "Name", 100)
-    _unique(realm, "Item", "Name", name, old["Id"] if old else None, "product or service")
+    _unique(realm, "Item", name, old["Id"] if old else None, "product or service")
     kind = data.get("Type") or "Service"
     if kind not in ITEM_TYPES:
         raise faults.invalid("Type", f"Type value {kind} is not supported")
@@ -156,7 +150,7 @@ def prepare_account(
     if not name:
         raise faults.required("Name")
     _length({"Name": name}, "Name", 100)
-    _unique(realm, "Account", "Name", name, old["Id"] if old else None, "account")
+    _unique(realm, "Account", name, old["Id"] if old else None, "account")
     kind = data.get("AccountType")
     if not kind:
         raise faults.required("AccountType")

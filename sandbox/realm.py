@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox import clock, faults
+from sandbox.indexes import Indexes
 
 Change = tuple[str, str, str, str, str]  # realm, entity, id, operation, lastUpdated
 Listener = Callable[[str, str, str, str, str], None]
@@ -31,6 +32,7 @@ class Realm:
     emails: list[dict[str, Any]] = field(default_factory=list)
     listener: Listener | None = None
     clock: clock.Clock = field(default_factory=clock.Clock)
+    indexes: Indexes = field(default_factory=Indexes)
 
     # -- reading ----------------------------------------------------------------------------
     def table(self, entity: str) -> dict[str, dict[str, Any]]:
@@ -63,6 +65,7 @@ class Realm:
             MetaData={"CreateTime": stamp, "LastUpdatedTime": stamp},
         )
         self.table(entity)[obj["Id"]] = obj
+        self.indexes.update(entity, None, obj)
         self.notify(entity, obj["Id"], "Create", stamp)
         return obj
 
@@ -73,12 +76,16 @@ class Realm:
         stamp = clock.meta_time(now)
         obj["SyncToken"] = str(int(obj["SyncToken"]) + 1)
         obj["MetaData"] = {**obj["MetaData"], "LastUpdatedTime": stamp}
+        old = self.table(entity).get(obj["Id"])
+        # Callers pass a new dict; an in-place edit would leave nothing to unindex.
+        self.indexes.update(entity, old if old is not obj else None, obj)
         self.table(entity)[obj["Id"]] = obj
         self.notify(entity, obj["Id"], operation, stamp)
         return obj
 
     def delete(self, entity: str, ident: str, now: datetime) -> dict[str, Any]:
         obj = self.table(entity).pop(ident)
+        self.indexes.update(entity, obj, None)
         stamp = clock.meta_time(now)
         # CDC reports deletions as {"Id", "status": "Deleted"} ([XSD] `status` attribute).
         tomb = {

@@ -70,20 +70,15 @@ def _doc_number(
         return None
     number = str(number)
     self_id = old["Id"] if old else None
-    if realm.enforce_unique_doc_number and any(
-        o.get("DocNumber") == number and o["Id"] != self_id for o in realm.table(entity).values()
-    ):
+    others = realm.indexes.doc_owners(entity, number) - {self_id}
+    if realm.enforce_unique_doc_number and others:
         raise faults.duplicate_doc_number(number)
     return number
 
 
 def _next_number(realm: Realm, entity: str) -> str:
-    used = [
-        int(o["DocNumber"])
-        for o in realm.table(entity).values()
-        if str(o.get("DocNumber", "")).isdigit()
-    ]
-    return str(max(used, default=1000) + 1)
+    # Auto-numbering continues after the highest numeric DocNumber, from 1001.
+    return str(realm.indexes.max_doc[entity] + 1)
 
 
 def _check_lengths(data: dict[str, Any]) -> None:

@@ -58,7 +58,21 @@ def us_tax(
         _tax_line(r, base, money.round2(base * _charged(r) / 100)) for r in _rates(realm, code)
     ]
     total = sum((t["Amount"] for t in tax_lines), money.ZERO)
+    explicit = (txn.get("TxnTaxDetail") or {}).get("TotalTax")
+    if explicit is not None and tax_lines:
+        # "An explicit tax amount sent by you is honoured and prorated across the rates"
+        # (QBO_FACTS §10, US): the last rate takes the rounding remainder.
+        _prorate(tax_lines, money.round2(Decimal(str(explicit))), total)
+        total = money.round2(Decimal(str(explicit)))
     return {"TxnTaxCodeRef": {"value": code_id}, "TotalTax": total, "TaxLine": tax_lines}
+
+
+def _prorate(tax_lines: list[dict[str, Any]], wanted: Decimal, computed: Decimal) -> None:
+    left = wanted
+    for line in tax_lines[:-1]:
+        share = money.round2(wanted * line["Amount"] / computed) if computed else money.ZERO
+        line["Amount"], left = share, left - share
+    tax_lines[-1]["Amount"] = left
 
 
 def _line_code(line: dict[str, Any]) -> str | None:

@@ -11,17 +11,25 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from qbo import errors as qbo_errors
 from sequence_qbo import settings as settings_mod
+from store.db import StoreUnavailable
 
 # Command modules, in the order `--help` lists them.
 COMMANDS = (
     "sequence_qbo.commands.run",
+    "sequence_qbo.commands.status",
+    "sequence_qbo.commands.paid",
     "sequence_qbo.commands.replay",
     "sequence_qbo.commands.dlq",
     "sequence_qbo.commands.serve",
     "sequence_qbo.commands.db",
     "sequence_qbo.commands.topics",
     "sequence_qbo.commands.customers",
+    "sequence_qbo.commands.products",
+    "sequence_qbo.commands.accounts",
+    "sequence_qbo.commands.tax",
+    "sequence_qbo.commands.settings",
     "sequence_qbo.commands.connect",
     "sequence_qbo.commands.sandbox",
     "sequence_qbo.commands.demo",
@@ -62,6 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"sequence-qbo: {exc}", file=sys.stderr)
         return 2
+    except qbo_errors.ConfigError as exc:
+        print(f"sequence-qbo: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    except StoreUnavailable as exc:
+        print(f"sequence-qbo: PostgreSQL is unavailable (SEQUENCE_QBO_DATABASE_URL; "
+              f"`make infra-up` starts one): {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
     return code

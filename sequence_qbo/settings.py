@@ -73,12 +73,19 @@ class Settings(BaseSettings):
     qbo_client_secret: SecretStr | None = None
     qbo_redirect_uri: str = "http://127.0.0.1:8765/callback"
     token_encryption_key: SecretStr | None = None  # Fernet key for tokens at rest
+    # QBO's per-realm limits (shared by every process through PostgreSQL); lower them for a
+    # realm that shares its quota with other apps, raise them only against the emulator.
+    qbo_requests_per_second: int = Field(default=10, ge=1)
+    qbo_requests_per_minute: int = Field(default=500, ge=1)
+    qbo_concurrent_requests: int = Field(default=10, ge=1)
     webhook_verifier_token: SecretStr | None = None
+    cdc_interval_seconds: float = Field(default=60.0, gt=0)  # CDC poll of each realm (§9)
 
     # HTTP surface (webhooks, admin API, status page)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    admin_token: SecretStr | None = None
+    admin_token: SecretStr | None = None  # the admin API is served only when set
+    report_dir: str = "reports"  # customer import reports (CSV and JSON)
     metrics_port: int = 9464
 
 

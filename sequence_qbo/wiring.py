@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
+from consumers.cdc import CdcPoller
 from consumers.credit_notes import CreditNoteHandler
 from consumers.customers import CustomerUpdatedHandler
 from consumers.invoices import InvoiceHandler, InvoiceVoidedHandler
+from consumers.outbox import OutboxRelay
+from consumers.reconcile import Reconciler
 from consumers.resync import ResyncHandler
-from consumers.status import SyncStatusPublisher
 from consumers.runtime import kafka
 from consumers.runtime.concurrent import ConcurrentRuntime
 from consumers.runtime.metrics import RuntimeMetrics
 from consumers.runtime.types import Handler
+from consumers.status import SyncStatusPublisher
 from qbo.connection import ClientFactory
+from qbo.quota import Limits
 from schemas.serde import Serde, make_serde
+from sequence_qbo.services import customer_sync
+from sequence_qbo.services.deps import from_factory
 from sequence_qbo.services.documents import DocumentSync
+from sequence_qbo.services.outbox import kafka_publishing
 from sequence_qbo.settings import Settings
 from store.db import Database
 
@@ -34,29 +43,37 @@ def serde(settings: Settings) -> Serde:
 
 def qbo_clients(settings: Settings, db: Database) -> ClientFactory:
     """QBO clients per account (refuses to start without a token encryption key)."""
-    return ClientFactory(settings, db)
+    limits = Limits(per_second=settings.qbo_requests_per_second,
+                    per_minute=settings.qbo_requests_per_minute,
+                    concurrent=settings.qbo_concurrent_requests)
+    return ClientFactory(settings, db, limits=limits)
 
 
 def document_sync(settings: Settings, db: Database, clients: ClientFactory,
                   serde_: Serde | None = None) -> DocumentSync:
-    status = SyncStatusPublisher(kafka.producer(settings.kafka_bootstrap),
-                                 serde_ or serde(settings), settings.topics.sync_status)
-    return DocumentSync(db, lambda account_id: clients.for_account(account_id)[1],
-                        status=status)
+    serde_ = serde_ or serde(settings)
+    status = SyncStatusPublisher(kafka.producer(settings.kafka_bootstrap), serde_,
+                                 settings.topics.sync_status)
+    # auto_create_customers: the hook creates and links the QBO customer when the account's
+    # setting allows it, and raises CustomerNotLinked otherwise.
+    hook = customer_sync.document_hook(kafka_publishing(settings, serde_))
+    return DocumentSync(db, from_factory(clients), status=status, ensure_customer=hook)
 
 
 def handlers(settings: Settings, db: Database,
              serde_: Serde | None = None) -> Mapping[str, Handler]:
     """Input topic → handler. `serde_` overrides the one the settings describe (tests)."""
     t = settings.topics
-    sync = document_sync(settings, db, qbo_clients(settings, db), serde_)
+    clients = qbo_clients(settings, db)
+    sync = document_sync(settings, db, clients, serde_)
     return {
-        t.customer_updated: CustomerUpdatedHandler(db),
+        t.customer_updated: CustomerUpdatedHandler(db, from_factory(clients)),
         t.invoice_finalized: InvoiceHandler(sync, "invoice.finalized"),
         t.invoice_sent: InvoiceHandler(sync, "invoice.sent"),
         t.invoice_voided: InvoiceVoidedHandler(sync),
         t.credit_note_sent: CreditNoteHandler(sync),
         t.resync: ResyncHandler(sync),
+        t.qbo_changes: Reconciler(db, clients.for_account),
     }
 
 
@@ -72,3 +89,23 @@ def runtime(settings: Settings, handlers_: Mapping[str, Handler],
         dlq_topic=settings.topics.dlq,
         metrics=metrics,
     )
+
+
+class Loop(Protocol):
+    """A background loop of `sequence-qbo run`; `run` returns soon after `stop` is set."""
+
+    name: str
+
+    def run(self, stop: threading.Event) -> None: ...
+
+
+def reconcile_loops(settings: Settings, db: Database,
+                    serde_: Serde | None = None) -> Sequence[Loop]:
+    """The invoice.paid outbox relay and the CDC poller (PRODUCT.md §9)."""
+    codec = serde_ or serde(settings)
+    t = settings.topics
+    relay = OutboxRelay(db, kafka.producer(settings.kafka_bootstrap), codec, t.invoice_paid)
+    poller = CdcPoller(db, qbo_clients(settings, db).for_account,
+                       kafka.producer(settings.kafka_bootstrap), codec, t.qbo_changes,
+                       interval=settings.cdc_interval_seconds)
+    return (relay, poller)

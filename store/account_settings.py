@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from store.db import Database, Row
+from store.db import Database, Row, Tx
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class AccountSettings:
 NAMES = tuple(f.name for f in fields(AccountSettings) if f.name != "account_id")
 
 
-def get(db: Database, account_id: str) -> AccountSettings:
+def get(db: Database | Tx, account_id: str) -> AccountSettings:
     row = db.one("account_settings_get", {"account_id": account_id})
     return AccountSettings(account_id) if row is None else AccountSettings.from_row(row)
 

@@ -8,6 +8,9 @@ from typing import Any
 from store.db import Database, Row, Tx
 
 ORIGINS = ("link", "create", "import", "auto")
+# A pool or an open transaction: the invoice sync links inside the transaction that holds the
+# document's lock (auto-create), everything else uses the pool.
+Queries = Database | Tx
 
 
 @dataclass(frozen=True)
@@ -29,13 +32,13 @@ class Link:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def get(db: Database | Tx, account_id: str, customer_id: str) -> Link | None:
+def get(db: Queries, account_id: str, customer_id: str) -> Link | None:
     row = db.one("link_get", {"account_id": account_id, "customer_id": customer_id})
     return None if row is None else Link.from_row(row)
 
 
 def by_qbo_customer(
-    db: Database | Tx, account_id: str, realm_id: str, qbo_customer_id: str
+    db: Queries, account_id: str, realm_id: str, qbo_customer_id: str
 ) -> Link | None:
     row = db.one(
         "link_by_qbo_customer",
@@ -44,13 +47,13 @@ def by_qbo_customer(
     return None if row is None else Link.from_row(row)
 
 
-def insert(db: Database | Tx, link: Link) -> bool:
+def insert(db: Queries, link: Link) -> bool:
     """Stores the link; False when the customer or the QBO customer is already linked."""
     return db.one("link_insert", link.as_dict()) is not None
 
 
 def mark_synced(
-    db: Database | Tx, account_id: str, customer_id: str, *, sync_token: str, synced_hash: str
+    db: Queries, account_id: str, customer_id: str, *, sync_token: str, synced_hash: str
 ) -> None:
     db.execute(
         "link_mark_synced",
@@ -72,5 +75,5 @@ def linked_qbo_ids(db: Database, account_id: str, realm_id: str) -> set[str]:
     return {row["qbo_customer_id"] for row in rows}
 
 
-def record_import(db: Database | Tx, **summary: Any) -> Row | None:
+def record_import(db: Queries, **summary: Any) -> Row | None:
     return db.one("customer_import_record", summary)

@@ -84,13 +84,17 @@ def kafka_bootstrap() -> str:
 
 
 @pytest.fixture
-def topics(kafka_bootstrap: str) -> Topics:
-    """Topic names unique to this test, created with 3 partitions."""
+def topics(kafka_bootstrap: str) -> Iterator[Topics]:
+    """Topic names unique to this test, created with 3 partitions and deleted afterwards (a
+    single-node KRaft broker slows to a crawl with tens of thousands of partitions)."""
     suffix = uuid.uuid4().hex[:10]
     names = {field: f"t{suffix}.{default}" for field, default in Topics().model_dump().items()}
     unique = Topics(**names)
     ensure_topics(kafka_bootstrap, unique.all(), partitions=3)
-    return unique
+    yield unique
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    for future in admin.delete_topics(unique.all(), operation_timeout=30).values():
+        future.result(60)
 
 
 @pytest.fixture

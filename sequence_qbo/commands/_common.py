@@ -13,13 +13,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from consumers.runtime import kafka
 from qbo.client import QboClient
 from qbo.connection import ClientFactory
 from sequence_qbo import wiring
 from sequence_qbo.services import deps as deps_mod
 from sequence_qbo.services.errors import ServiceError
-from sequence_qbo.services.outbox import KafkaOutbox, Publishing
+from sequence_qbo.services.outbox import kafka_publishing
 from sequence_qbo.settings import Settings
 from store.db import Database
 
@@ -45,8 +44,7 @@ def deps(settings: Settings) -> Iterator[deps_mod.Deps]:
     """Database, QBO clients (through the stored connections) and a Kafka outbox."""
     with wiring.database(settings) as db:
         clients = _LazyClients(settings, db)
-        pub = Publishing(KafkaOutbox(kafka.producer(settings.kafka_bootstrap)), settings.topics,
-                         wiring.serde(settings))
+        pub = kafka_publishing(settings, wiring.serde(settings))
         try:
             yield deps_mod.Deps(db, clients, pub)
         finally:
@@ -56,12 +54,14 @@ def deps(settings: Settings) -> Iterator[deps_mod.Deps]:
 
 def reporting(command: Command) -> Command:
     """Runs a command; a `ServiceError` prints one sentence and exits with its code."""
+
     def run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             return command(args, settings)
         except ServiceError as exc:
             print(f"sequence-qbo: {exc.message} [{exc.reason}]", file=sys.stderr)
             return exc.exit_code
+
     return run
 
 

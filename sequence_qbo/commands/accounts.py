@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     with _common.deps(settings) as d:
         rows = products.income_accounts(d.client(args.account))
-    _common.table(f"{len(rows)} income account(s)", ("id", "name", "number", "type", "sub-type"),
-                  ((a["id"], a["name"], a["number"], a["type"], a["sub_type"]) for a in rows))
+    _common.table(
+        f"{len(rows)} income account(s)",
+        ("id", "name", "number", "type", "sub-type"),
+        ((a["id"], a["name"], a["number"], a["type"], a["sub_type"]) for a in rows),
+    )
     return 0

@@ -35,13 +35,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     hint.set_defaults(func=_common.reporting(_suggest))
     imp = cmds.add_parser("import", help="import customers from QBO (publishes customer.imported)")
     _common.account_arg(imp)
-    imp.add_argument("--report-dir", type=Path, default=Path("."),
-                     help="where the CSV and JSON reports of rejected customers go (default .)")
+    imp.add_argument(
+        "--report-dir",
+        type=Path,
+        default=Path("."),
+        help="where the CSV and JSON reports of rejected customers go (default .)",
+    )
     imp.set_defaults(func=_common.reporting(_import))
 
 
-def _customer_parser(cmds: argparse._SubParsersAction, name: str,
-                     text: str) -> argparse.ArgumentParser:
+def _customer_parser(
+    cmds: argparse._SubParsersAction, name: str, text: str
+) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = cmds.add_parser(name, help=text)
     _common.account_arg(parser)
     parser.add_argument("--customer", required=True, help="the Sequence customer id")
@@ -51,64 +56,111 @@ def _customer_parser(cmds: argparse._SubParsersAction, name: str,
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     with wiring.database(settings) as db:
         rows = customers.list_snapshots(db, args.account, args.limit)
-    _common.table(f"{len(rows)} stored customer snapshot(s)",
-                  ("account", "customer", "legal name", "email", "country", "tax status",
-                   "QBO customer", "updated"),
-                  ((r["account_id"], r["customer_id"], r["snapshot"]["legal_name"],
-                    r["snapshot"]["email"], r["snapshot"]["address"]["country"],
-                    r["snapshot"]["tax_status"], r["qbo_customer_id"] or "not linked",
-                    r["updated_at"].strftime("%Y-%m-%d %H:%M:%S")) for r in rows))
+    _common.table(
+        f"{len(rows)} stored customer snapshot(s)",
+        (
+            "account",
+            "customer",
+            "legal name",
+            "email",
+            "country",
+            "tax status",
+            "QBO customer",
+            "updated",
+        ),
+        (
+            (
+                r["account_id"],
+                r["customer_id"],
+                r["snapshot"]["legal_name"],
+                r["snapshot"]["email"],
+                r["snapshot"]["address"]["country"],
+                r["snapshot"]["tax_status"],
+                r["qbo_customer_id"] or "not linked",
+                r["updated_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            )
+            for r in rows
+        ),
+    )
     return 0
 
 
 def _link(args: argparse.Namespace, settings: Settings) -> int:
     with _common.deps(settings) as d:
-        result = service.link_customer(d.db, d.client(args.account), d.pub, args.account,
-                                       args.customer, args.qbo_customer,
-                                       expected_currency=args.currency)
+        result = service.link_customer(
+            d.db,
+            d.client(args.account),
+            d.pub,
+            args.account,
+            args.customer,
+            args.qbo_customer,
+            expected_currency=args.currency,
+        )
     _linked(result, "linked to")
     return 0
 
 
 def _create(args: argparse.Namespace, settings: Settings) -> int:
     with _common.deps(settings) as d:
-        result = service.create_customer(d.db, d.client(args.account), d.pub, args.account,
-                                         args.customer, currency=args.currency)
+        result = service.create_customer(
+            d.db, d.client(args.account), d.pub, args.account, args.customer, currency=args.currency
+        )
     _linked(result, "created in QBO as")
     return 0
 
 
 def _linked(result: LinkResult, verb: str) -> None:
     link = result.link
-    _common.say(f"Sequence customer {link.customer_id} {verb} QBO customer "
-                f"{link.qbo_customer_id} ({result.qbo_customer.get('DisplayName', '')}, "
-                f"{link.currency}); {len(result.resynced)} waiting document(s) sent to re-sync")
+    _common.say(
+        f"Sequence customer {link.customer_id} {verb} QBO customer "
+        f"{link.qbo_customer_id} ({result.qbo_customer.get('DisplayName', '')}, "
+        f"{link.currency}); {len(result.resynced)} waiting document(s) sent to re-sync"
+    )
 
 
 def _suggest(args: argparse.Namespace, settings: Settings) -> int:
     with _common.deps(settings) as d:
-        found = suggest.suggest_customers(d.db, d.client(args.account), args.account,
-                                          args.customer)
-    _common.table(f"{len(found)} candidate QBO customer(s) for {args.customer}",
-                  ("QBO id", "display name", "company", "email", "currency", "matched on",
-                   "linked to"),
-                  ((c.qbo_customer["id"], c.qbo_customer["name"],
-                    c.qbo_customer["company_name"], c.qbo_customer["email"],
-                    c.qbo_customer["currency"], ", ".join(c.matched_on), c.linked_to)
-                   for c in found))
+        found = suggest.suggest_customers(d.db, d.client(args.account), args.account, args.customer)
+    _common.table(
+        f"{len(found)} candidate QBO customer(s) for {args.customer}",
+        ("QBO id", "display name", "company", "email", "currency", "matched on", "linked to"),
+        (
+            (
+                c.qbo_customer["id"],
+                c.qbo_customer["name"],
+                c.qbo_customer["company_name"],
+                c.qbo_customer["email"],
+                c.qbo_customer["currency"],
+                ", ".join(c.matched_on),
+                c.linked_to,
+            )
+            for c in found
+        ),
+    )
     return 0
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
+    columns = (
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with _common.deps(settings) as d, Progress(*columns) as bar:
         task = bar.add_task("importing QBO customers", total=None)
         result = import_.import_customers(
-            d.db, d.client(args.account), d.pub, args.account, args.report_dir,
-            progress=lambda done, total: bar.update(task, completed=done, total=total))
+            d.db,
+            d.client(args.account),
+            d.pub,
+            args.account,
+            args.report_dir,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     counts = result.counts()
-    _common.say(f"{counts['imported']} imported, {counts['skipped']} already linked, "
-                f"{counts['rejected']} rejected ({counts['normalised']} countries normalised) "
-                f"of {counts['scanned']}; report: {result.report_csv} and {result.report_json}")
+    _common.say(
+        f"{counts['imported']} imported, {counts['skipped']} already linked, "
+        f"{counts['rejected']} rejected ({counts['normalised']} countries normalised) "
+        f"of {counts['scanned']}; report: {result.report_csv} and {result.report_json}"
+    )
     return 0

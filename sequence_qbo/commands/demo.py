@@ -1,70 +1,223 @@
-"""`sequence-qbo demo`: sample events through Kafka into the service, and what it did with them.
+"""`sequence-qbo demo`: sample Sequence events through Kafka into the service and QBO, and back.
 
-Expects the infrastructure to be up (`make demo` starts it)."""
+What it does, against the running infrastructure (`make demo` starts it):
+  1. migrates the database, creates the topics;
+  2. starts the QBO emulator in this process (unless SEQUENCE_QBO_QBO_BASE_URL points at one)
+     and connects a demo account to a fresh UK company;
+  3. produces customer.updated events; links three customers in QBO (one stays unlinked);
+  4. maps a product and a tax category, sets a fallback item;
+  5. produces invoices (one for the unlinked customer, one with a 22-character number), a
+     credit note and a void, runs the consumers until every document has an outcome;
+  6. prints what was synced and what failed, with reasons, next to what QBO now holds.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import datetime as dt
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
+from cryptography.fernet import Fernet
 from rich.console import Console
+from rich.table import Table
 
 from consumers.runtime import kafka
+from qbo.connection import store_connection
 from sequence_qbo import samples, wiring
-from sequence_qbo.commands import customers as customers_cmd
+from sequence_qbo.services import customers as customer_service
+from sequence_qbo.services import products, tax
+from sequence_qbo.services import settings as settings_service
+from sequence_qbo.services.deps import from_factory
 from sequence_qbo.settings import Settings
 from sequence_qbo.topics import ensure_topics
-from store import customers
+from store import ledger
 from store.migrate import migrate
+
+_PRO = "prod_pro"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    demo = sub.add_parser("demo", help="produce sample events and show what the service did")
-    demo.add_argument("--timeout", type=float, default=60.0,
-                      help="seconds to wait for the events to be processed")
+    demo = sub.add_parser("demo", help="sample events through the service into QBO and back")
+    demo.add_argument("--timeout", type=float, default=120.0,
+                      help="seconds to wait for the events to be processed (default 120)")
     demo.set_defaults(func=_demo)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from sequence_qbo.cli import CliError
-
-    console = Console()
+    console = Console(width=max(Console().width, 150))
+    if not args.verbose:  # the partition assignments of each run are noise here
+        logging.getLogger("consumers").setLevel(logging.WARNING)
     migrate(settings.database_url.get_secret_value())
     ensure_topics(settings.kafka_bootstrap, settings.topics.all(), settings.topic_partitions)
-    serde = wiring.serde(settings)
-    producer = kafka.producer(settings.kafka_bootstrap)
-    topic = settings.topics.customer_updated
-    events = samples.customer_updated_events()
-    for key, value in events:
-        producer.produce(topic, key=key, value=serde.encode("customer.updated", topic, value))
-    if producer.flush(30):
-        raise CliError("Kafka did not acknowledge the sample events")
-    console.print(f"produced {len(events)} customer.updated events to {topic}")
-
-    with wiring.database(settings) as db:
-        stop = threading.Event()
-        runtime = wiring.runtime(settings, wiring.handlers(settings, db))
-        worker = threading.Thread(target=runtime.run, args=(stop,), daemon=True)
-        worker.start()
-        try:
-            _wait_for_snapshots(db, events, args.timeout)
-        finally:
-            stop.set()
-            worker.join(30)
-    return customers_cmd._list(argparse.Namespace(account=samples.DEMO_ACCOUNT, limit=100),
-                               settings)
+    with _emulator(settings) as (base_url, sandbox):
+        settings = _demo_settings(settings, base_url)
+        account = f"acct_demo_{uuid.uuid4().hex[:6]}"
+        with wiring.database(settings) as db:
+            realm = _connect(settings, db, sandbox, account)
+            console.print(f"[bold]account[/] {account} → QBO company (realm) {realm} at {base_url}")
+            _run(settings, db, lambda: _customers(settings, account), _customers_done(db, account),
+                 args.timeout)
+            _set_up(settings, db, account, console)
+            docs = _documents(settings, account)
+            _run(settings, db, lambda: None, _documents_done(db, account, docs), args.timeout)
+            _report(console, db, account, wiring.qbo_clients(settings, db), docs)
+    return 0
 
 
-def _wait_for_snapshots(db: wiring.Database, events: list, timeout: float) -> None:
+@contextlib.contextmanager
+def _emulator(settings: Settings) -> Iterator[tuple[str, Any]]:
+    if settings.qbo_base_url:
+        yield settings.qbo_base_url, None
+        return
+    from sandbox.testing import running_sandbox
+
+    with running_sandbox() as sandbox:
+        yield sandbox.base_url, sandbox
+
+
+def _demo_settings(settings: Settings, base_url: str) -> Settings:
+    key = settings.token_encryption_key or Fernet.generate_key().decode()
+    return Settings(**{**settings.model_dump(), "qbo_environment": "emulator",
+                       "qbo_base_url": base_url, "token_encryption_key": key})
+
+
+def _connect(settings: Settings, db: wiring.Database, sandbox: Any, account: str) -> str:
     from sequence_qbo.cli import CliError
 
+    if sandbox is None:
+        raise CliError("with SEQUENCE_QBO_QBO_BASE_URL set, connect the account yourself "
+                       "(`sequence-qbo connect`); the demo drives only its own emulator")
+    realm = sandbox.create_realm("UK")
+    tokens = sandbox.token(realm)
+    assert settings.token_encryption_key is not None
+    store_connection(db, settings.token_encryption_key, account, realm, tokens["access_token"],
+                     tokens["refresh_token"], dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    return realm
+
+
+def _produce(settings: Settings, event: str, records: list[tuple[str, dict[str, Any]]]) -> None:
+    serde = wiring.serde(settings)
+    topic = settings.topics.by_event()[event]
+    producer = kafka.producer(settings.kafka_bootstrap)
+    for key, body in records:
+        producer.produce(topic, key=key, value=serde.encode(event, topic, body))
+    producer.flush(30)
+
+
+def _customers(settings: Settings, account: str) -> None:
+    _produce(settings, "customer.updated", samples.customer_updated_events(account))
+
+
+def _customers_done(db: wiring.Database, account: str) -> Any:
+    from store import customers
+
+    return lambda: len(customers.list_snapshots(db, account)) >= 4
+
+
+def _set_up(settings: Settings, db: wiring.Database, account: str, console: Console) -> None:
+    """What a merchant does in Sequence's dashboard before invoices flow."""
+    client = from_factory(wiring.qbo_clients(settings, db))(account)
+    for customer_id in ("cus_001", "cus_002", "cus_003"):
+        result = customer_service.create_customer(db, client, None, account, customer_id)
+        console.print(f"created QBO customer {result.link.qbo_customer_id} for {customer_id}")
+    income = products.income_accounts(client)[0]["id"]
+    products.map_product(db, client, account, _PRO, "Pro plan", income)
+    products.create_fallback_item(db, client, account, "Other Sequence charges", income)
+    tax.map_tax_category(db, client, account, "vat_standard", "3")
+    settings_service.update_settings(db, lambda: client, account, {
+        "exempt_tax_code_id": "2", "reverse_charge_tax_code_id": "5",
+        "merchant_email": "billing@merchant.example"})
+
+
+def _invoice(iid: str, customer: dict[str, Any], number: str, *,
+             status: str = "FINAL") -> dict[str, Any]:
+    lines = [samples.line("l1", "Pro plan", "1", "100.00", "100.00", product_id=_PRO),
+             samples.line("l2", "API calls", "1234.5678", "0.0015", "1.85")]
+    net = sum((Decimal(ln["amount"]) for ln in lines), Decimal(0))
+    rate = Decimal("0.2") if customer["tax_status"] == "TAXED" else Decimal(0)
+    vat = (net * rate).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    group = samples.group("g1", "November", lines, "vat_standard")
+    return samples.invoice(iid, customer, [group], number=number, status=status,
+                           net=str(net), tax=str(vat), gross=str(net + vat))
+
+
+def _documents(settings: Settings, account: str) -> list[tuple[str, str]]:
+    """Produces the sample documents; returns (document type, id) of each."""
+    by_id = {c[0]: samples.customer(*c) for c in samples._CUSTOMERS}
+    invoices = [
+        _invoice("inv_1001", by_id["cus_001"], "INV-1001"),
+        _invoice("inv_1002", by_id["cus_002"], "INV-1002", status="SENT"),
+        _invoice("inv_1003", by_id["cus_003"], "INV-1003"),
+        _invoice("inv_1004", by_id["cus_004"], "INV-1004"),  # customer not linked
+        _invoice("inv_1005", by_id["cus_001"], "INV-2026-11-LONG-NUMBER"),  # 23 characters
+    ]
+    note = {**_invoice("cn_2001", by_id["cus_001"], "CN-2001"), "invoice_id": "inv_1001",
+            "invoice_number": "INV-1001", "issue_date": dt.date(2026, 11, 20)}
+    del note["invoice_date"]
+    envelope = samples.envelope
+    _produce(settings, "invoice.finalized",
+             [(i["id"], {**envelope(account), "invoice": i}) for i in invoices])
+    _produce(settings, "credit_note.sent",
+             [(note["id"], {**envelope(account), "credit_note": note})])
+    voided = {**invoices[2], "status": "VOIDED"}
+    _produce(settings, "invoice.voided", [(voided["id"], {**envelope(account),
+                                                          "invoice": voided})])
+    return [("invoice", i["id"]) for i in invoices] + [("credit_note", note["id"])]
+
+
+def _documents_done(db: wiring.Database, account: str, docs: list[tuple[str, str]]) -> Any:
+    def done() -> bool:
+        with db.transaction() as tx:
+            rows = [ledger.get(tx, ledger.DocKey(account, ledger.DocumentType(t), i))
+                    for t, i in docs]
+        voided = next((r for r in rows if r and r["sequence_id"] == "inv_1003"), None)
+        return all(r and r["status"] != "pending" for r in rows) and bool(
+            voided and voided["status"] == "voided")
+    return done
+
+
+def _run(settings: Settings, db: wiring.Database, produce: Any, done: Any,
+         timeout: float) -> None:
+    """Runs the consumers until `done()`, as `sequence-qbo run` would."""
+    from sequence_qbo.cli import CliError
+
+    produce()
+    stop = threading.Event()
+    runtime = wiring.runtime(settings, wiring.handlers(settings, db))
+    worker = threading.Thread(target=runtime.run, args=(stop,), daemon=True)
+    worker.start()
     deadline = time.monotonic() + timeout
-    wanted = {(v["account_id"], k): v["customer"]["legal_name"] for k, v in events}
-    while time.monotonic() < deadline:
-        stored = {(r["account_id"], r["customer_id"]): r["snapshot"]["legal_name"]
-                  for r in customers.list_snapshots(db, samples.DEMO_ACCOUNT, 1000)}
-        if all(stored.get(k) == name for k, name in wanted.items()):
-            return
-        time.sleep(0.2)
-    raise CliError(f"the consumers did not store the sample customers within {timeout:.0f}s")
+    try:
+        while not done():
+            if time.monotonic() > deadline:
+                raise CliError(f"the consumers did not finish within {timeout:.0f}s")
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        worker.join(60)
+
+
+def _report(console: Console, db: wiring.Database, account: str, factory: Any,
+            docs: list[tuple[str, str]]) -> None:
+    client = factory.for_account(account)[1]
+    table = Table("document", "id", "status", "reason", "QBO id", "QBO total", "message",
+                  title=f"what the service did for {account}")
+    for doc_type, sequence_id in docs:
+        with db.transaction() as tx:
+            row = ledger.get(tx, ledger.DocKey(account, ledger.DocumentType(doc_type),
+                                               sequence_id))
+        assert row is not None
+        total = ""
+        if row["qbo_id"]:
+            entity = "Invoice" if doc_type == "invoice" else "CreditMemo"
+            total = str(client.get(entity, row["qbo_id"])["TotalAmt"])
+        table.add_row(doc_type, sequence_id, row["status"], row["reason_code"] or "",
+                      row["qbo_id"] or "", total, row["message"] or "")
+    console.print(table)

@@ -1,4 +1,4 @@
-"""`sequence-qbo run`: the consumers."""
+"""`sequence-qbo run`: the consumers, and the reconciliation loops (outbox relay, CDC poller)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import threading
+from collections.abc import Sequence
 
 from consumers.runtime.metrics import RuntimeMetrics
 from sequence_qbo import logs, wiring
@@ -52,7 +53,27 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         runtime = wiring.runtime(settings, handlers, metrics)
         log.info("consuming %s (metrics on :%s)", ", ".join(sorted(handlers)),
                  "off" if args.no_metrics else settings.metrics_port)
-        runtime.run(stop_on_signals())
+        stop = stop_on_signals()
+        # The reconciliation loops go with the process that reconciles (`--only` may leave it out).
+        loops = (wiring.reconcile_loops(settings, db)
+                 if settings.topics.qbo_changes in handlers else ())
+        threads = start_loops(loops, stop)
+        try:
+            runtime.run(stop)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(60)
     finally:
         db.close()
     return 0
+
+
+def start_loops(loops: Sequence[wiring.Loop], stop: threading.Event) -> list[threading.Thread]:
+    """Each loop in its own thread; they stop when `stop` is set."""
+    threads = [threading.Thread(target=loop.run, args=(stop,), name=loop.name, daemon=True)
+               for loop in loops]
+    for thread in threads:
+        thread.start()
+        log.info("started %s", thread.name)
+    return threads

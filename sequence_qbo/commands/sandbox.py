@@ -15,9 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox.server import serve
-
     from sandbox.config import SandboxConfig
+    from sandbox.server import serve
 
     serve(args.host, args.port, SandboxConfig())
     return 0

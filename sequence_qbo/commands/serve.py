@@ -1,9 +1,11 @@
-"""`sequence-qbo serve`: the HTTP app (Intuit webhooks; later the admin API and status page)."""
+"""`sequence-qbo serve`: the HTTP app (Intuit webhooks, the admin API, the status page)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
+from typing import Any
 
 from sequence_qbo import wiring
 from sequence_qbo.settings import Settings
@@ -42,7 +44,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with publisher:
             lookup = realms.cached(realms.AccountForRealm(db))
-            deps = Deps(settings, publisher, lookup, PgDeliveryLog(db))
+            deps = Deps(settings, publisher, lookup, PgDeliveryLog(db),
+                        admin=_admin(settings, db) if settings.admin_token else None)
             log.info("serving on http://%s:%d", settings.api_host, settings.api_port)
             uvicorn.run(
                 create_app(deps),
@@ -54,3 +57,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         db.close()
     return 0
+
+
+def _admin(settings: Settings, db: wiring.Database) -> Any:
+    """The admin API: the same services as the CLI, behind the bearer token."""
+    from api.admin import AdminDeps
+    from sequence_qbo.services.deps import Deps as ServiceDeps
+    from sequence_qbo.services.deps import from_factory
+    from sequence_qbo.services.outbox import kafka_publishing
+
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    services = ServiceDeps(db, from_factory(wiring.qbo_clients(settings, db)),
+                           kafka_publishing(settings, wiring.serde(settings)))
+    return AdminDeps(token, services, report_dir=Path(settings.report_dir))

@@ -18,8 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     get.set_defaults(func=_common.reporting(_get))
     put = cmds.add_parser("set", help="change settings: NAME=VALUE … (empty VALUE clears)")
     _common.account_arg(put)
-    put.add_argument("pairs", nargs="+", metavar="NAME=VALUE",
-                     help=f"settings: {', '.join(service.NAMES)}")
+    put.add_argument(
+        "pairs", nargs="+", metavar="NAME=VALUE", help=f"settings: {', '.join(service.NAMES)}"
+    )
     put.set_defaults(func=_common.reporting(_set))
 
 
@@ -33,8 +34,9 @@ def _get(args: argparse.Namespace, settings: Settings) -> int:
 def _set(args: argparse.Namespace, settings: Settings) -> int:
     changes = dict(_pair(text) for text in args.pairs)
     with _common.deps(settings) as d:
-        updated = service.update_settings(d.db, lambda: d.client(args.account), args.account,
-                                          changes)
+        updated = service.update_settings(
+            d.db, lambda: d.client(args.account), args.account, changes
+        )
     _show(updated.as_dict())
     return 0
 
@@ -47,5 +49,8 @@ def _pair(text: str) -> tuple[str, str]:
 
 
 def _show(values: dict[str, object]) -> None:
-    _common.table(f"settings of account {values['account_id']}", ("setting", "value"),
-                  ((name, values[name]) for name in service.NAMES))
+    _common.table(
+        f"settings of account {values['account_id']}",
+        ("setting", "value"),
+        ((name, values[name]) for name in service.NAMES),
+    )

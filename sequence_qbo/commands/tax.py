@@ -34,16 +34,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _codes(args: argparse.Namespace, settings: Settings) -> int:
     with _common.deps(settings) as d:
         rows = service.tax_codes(d.client(args.account))
-    _common.table(f"{len(rows)} tax code(s)", ("id", "name", "description", "taxable", "group"),
-                  ((c["id"], c["name"], c["description"], c["taxable"], c["group"])
-                   for c in rows))
+    _common.table(
+        f"{len(rows)} tax code(s)",
+        ("id", "name", "description", "taxable", "group"),
+        ((c["id"], c["name"], c["description"], c["taxable"], c["group"]) for c in rows),
+    )
     return 0
 
 
 def _map(args: argparse.Namespace, settings: Settings) -> int:
     with _common.deps(settings) as d:
-        service.map_tax_category(d.db, d.client(args.account), args.account, args.category,
-                                 args.tax_code)
+        service.map_tax_category(
+            d.db, d.client(args.account), args.account, args.category, args.tax_code
+        )
     _common.say(f"tax category {args.category} → QBO tax code {args.tax_code}")
     return 0
 
@@ -58,6 +61,9 @@ def _unmap(args: argparse.Namespace, settings: Settings) -> int:
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     with _common.deps(settings) as d:
         rows = service.tax_mappings(d.db, args.account)
-    _common.table(f"{len(rows)} mapped tax categor(y/ies)", ("tax category", "QBO tax code"),
-                  sorted(rows.items()))
+    _common.table(
+        f"{len(rows)} mapped tax categor(y/ies)",
+        ("tax category", "QBO tax code"),
+        sorted(rows.items()),
+    )
     return 0

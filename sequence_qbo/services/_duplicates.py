@@ -14,14 +14,17 @@ from qbo.query import Query
 from sequence_qbo.services import _qbo
 from sequence_qbo.services.errors import Conflict, ServiceError
 
-_NAME_FIELD = {"Customer": "DisplayName", "Vendor": "DisplayName", "Employee": "DisplayName",
-               "Item": "Name"}
+_NAME_FIELD = {
+    "Customer": "DisplayName",
+    "Vendor": "DisplayName",
+    "Employee": "DisplayName",
+    "Item": "Name",
+}
 
 
 def holder(client: QboClient, entity: str, name: str) -> dict[str, Any] | None:
     """The object of `entity` named `name` (active or not), or None."""
-    query = Query(entity).where(_NAME_FIELD[entity], "=", name).where("Active", "IN",
-                                                                       [True, False])
+    query = Query(entity).where(_NAME_FIELD[entity], "=", name).where("Active", "IN", [True, False])
     try:
         rows = _qbo.find(client, query, limit=1)
     except ServiceError:
@@ -36,17 +39,25 @@ def customer_name_taken(client: QboClient, name: str) -> Conflict:
         if found is None:
             continue
         offer = "link it instead" if entity == "Customer" else "rename one of them"
-        return Conflict("duplicate_name", f"QBO already has a {entity.lower()} named {name!r} "
-                        f"(id {found['Id']}); {offer}", existing={
-                            "entity": entity, **_qbo.summary(found)})
-    return Conflict("duplicate_name", f"QBO says the name {name!r} is taken by a customer, "
-                    "vendor or employee we cannot see; rename it in QBO or link it",
-                    existing=None)
+        return Conflict(
+            "duplicate_name",
+            f"QBO already has a {entity.lower()} named {name!r} (id {found['Id']}); {offer}",
+            existing={"entity": entity, **_qbo.summary(found)},
+        )
+    return Conflict(
+        "duplicate_name",
+        f"QBO says the name {name!r} is taken by a customer, "
+        "vendor or employee we cannot see; rename it in QBO or link it",
+        existing=None,
+    )
 
 
 def item_name_taken(client: QboClient, name: str) -> Conflict:
     found = holder(client, "Item", name)
     details = {"entity": "Item", **_qbo.summary(found)} if found else None
     where = f" (id {found['Id']})" if found else ""
-    return Conflict("item_name_taken", f"QBO already has an item named {name!r}{where}; "
-                    "link that item instead", existing=details)
+    return Conflict(
+        "item_name_taken",
+        f"QBO already has an item named {name!r}{where}; link that item instead",
+        existing=details,
+    )

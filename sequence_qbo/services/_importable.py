@@ -22,8 +22,11 @@ __all__ = ["Importable", "Problem", "Rejected", "examine", "sequence_customer_id
 # a missing @ or a name typed into the email field.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SEPARATORS = re.compile(r"[,;]")  # QBO lets one PrimaryEmailAddr hold several, comma-separated
-_ADDRESS = (("Line1", "BillAddr.Line1"), ("City", "BillAddr.City"),
-            ("PostalCode", "BillAddr.PostalCode"))
+_ADDRESS = (
+    ("Line1", "BillAddr.Line1"),
+    ("City", "BillAddr.City"),
+    ("PostalCode", "BillAddr.PostalCode"),
+)
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,17 @@ def examine(obj: dict[str, Any], realm_id: str) -> Importable | Rejected:
     problems = (*email_problems, *_address_problems(address), *country_problems)
     if problems:
         return Rejected(str(obj["Id"]), str(obj.get("DisplayName") or ""), problems)
-    customer = Customer.model_validate({
-        "id": sequence_customer_id(realm_id, str(obj["Id"])),
-        "legal_name": _text(obj.get("CompanyName")) or _text(obj.get("DisplayName")),
-        "email": emails[0], "billing_emails": tuple(emails[1:]),
-        "address": _address(address, country),
-        # QBO's Taxable is the closest fact; reverse charge cannot be told from QBO's data.
-        "tax_status": "TAXED" if obj.get("Taxable", True) else "TAX_EXEMPT",
-    })
+    customer = Customer.model_validate(
+        {
+            "id": sequence_customer_id(realm_id, str(obj["Id"])),
+            "legal_name": _text(obj.get("CompanyName")) or _text(obj.get("DisplayName")),
+            "email": emails[0],
+            "billing_emails": tuple(emails[1:]),
+            "address": _address(address, country),
+            # QBO's Taxable is the closest fact; reverse charge cannot be told from QBO's data.
+            "tax_status": "TAXED" if obj.get("Taxable", True) else "TAX_EXEMPT",
+        }
+    )
     return Importable(customer, (note,) if note != "alpha-2" else ())
 
 
@@ -81,14 +87,14 @@ def _emails(obj: dict[str, Any]) -> tuple[list[str], tuple[Problem, ...]]:
     emails = [part.strip() for part in _SEPARATORS.split(raw) if part.strip()]
     bad = [email for email in emails if not _EMAIL.match(email)]
     if bad:
-        return [], (Problem("PrimaryEmailAddr", f"invalid: {bad[0]!r} is not an email "
-                            "address", raw),)
+        return [], (
+            Problem("PrimaryEmailAddr", f"invalid: {bad[0]!r} is not an email address", raw),
+        )
     return emails, ()
 
 
 def _address_problems(address: dict[str, Any]) -> tuple[Problem, ...]:
-    return tuple(Problem(path, "missing") for key, path in _ADDRESS
-                 if not _text(address.get(key)))
+    return tuple(Problem(path, "missing") for key, path in _ADDRESS if not _text(address.get(key)))
 
 
 def _country(address: dict[str, Any]) -> tuple[str | None, str, tuple[Problem, ...]]:
@@ -102,7 +108,11 @@ def _country(address: dict[str, Any]) -> tuple[str | None, str, tuple[Problem, .
 
 
 def _address(address: dict[str, Any], country: str | None) -> dict[str, Any]:
-    return {"line1": _text(address["Line1"]), "line2": _text(address.get("Line2")) or None,
-            "town": _text(address["City"]),
-            "state": _text(address.get("CountrySubDivisionCode")) or None,
-            "postcode": _text(address["PostalCode"]), "country": country}
+    return {
+        "line1": _text(address["Line1"]),
+        "line2": _text(address.get("Line2")) or None,
+        "town": _text(address["City"]),
+        "state": _text(address.get("CountrySubDivisionCode")) or None,
+        "postcode": _text(address["PostalCode"]),
+        "country": country,
+    }

@@ -23,22 +23,22 @@ def translated(what: str) -> Iterator[None]:
     try:
         yield
     except errors.Retryable as exc:
-        raise Unavailable("qbo_unavailable", f"QBO could not {what} now, try again later: {exc}",
-                          retry_after=exc.retry_after) from exc
+        raise Unavailable(
+            "qbo_unavailable",
+            f"QBO could not {what} now, try again later: {exc}",
+            retry_after=exc.retry_after,
+        ) from exc
     except errors.ReauthRequired as exc:
-        raise NotConnected("reauth_required", f"the QBO connection must be renewed: {exc}") \
-            from exc
+        raise NotConnected("reauth_required", f"the QBO connection must be renewed: {exc}") from exc
     except errors.NotConnected as exc:
-        raise NotConnected("not_connected", f"the account is not connected to QBO: {exc}") \
-            from exc
+        raise NotConnected("not_connected", f"the account is not connected to QBO: {exc}") from exc
     except errors.ConfigError as exc:
         raise NotConnected("qbo_not_configured", f"QBO access is not set up: {exc}") from exc
     except errors.AuthError as exc:
         raise NotConnected("qbo_auth_failed", f"QBO refused our credentials: {exc}") from exc
     except errors.DuplicateName as exc:
         # Callers enrich this with the existing record (services._duplicates).
-        raise Conflict("duplicate_name", f"QBO could not {what}: the name is taken: {exc}") \
-            from exc
+        raise Conflict("duplicate_name", f"QBO could not {what}: the name is taken: {exc}") from exc
     except errors.NotFound as exc:
         raise NotFound("qbo_object_not_found", f"QBO could not {what}: {exc}") from exc
     except errors.QboError as exc:
@@ -51,15 +51,22 @@ def get(client: QboClient, entity: str, entity_id: str, reason: str) -> dict[str
         with translated(f"read {entity} {entity_id}"):
             return client.get(entity, entity_id)
     except NotFound as exc:
-        raise NotFound(reason, f"QBO {entity} {entity_id} does not exist in realm "
-                       f"{client.realm_id}", **{entity.lower() + "_id": entity_id}) from exc
+        raise NotFound(
+            reason,
+            f"QBO {entity} {entity_id} does not exist in realm {client.realm_id}",
+            **{entity.lower() + "_id": entity_id},
+        ) from exc
 
 
 def find(client: QboClient, query: Query, limit: int = 20) -> list[dict[str, Any]]:
     """At most `limit` rows of one query page."""
     with translated(f"search {query.entity}"):
-        rows = client.call("POST", "query", data=query.select(start=1, max_results=limit),
-                           content_type="application/text")
+        rows = client.call(
+            "POST",
+            "query",
+            data=query.select(start=1, max_results=limit),
+            content_type="application/text",
+        )
     found: list[dict[str, Any]] = (rows.get("QueryResponse") or {}).get(query.entity, [])
     return found
 
@@ -95,10 +102,14 @@ def summary(obj: dict[str, Any]) -> dict[str, Any]:
     """The few fields of a QBO name-list object people need to recognise it."""
     if not obj:
         return {}
-    return {"id": obj.get("Id"), "name": obj.get("DisplayName") or obj.get("Name"),
-            "company_name": obj.get("CompanyName"),
-            "email": (obj.get("PrimaryEmailAddr") or {}).get("Address"),
-            "currency": ref(obj, "CurrencyRef"), "active": obj.get("Active", True)}
+    return {
+        "id": obj.get("Id"),
+        "name": obj.get("DisplayName") or obj.get("Name"),
+        "company_name": obj.get("CompanyName"),
+        "email": (obj.get("PrimaryEmailAddr") or {}).get("Address"),
+        "currency": ref(obj, "CurrencyRef"),
+        "active": obj.get("Active", True),
+    }
 
 
 def client_for(clients: Callable[[str], QboClient], account_id: str) -> QboClient:

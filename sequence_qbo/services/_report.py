@@ -22,8 +22,13 @@ class Normalised:
     note: str  # e.g. "alpha-3 'GBR' → GB"
 
 
-def write(directory: Path, stem: str, summary: dict[str, Any], rejected: list[Rejected],
-          normalised: list[Normalised]) -> tuple[Path, Path]:
+def write(
+    directory: Path,
+    stem: str,
+    summary: dict[str, Any],
+    rejected: list[Rejected],
+    normalised: list[Normalised],
+) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = directory / f"{stem}.csv", directory / f"{stem}.json"
     with csv_path.open("w", newline="", encoding="utf-8") as out:
@@ -31,15 +36,29 @@ def write(directory: Path, stem: str, summary: dict[str, Any], rejected: list[Re
         writer.writerow(CSV_COLUMNS)
         for customer in rejected:
             for p in customer.problems:
-                writer.writerow((customer.qbo_customer_id, customer.display_name, p.field,
-                                 p.problem, p.value or ""))
-    document = {**summary, "rejected": [_rejected(r) for r in rejected],
-                "normalised": [n.__dict__ for n in normalised]}
+                writer.writerow(
+                    (
+                        customer.qbo_customer_id,
+                        customer.display_name,
+                        p.field,
+                        p.problem,
+                        p.value or "",
+                    )
+                )
+    document = {
+        "summary": summary,
+        "rejected": [_rejected(r) for r in rejected],
+        "normalised": [n.__dict__ for n in normalised],
+    }
     json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
     return csv_path, json_path
 
 
 def _rejected(customer: Rejected) -> dict[str, Any]:
-    return {"qbo_customer_id": customer.qbo_customer_id, "display_name": customer.display_name,
-            "problems": [{"field": p.field, "problem": p.problem, "value": p.value}
-                         for p in customer.problems]}
+    return {
+        "qbo_customer_id": customer.qbo_customer_id,
+        "display_name": customer.display_name,
+        "problems": [
+            {"field": p.field, "problem": p.problem, "value": p.value} for p in customer.problems
+        ],
+    }

@@ -12,12 +12,12 @@ from qbo.client import QboClient
 from schemas.models import Customer
 from sequence_qbo.services import _qbo
 from sequence_qbo.services.customers import create_from_snapshot, stored_customer
-from sequence_qbo.services.errors import CustomerNotLinked, ServiceError, Unavailable
+from sequence_qbo.services.errors import Conflict, CustomerNotLinked, ServiceError, Unavailable
 from sequence_qbo.services.outbox import Publishing
 from store import account_settings, links
 from store.customers import snapshot_hash
-from store.db import Database
-from store.links import Link
+from store.db import Database, Tx
+from store.links import Link, Queries
 
 __all__ = ["ensure_customer", "push_snapshot"]
 
@@ -39,24 +39,48 @@ def push_snapshot(db: Database, clients: Clients, account_id: str, customer_id: 
     if link.synced_hash == digest:
         return "unchanged"
     updated = _update(_qbo.client_for(clients, account_id), link, customer, digest)
-    links.mark_synced(db, account_id, customer_id, sync_token=updated["SyncToken"],
-                      synced_hash=digest)
+    links.mark_synced(
+        db, account_id, customer_id, sync_token=updated["SyncToken"], synced_hash=digest
+    )
     return "updated"
 
 
 def _update(client: QboClient, link: Link, customer: Customer, digest: str) -> dict[str, Any]:
-    payload = _qbo.build(lambda: builder.sparse_customer_update(
-        customer, link.qbo_customer_id, link.qbo_sync_token or "0"))
+    if link.realm_id != client.realm_id:
+        # The account was reconnected to another QBO company: that id means nothing there.
+        raise Conflict(
+            "realm_changed",
+            f"Sequence customer {link.customer_id} is linked in QBO company {link.realm_id}, "
+            f"but the account is now connected to {client.realm_id}; link it again",
+            link=link.as_dict(),
+        )
+    payload = _qbo.build(
+        lambda: builder.sparse_customer_update(
+            customer, link.qbo_customer_id, link.qbo_sync_token or "0"
+        )
+    )
     changes = {key: value for key, value in payload.items() if key not in _ENVELOPE}
     request_id = requestids.make("customer-update", link.account_id, link.customer_id, digest)
     with _qbo.translated(f"update customer {link.qbo_customer_id}"):
-        return client.update("Customer", link.qbo_customer_id, link.qbo_sync_token or "0",
-                             changes, request_id=request_id, reapply_on_conflict=True)
+        return client.update(
+            "Customer",
+            link.qbo_customer_id,
+            link.qbo_sync_token or "0",
+            changes,
+            request_id=request_id,
+            reapply_on_conflict=True,
+        )
 
 
-def ensure_customer(db: Database, client: QboClient, account_id: str,
-                    customer: Customer | dict[str, Any], currency: str | None, *,
-                    pub: Publishing | None = None) -> Link:
+def ensure_customer(
+    db: Queries,
+    client: QboClient,
+    account_id: str,
+    customer: Customer | dict[str, Any],
+    currency: str | None,
+    *,
+    pub: Publishing | None = None,
+) -> Link:
     """The customer's link; without one, creates the QBO customer when the account's
     `auto_create_customers` is on (in `currency` when the realm is multi-currency). Raises
     `CustomerNotLinked` (the document fails with `customer_not_linked`), or `Unavailable`
@@ -66,37 +90,50 @@ def ensure_customer(db: Database, client: QboClient, account_id: str,
     if link is not None:
         return link
     if not account_settings.get(db, account_id).auto_create_customers:
-        raise CustomerNotLinked(f"Sequence customer {snapshot.id} ({snapshot.legal_name}) is "
-                                "not linked to a QBO customer; link or create it",
-                                customer_id=snapshot.id)
+        raise CustomerNotLinked(
+            f"Sequence customer {snapshot.id} ({snapshot.legal_name}) is "
+            "not linked to a QBO customer; link or create it",
+            customer_id=snapshot.id,
+        )
     return _auto_create(db, client, pub, account_id, snapshot, currency)
 
 
-def _auto_create(db: Database, client: QboClient, pub: Publishing | None, account_id: str,
-                 customer: Customer, currency: str | None) -> Link:
+def _auto_create(
+    db: Queries,
+    client: QboClient,
+    pub: Publishing | None,
+    account_id: str,
+    customer: Customer,
+    currency: str | None,
+) -> Link:
     digest = snapshot_hash(customer.model_dump(mode="json"))
     try:
-        return create_from_snapshot(db, client, pub, account_id, customer, digest,
-                                    currency=currency, origin="auto").link
+        return create_from_snapshot(
+            db, client, pub, account_id, customer, digest, currency=currency, origin="auto"
+        ).link
     except Unavailable:
         raise
     except ServiceError as exc:
-        raise CustomerNotLinked(f"Sequence customer {customer.id} is not linked and could not "
-                                f"be created in QBO: {exc.message}", customer_id=customer.id,
-                                cause=exc.as_dict()) from exc
+        raise CustomerNotLinked(
+            f"Sequence customer {customer.id} is not linked and could not "
+            f"be created in QBO: {exc.message}",
+            customer_id=customer.id,
+            cause=exc.as_dict(),
+        ) from exc
 
 
-def document_hook(db: Database,
-                  pub: Publishing | None = None) -> Callable[..., tuple[str, str | None]]:
+def document_hook(pub: Publishing | None = None) -> Callable[..., tuple[str, str | None]]:
     """`ensure_customer` shaped as `services.documents.EnsureCustomer`:
     (tx, api, account_id, document) → (qbo_customer_id, currency)."""
     from sequence_qbo.services import documents  # the invoice sync imports us, not the reverse
 
-    def hook(_tx: Any, api: Any, account_id: str, doc: Any) -> tuple[str, str | None]:
+    def hook(tx: Tx, api: Any, account_id: str, doc: Any) -> tuple[str, str | None]:
         # The sync hands a call-counting wrapper; the services need the client itself.
         client = getattr(api, "inner", api)
         try:
-            link = ensure_customer(db, client, account_id, doc.customer, doc.currency, pub=pub)
+            # In the sync's own transaction: a second pool connection per waiting document
+            # could exhaust the pool while every holder waits for one.
+            link = ensure_customer(tx, client, account_id, doc.customer, doc.currency, pub=pub)
         except CustomerNotLinked as exc:
             raise documents.CustomerNotLinked(exc.message) from exc
         return link.qbo_customer_id, link.currency

@@ -20,10 +20,15 @@ from sequence_qbo.services.resync import resync_waiting_for_customer
 from store import customers as snapshots
 from store import links
 from store.db import Database
-from store.links import Link
+from store.links import Link, Queries
 
-__all__ = ["LinkResult", "create_customer", "create_from_snapshot", "link_customer",
-           "stored_customer"]
+__all__ = [
+    "LinkResult",
+    "create_customer",
+    "create_from_snapshot",
+    "link_customer",
+    "stored_customer",
+]
 
 
 @dataclass(frozen=True)
@@ -33,65 +38,120 @@ class LinkResult:
     qbo_customer: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"link": self.link.as_dict(), "resynced": self.resynced,
-                "qbo_customer": _qbo.summary(self.qbo_customer)}
+        return {
+            "link": self.link.as_dict(),
+            "resynced": self.resynced,
+            "qbo_customer": _qbo.summary(self.qbo_customer),
+        }
 
 
 def stored_customer(db: Database, account_id: str, customer_id: str) -> tuple[Customer, str]:
     """The latest Sequence snapshot (from `customer.updated`) and its hash."""
     row = snapshots.get_snapshot(db, account_id, customer_id)
     if row is None:
-        raise NotFound("customer_not_found", f"no snapshot of Sequence customer {customer_id} "
-                       f"in account {account_id} has arrived yet (customer.updated)",
-                       customer_id=customer_id)
+        raise NotFound(
+            "customer_not_found",
+            f"no snapshot of Sequence customer {customer_id} "
+            f"in account {account_id} has arrived yet (customer.updated)",
+            customer_id=customer_id,
+        )
     return Customer.model_validate(row["snapshot"]), row["snapshot_hash"]
 
 
-def link_customer(db: Database, client: QboClient, pub: Publishing | None, account_id: str,
-                  customer_id: str, qbo_customer_id: str, *,
-                  expected_currency: str | None = None) -> LinkResult:
+def link_customer(
+    db: Database,
+    client: QboClient,
+    pub: Publishing | None,
+    account_id: str,
+    customer_id: str,
+    qbo_customer_id: str,
+    *,
+    expected_currency: str | None = None,
+) -> LinkResult:
     """Links to an existing QBO customer by id. `expected_currency`: the currency the merchant
     expects (multi-currency realms); a QBO customer in another one is refused."""
     found = _qbo.get(client, "Customer", qbo_customer_id, "qbo_customer_not_found")
     if found.get("Active") is False:
-        raise Invalid("qbo_customer_inactive", f"QBO customer {qbo_customer_id} "
-                      f"({found.get('DisplayName')}) is inactive; reactivate it in QBO first")
+        raise Invalid(
+            "qbo_customer_inactive",
+            f"QBO customer {qbo_customer_id} "
+            f"({found.get('DisplayName')}) is inactive; reactivate it in QBO first",
+        )
     currency = _qbo.ref(found, "CurrencyRef") or _qbo.currency(client).home
     if expected_currency and expected_currency.upper() != currency:
-        raise Invalid("currency_mismatch", f"QBO customer {qbo_customer_id} bills in {currency}, "
-                      f"not {expected_currency.upper()}; its currency cannot change",
-                      qbo_currency=currency, expected_currency=expected_currency.upper())
-    link = Link(account_id, customer_id, client.realm_id, qbo_customer_id, found["SyncToken"],
-                currency, None, "link")
+        raise Invalid(
+            "currency_mismatch",
+            f"QBO customer {qbo_customer_id} bills in {currency}, "
+            f"not {expected_currency.upper()}; its currency cannot change",
+            qbo_currency=currency,
+            expected_currency=expected_currency.upper(),
+        )
+    link = Link(
+        account_id,
+        customer_id,
+        client.realm_id,
+        qbo_customer_id,
+        found["SyncToken"],
+        currency,
+        None,
+        "link",
+    )
     return _store(db, pub, link, found)
 
 
-def create_customer(db: Database, client: QboClient, pub: Publishing | None, account_id: str,
-                    customer_id: str, *, currency: str | None = None) -> LinkResult:
+def create_customer(
+    db: Database,
+    client: QboClient,
+    pub: Publishing | None,
+    account_id: str,
+    customer_id: str,
+    *,
+    currency: str | None = None,
+) -> LinkResult:
     """Creates the QBO customer from the stored snapshot and links it. In a multi-currency
     realm `currency` is required (QBO fixes a customer's currency once it has transactions)."""
     customer, snapshot_hash = stored_customer(db, account_id, customer_id)
-    return create_from_snapshot(db, client, pub, account_id, customer, snapshot_hash,
-                                currency=currency, origin="create")
+    return create_from_snapshot(
+        db, client, pub, account_id, customer, snapshot_hash, currency=currency, origin="create"
+    )
 
 
-def create_from_snapshot(db: Database, client: QboClient, pub: Publishing | None,
-                         account_id: str, customer: Customer, snapshot_hash: str, *,
-                         currency: str | None, origin: str) -> LinkResult:
+def create_from_snapshot(
+    db: Queries,
+    client: QboClient,
+    pub: Publishing | None,
+    account_id: str,
+    customer: Customer,
+    snapshot_hash: str,
+    *,
+    currency: str | None,
+    origin: str,
+) -> LinkResult:
     _refuse_if_linked(db, account_id, customer.id)
     chosen = _currency_for_create(client, currency)
     created = _create(client, account_id, customer, snapshot_hash, chosen)
-    link = Link(account_id, customer.id, client.realm_id, created["Id"], created["SyncToken"],
-                _qbo.ref(created, "CurrencyRef") or _qbo.currency(client).home, snapshot_hash,
-                origin)
+    link = Link(
+        account_id,
+        customer.id,
+        client.realm_id,
+        created["Id"],
+        created["SyncToken"],
+        _qbo.ref(created, "CurrencyRef") or _qbo.currency(client).home,
+        snapshot_hash,
+        origin,
+    )
     return _store(db, pub, link, created)
 
 
-def _refuse_if_linked(db: Database, account_id: str, customer_id: str) -> None:
+def _refuse_if_linked(db: Queries, account_id: str, customer_id: str) -> None:
     existing = links.get(db, account_id, customer_id)
     if existing is not None:
-        raise Conflict("already_linked", f"Sequence customer {customer_id} is already linked "
-                       f"to QBO customer {existing.qbo_customer_id}", link=existing.as_dict())
+        raise Conflict(
+            "already_linked",
+            f"Sequence customer {customer_id} is already linked "
+            f"to QBO customer {existing.qbo_customer_id}",
+            link=existing.as_dict(),
+        )
 
 
 def _currency_for_create(client: QboClient, currency: str | None) -> str | None:
@@ -99,21 +159,30 @@ def _currency_for_create(client: QboClient, currency: str | None) -> str | None:
     prefs = _qbo.currency(client)
     wanted = currency.upper() if currency else None
     if prefs.multi_currency and wanted is None:
-        raise Invalid("currency_required", "multi-currency is on in this QBO company: choose "
-                      f"the customer's currency (home currency {prefs.home}); it cannot change "
-                      "once the customer has transactions", home_currency=prefs.home)
+        raise Invalid(
+            "currency_required",
+            "multi-currency is on in this QBO company: choose "
+            f"the customer's currency (home currency {prefs.home}); it cannot change "
+            "once the customer has transactions",
+            home_currency=prefs.home,
+        )
     if not prefs.multi_currency and wanted not in (None, prefs.home):
-        raise Invalid("multicurrency_off", f"this QBO company bills only in {prefs.home} "
-                      f"(multi-currency is off), so a {wanted} customer cannot be created",
-                      home_currency=prefs.home)
+        raise Invalid(
+            "multicurrency_off",
+            f"this QBO company bills only in {prefs.home} "
+            f"(multi-currency is off), so a {wanted} customer cannot be created",
+            home_currency=prefs.home,
+        )
     return wanted if prefs.multi_currency else None
 
 
-def _create(client: QboClient, account_id: str, customer: Customer, snapshot_hash: str,
-            currency: str | None) -> dict[str, Any]:
+def _create(
+    client: QboClient, account_id: str, customer: Customer, snapshot_hash: str, currency: str | None
+) -> dict[str, Any]:
     payload = _qbo.build(lambda: builder.build_customer(customer, currency=currency))
-    request_id = requestids.make("customer-create", account_id, customer.id, snapshot_hash,
-                                 currency or "")
+    request_id = requestids.make(
+        "customer-create", account_id, customer.id, snapshot_hash, currency or ""
+    )
     try:
         with _qbo.translated(f"create customer {payload['DisplayName']!r}"):
             return client.create("Customer", payload, request_id=request_id)
@@ -123,8 +192,9 @@ def _create(client: QboClient, account_id: str, customer: Customer, snapshot_has
         raise _duplicates.customer_name_taken(client, payload["DisplayName"]) from exc
 
 
-def _store(db: Database, pub: Publishing | None, link: Link,
-           qbo_customer: dict[str, Any]) -> LinkResult:
+def _store(
+    db: Queries, pub: Publishing | None, link: Link, qbo_customer: dict[str, Any]
+) -> LinkResult:
     if not links.insert(db, link):
         link = _existing_same_link(db, link)
         return LinkResult(link, [], qbo_customer)  # linking twice is a no-op, not an error
@@ -134,14 +204,21 @@ def _store(db: Database, pub: Publishing | None, link: Link,
     return LinkResult(link, resynced, qbo_customer)
 
 
-def _existing_same_link(db: Database, link: Link) -> Link:
+def _existing_same_link(db: Queries, link: Link) -> Link:
     mine = links.get(db, link.account_id, link.customer_id)
     if mine is not None and mine.qbo_customer_id == link.qbo_customer_id:
         return mine
     if mine is not None:
-        raise Conflict("already_linked", f"Sequence customer {link.customer_id} is already "
-                       f"linked to QBO customer {mine.qbo_customer_id}", link=mine.as_dict())
+        raise Conflict(
+            "already_linked",
+            f"Sequence customer {link.customer_id} is already "
+            f"linked to QBO customer {mine.qbo_customer_id}",
+            link=mine.as_dict(),
+        )
     other = links.by_qbo_customer(db, link.account_id, link.realm_id, link.qbo_customer_id)
-    raise Conflict("qbo_customer_already_linked", f"QBO customer {link.qbo_customer_id} is "
-                   f"already linked to Sequence customer {other.customer_id if other else '?'}",
-                   link=other.as_dict() if other else None)
+    raise Conflict(
+        "qbo_customer_already_linked",
+        f"QBO customer {link.qbo_customer_id} is "
+        f"already linked to Sequence customer {other.customer_id if other else '?'}",
+        link=other.as_dict() if other else None,
+    )

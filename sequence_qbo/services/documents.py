@@ -137,7 +137,7 @@ class DocumentSync:
             return SyncResult("unchanged", qbo_id=row["qbo_id"])
         token = row["qbo_sync_token"]
         if row["qbo_id"]:  # a document that never reached QBO has nothing to void there
-            rid = builder.request_id(key.account_id, "invoice", key.sequence_id, "", "void")
+            rid = requestids.make(key.account_id, "invoice", key.sequence_id, "void")
             try:
                 token = api.void("Invoice", row["qbo_id"], token, request_id=rid)["SyncToken"]
             except qbo_errors.Conflict:  # edited in QBO since our last write
@@ -217,11 +217,11 @@ class DocumentSync:
         entity = _ENTITY[key.document_type]
         existing = _ref(row) or self._find(api, entity, key, doc, payload)
         if existing is None:
-            rid = builder.request_id(key.account_id, str(key.document_type), key.sequence_id,
-                                     digest, "create")
+            rid = requestids.make(key.account_id, str(key.document_type), key.sequence_id,
+                                  digest, "create")
             return "created", api.create(entity, payload, request_id=rid), rid
-        rid = builder.request_id(key.account_id, str(key.document_type), key.sequence_id,
-                                 digest, "update")
+        rid = requestids.make(key.account_id, str(key.document_type), key.sequence_id,
+                              digest, "update")
         outcome = "updated" if _ref(row) else "adopted"
         return outcome, self._update(api, entity, existing, payload, rid), rid
 

@@ -4,21 +4,30 @@ Every error carries a machine-readable `reason` (snake_case, stable: the dashboa
 it), a one-sentence `message` for people, and `details` (plain JSON) such as the existing QBO
 record a duplicate name collided with.
 
-    ServiceError
-    ├── NotFound        404   the customer, QBO object or mapping does not exist
-    ├── Conflict        409   already linked, name taken (details name the existing record)
-    ├── Invalid         422   a value is refused (unknown tax code, currency required …)
-    ├── CustomerNotLinked 409 reason customer_not_linked: the invoice sync fails the document
-    ├── NotConnected    409   the account has no usable QBO connection
-    └── Unavailable     503   QBO or a dependency is down for now: try again later
+                        HTTP  CLI exit
+    ServiceError        400   1
+    ├── Invalid         422   2   a value is refused (unknown tax code, currency required …)
+    ├── NotFound        404   4   the customer, QBO object or mapping does not exist
+    ├── Conflict        409   5   already linked, name taken (details name the existing record)
+    ├── CustomerNotLinked 409 5   reason customer_not_linked: the invoice sync fails the document
+    ├── NotConnected    409   6   the account has no usable QBO connection
+    └── Unavailable     503   75  QBO or a dependency is down for now: try again (EX_TEMPFAIL)
+(Exit 3 is the CLI's "PostgreSQL unavailable".)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Conflict", "CustomerNotLinked", "Invalid", "NotConnected", "NotFound",
-           "ServiceError", "Unavailable"]
+__all__ = [
+    "Conflict",
+    "CustomerNotLinked",
+    "Invalid",
+    "NotConnected",
+    "NotFound",
+    "ServiceError",
+    "Unavailable",
+]
 
 
 class ServiceError(Exception):
@@ -36,11 +45,11 @@ class ServiceError(Exception):
 
 
 class NotFound(ServiceError):
-    http_status, exit_code = 404, 3
+    http_status, exit_code = 404, 4
 
 
 class Conflict(ServiceError):
-    http_status, exit_code = 409, 4
+    http_status, exit_code = 409, 5
 
 
 class Invalid(ServiceError):
@@ -50,14 +59,14 @@ class Invalid(ServiceError):
 class CustomerNotLinked(ServiceError):
     """The document's customer has no QBO customer (and auto-create is off or failed)."""
 
-    http_status, exit_code = 409, 4
+    http_status, exit_code = 409, 5
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__("customer_not_linked", message, **details)
 
 
 class NotConnected(ServiceError):
-    http_status, exit_code = 409, 5
+    http_status, exit_code = 409, 6
 
 
 class Unavailable(ServiceError):
@@ -65,7 +74,8 @@ class Unavailable(ServiceError):
 
     http_status, exit_code = 503, 75  # EX_TEMPFAIL
 
-    def __init__(self, reason: str, message: str, *, retry_after: float | None = None,
-                 **details: Any) -> None:
+    def __init__(
+        self, reason: str, message: str, *, retry_after: float | None = None, **details: Any
+    ) -> None:
         super().__init__(reason, message, **details)
         self.retry_after = retry_after

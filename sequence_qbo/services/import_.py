@@ -48,24 +48,40 @@ class ImportResult:
     report_json: Path | None = None
 
     def counts(self) -> dict[str, int]:
-        return {"scanned": self.scanned, "imported": self.imported, "skipped": self.skipped,
-                "rejected": len(self.rejected), "normalised": len(self.normalised)}
+        return {
+            "scanned": self.scanned,
+            "imported": self.imported,
+            "skipped": self.skipped,
+            "rejected": len(self.rejected),
+            "normalised": len(self.normalised),
+        }
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.counts(), "report_csv": str(self.report_csv),
-                "report_json": str(self.report_json),
-                "rejected_customers": [_report._rejected(r) for r in self.rejected]}
+        return {
+            **self.counts(),
+            "report_csv": str(self.report_csv),
+            "report_json": str(self.report_json),
+            "rejected_customers": [_report._rejected(r) for r in self.rejected],
+        }
 
 
-def import_customers(db: Database, client: QboClient, pub: Publishing, account_id: str,
-                     report_dir: Path, *, progress: Progress | None = None,
-                     page_size: int = MAX_PAGE) -> ImportResult:
+def import_customers(
+    db: Database,
+    client: QboClient,
+    pub: Publishing,
+    account_id: str,
+    report_dir: Path,
+    *,
+    progress: Progress | None = None,
+    page_size: int = MAX_PAGE,
+) -> ImportResult:
     result = ImportResult()
     linked = links.linked_qbo_ids(db, account_id, client.realm_id)
     with _qbo.translated("list customers"):
         total = client.count(Query("Customer"))
-        pages = _pages(client.query(Query("Customer").order_by("Id"), page_size=page_size),
-                       page_size)
+        pages = _pages(
+            client.query(Query("Customer").order_by("Id"), page_size=page_size), page_size
+        )
         for page in pages:
             _import_page(db, client, pub, account_id, page, linked, result)
             if progress is not None:
@@ -85,8 +101,15 @@ def _pages(rows: Iterable[T], size: int) -> Iterator[list[T]]:
         yield page
 
 
-def _import_page(db: Database, client: QboClient, pub: Publishing, account_id: str,
-                 page: list[dict[str, Any]], linked: set[str], result: ImportResult) -> None:
+def _import_page(
+    db: Database,
+    client: QboClient,
+    pub: Publishing,
+    account_id: str,
+    page: list[dict[str, Any]],
+    linked: set[str],
+    result: ImportResult,
+) -> None:
     accepted: list[tuple[dict[str, Any], Importable]] = []
     for obj in page:
         result.scanned += 1
@@ -98,8 +121,10 @@ def _import_page(db: Database, client: QboClient, pub: Publishing, account_id: s
             result.rejected.append(verdict)
             continue
         accepted.append((obj, verdict))
-        result.normalised += [_report.Normalised(str(obj["Id"]), str(obj.get("DisplayName")),
-                                                 note) for note in verdict.notes]
+        result.normalised += [
+            _report.Normalised(str(obj["Id"]), str(obj.get("DisplayName")), note)
+            for note in verdict.notes
+        ]
     records = [_record(account_id, client.realm_id, obj, found) for obj, found in accepted]
     _publish(pub, records)
     _link_all(db, account_id, client, accepted, records)
@@ -107,11 +132,17 @@ def _import_page(db: Database, client: QboClient, pub: Publishing, account_id: s
     result.imported += len(accepted)
 
 
-def _record(account_id: str, realm_id: str, obj: dict[str, Any],
-            found: Importable) -> dict[str, Any]:
-    return {"event_id": str(uuid.uuid4()), "occurred_at": dt.datetime.now(dt.UTC),
-            "account_id": account_id, "realm_id": realm_id, "qbo_customer_id": str(obj["Id"]),
-            "customer": found.customer.model_dump(mode="json")}
+def _record(
+    account_id: str, realm_id: str, obj: dict[str, Any], found: Importable
+) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": dt.datetime.now(dt.UTC),
+        "account_id": account_id,
+        "realm_id": realm_id,
+        "qbo_customer_id": str(obj["Id"]),
+        "customer": found.customer.model_dump(mode="json"),
+    }
 
 
 def _publish(pub: Publishing, records: list[dict[str, Any]]) -> None:
@@ -122,38 +153,78 @@ def _publish(pub: Publishing, records: list[dict[str, Any]]) -> None:
     pub.outbox.flush()
 
 
-def _link_all(db: Database, account_id: str, client: QboClient,
-              accepted: list[tuple[dict[str, Any], Importable]],
-              records: list[dict[str, Any]]) -> None:
+def _link_all(
+    db: Database,
+    account_id: str,
+    client: QboClient,
+    accepted: list[tuple[dict[str, Any], Importable]],
+    records: list[dict[str, Any]],
+) -> None:
     home = _qbo.currency(client).home
     with db.transaction() as tx:
         for (obj, found), record in zip(accepted, records, strict=True):
             _link_one(tx, account_id, client.realm_id, home, obj, found, record)
 
 
-def _link_one(tx: Tx, account_id: str, realm_id: str, home: str, obj: dict[str, Any],
-              found: Importable, record: dict[str, Any]) -> None:
+def _link_one(
+    tx: Tx,
+    account_id: str,
+    realm_id: str,
+    home: str,
+    obj: dict[str, Any],
+    found: Importable,
+    record: dict[str, Any],
+) -> None:
     snapshot = record["customer"]
     digest = snapshot_hash(snapshot)
-    tx.one("upsert_customer_snapshot", {
-        "account_id": account_id, "customer_id": found.customer.id, "snapshot": Jsonb(snapshot),
-        "snapshot_hash": digest, "event_id": record["event_id"],
-        "occurred_at": record["occurred_at"]})
+    tx.one(
+        "upsert_customer_snapshot",
+        {
+            "account_id": account_id,
+            "customer_id": found.customer.id,
+            "snapshot": Jsonb(snapshot),
+            "snapshot_hash": digest,
+            "event_id": record["event_id"],
+            "occurred_at": record["occurred_at"],
+        },
+    )
     # synced_hash = the snapshot's: QBO is where it came from, so an identical
     # customer.updated echoed back by Sequence costs no QBO call.
-    links.insert(tx, Link(account_id, found.customer.id, realm_id, str(obj["Id"]),
-                          str(obj.get("SyncToken", "0")), _qbo.ref(obj, "CurrencyRef") or home,
-                          digest, "import"))
+    links.insert(
+        tx,
+        Link(
+            account_id,
+            found.customer.id,
+            realm_id,
+            str(obj["Id"]),
+            str(obj.get("SyncToken", "0")),
+            _qbo.ref(obj, "CurrencyRef") or home,
+            digest,
+            "import",
+        ),
+    )
 
 
-def _finish(db: Database, account_id: str, realm_id: str, report_dir: Path,
-            result: ImportResult) -> None:
+def _finish(
+    db: Database, account_id: str, realm_id: str, report_dir: Path, result: ImportResult
+) -> None:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     summary = {"account_id": account_id, "realm_id": realm_id, **result.counts()}
     result.report_csv, result.report_json = _report.write(
-        report_dir, f"customer-import-{account_id}-{stamp}", summary, result.rejected,
-        result.normalised)
-    links.record_import(db, account_id=account_id, realm_id=realm_id, scanned=result.scanned,
-                        imported=result.imported, skipped=result.skipped,
-                        rejected=len(result.rejected), report_csv=str(result.report_csv),
-                        report_json=str(result.report_json))
+        report_dir,
+        f"customer-import-{account_id}-{stamp}",
+        summary,
+        result.rejected,
+        result.normalised,
+    )
+    links.record_import(
+        db,
+        account_id=account_id,
+        realm_id=realm_id,
+        scanned=result.scanned,
+        imported=result.imported,
+        skipped=result.skipped,
+        rejected=len(result.rejected),
+        report_csv=str(result.report_csv),
+        report_json=str(result.report_json),
+    )

@@ -13,11 +13,12 @@ from typing import Protocol
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from consumers.runtime import kafka
 from schemas.serde import Serde
 from sequence_qbo.services.errors import Unavailable
-from sequence_qbo.settings import Topics
+from sequence_qbo.settings import Settings, Topics
 
-__all__ = ["KafkaOutbox", "Outbox", "Publishing"]
+__all__ = ["KafkaOutbox", "Outbox", "Publishing", "kafka_publishing"]
 
 
 class Outbox(Protocol):
@@ -53,8 +54,11 @@ class KafkaOutbox:
         with self._lock:
             errors, self._errors = self._errors, []
         if remaining or errors:
-            raise Unavailable("kafka_unavailable", "the broker did not acknowledge "
-                              f"{remaining or len(errors)} record(s): {errors[:1] or 'timed out'}")
+            raise Unavailable(
+                "kafka_unavailable",
+                "the broker did not acknowledge "
+                f"{remaining or len(errors)} record(s): {errors[:1] or 'timed out'}",
+            )
 
 
 @dataclass(frozen=True)
@@ -64,3 +68,8 @@ class Publishing:
     outbox: Outbox
     topics: Topics
     serde: Serde
+
+
+def kafka_publishing(settings: Settings, serde: Serde) -> Publishing:
+    """Publishing on the configured broker and topics (the composition root's one-liner)."""
+    return Publishing(KafkaOutbox(kafka.producer(settings.kafka_bootstrap)), settings.topics, serde)

@@ -28,8 +28,9 @@ def get_settings(db: Database, account_id: str) -> AccountSettings:
     return account_settings.get(db, account_id)
 
 
-def update_settings(db: Database, client: Callable[[], QboClient], account_id: str,
-                    changes: Mapping[str, Any]) -> AccountSettings:
+def update_settings(
+    db: Database, client: Callable[[], QboClient], account_id: str, changes: Mapping[str, Any]
+) -> AccountSettings:
     """Merges `changes` (name → value; None or "" clears an optional one) into the settings.
     `client()` is asked for only when a change names a QBO object (to check it exists)."""
     clean = {name: _value(name, value) for name, value in changes.items()}
@@ -42,16 +43,20 @@ def update_settings(db: Database, client: Callable[[], QboClient], account_id: s
 
 def _value(name: str, value: Any) -> Any:
     if name not in NAMES:
-        raise Invalid("unknown_setting", f"there is no setting {name!r} (settings: "
-                      f"{', '.join(NAMES)})", setting=name)
+        raise Invalid(
+            "unknown_setting",
+            f"there is no setting {name!r} (settings: {', '.join(NAMES)})",
+            setting=name,
+        )
     text = None if value is None else str(value).strip()
     if name == "auto_create_customers":
         return _boolean(name, value)
     if name == "txn_date_source":
         return _choice(name, text, TXN_DATE_SOURCES)
     if name == "merchant_email" and text and not _EMAIL.match(text):
-        raise Invalid("invalid_setting", f"merchant_email {text!r} is not an email address",
-                      setting=name)
+        raise Invalid(
+            "invalid_setting", f"merchant_email {text!r} is not an email address", setting=name
+        )
     return text or None
 
 
@@ -66,16 +71,16 @@ def _boolean(name: str, value: Any) -> bool:
 
 def _choice(name: str, text: str | None, allowed: tuple[str, ...]) -> str:
     if text not in allowed:
-        raise Invalid("invalid_setting", f"{name} is one of {', '.join(allowed)}, not {text!r}",
-                      setting=name)
+        raise Invalid(
+            "invalid_setting", f"{name} is one of {', '.join(allowed)}, not {text!r}", setting=name
+        )
     return text
 
 
 def _check_item(client: QboClient, item_id: str, name: str) -> None:
     item = _qbo.get(client, "Item", item_id, "qbo_item_not_found")
     if item.get("Active") is False:
-        raise Invalid("qbo_item_inactive", f"{name}: QBO item {item_id} is inactive",
-                      setting=name)
+        raise Invalid("qbo_item_inactive", f"{name}: QBO item {item_id} is inactive", setting=name)
 
 
 _QBO_CHECKS: dict[str, Callable[[QboClient, str, str], None]] = {

@@ -30,33 +30,39 @@ class Candidate:
     linked_to: str | None  # the Sequence customer already linked to it, if any
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.qbo_customer, "matched_on": list(self.matched_on),
-                "linked_to": self.linked_to}
+        return {
+            **self.qbo_customer,
+            "matched_on": list(self.matched_on),
+            "linked_to": self.linked_to,
+        }
 
 
-def suggest_customers(db: Database, client: QboClient, account_id: str, customer_id: str,
-                      limit: int = 10) -> list[Candidate]:
+def suggest_customers(
+    db: Database, client: QboClient, account_id: str, customer_id: str, limit: int = 10
+) -> list[Candidate]:
     """Best first: an email match outranks a name match; already-linked ones come last."""
     customer, _ = stored_customer(db, account_id, customer_id)
     matches: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for criterion, query in _queries(customer.email, customer.legal_name):
         for row in _find(client, query, limit):
             matches.setdefault(row["Id"], (row, []))[1].append(criterion)
-    candidates = [_candidate(db, account_id, client.realm_id, row, how)
-                  for row, how in matches.values()]
+    candidates = [
+        _candidate(db, account_id, client.realm_id, row, how) for row, how in matches.values()
+    ]
     candidates.sort(key=_rank)
     return candidates[:limit]
 
 
 def _queries(email: str, legal_name: str) -> list[tuple[str, Query]]:
     name = _qbo.build(lambda: builder.display_name(legal_name))
-    found = [("email", Query("Customer").where("PrimaryEmailAddr", "=", email)),
-             ("display_name", Query("Customer").where("DisplayName", "=", name)),
-             ("company_name", Query("Customer").where("CompanyName", "=", legal_name))]
+    found = [
+        ("email", Query("Customer").where("PrimaryEmailAddr", "=", email)),
+        ("display_name", Query("Customer").where("DisplayName", "=", name)),
+        ("company_name", Query("Customer").where("CompanyName", "=", legal_name)),
+    ]
     prefix = name[:_PREFIX].strip()
     if "%" not in prefix and len(prefix) >= 3:  # a literal % cannot be escaped in LIKE
-        found.append(("name_prefix", Query("Customer").where("DisplayName", "LIKE",
-                                                              prefix + "%")))
+        found.append(("name_prefix", Query("Customer").where("DisplayName", "LIKE", prefix + "%")))
     return found
 
 
@@ -69,12 +75,16 @@ def _find(client: QboClient, query: Query, limit: int) -> list[dict[str, Any]]:
         return []
 
 
-def _candidate(db: Database, account_id: str, realm_id: str, row: dict[str, Any],
-               how: list[str]) -> Candidate:
+def _candidate(
+    db: Database, account_id: str, realm_id: str, row: dict[str, Any], how: list[str]
+) -> Candidate:
     link = links.by_qbo_customer(db, account_id, realm_id, row["Id"])
     return Candidate(_qbo.summary(row), tuple(how), link.customer_id if link else None)
 
 
 def _rank(candidate: Candidate) -> tuple[bool, bool, int]:
-    return (candidate.linked_to is not None, "email" not in candidate.matched_on,
-            -len(candidate.matched_on))
+    return (
+        candidate.linked_to is not None,
+        "email" not in candidate.matched_on,
+        -len(candidate.matched_on),
+    )

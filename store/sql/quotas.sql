@@ -8,12 +8,15 @@ select %(realm_id)s, n from generate_series(1, %(slots)s) as n
 on conflict do nothing;
 
 -- name: quota_lock_window
--- The realm's grants, locked for this transaction, and the database clock (one clock for all
--- processes and hosts).
-select grants, extract(epoch from clock_timestamp())::double precision as now
+-- The realm's grants, locked for this transaction.
+select grants
   from qbo_quota_windows
  where realm_id = %(realm_id)s
    for update;
+
+-- name: quota_now
+-- The database clock, one clock for all processes and hosts; read after the lock is held.
+select extract(epoch from clock_timestamp())::double precision as now;
 
 -- name: quota_save_window
 update qbo_quota_windows set grants = %(grants)s where realm_id = %(realm_id)s;

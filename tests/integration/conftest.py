@@ -50,6 +50,9 @@ def connect(db: Database, settings: Settings, sb: SandboxHandle, profile: str,
         **settings.model_dump(), "qbo_environment": "emulator", "qbo_base_url": sb.base_url,
         "token_encryption_key": key, "qbo_client_id": "test-client",
         "qbo_client_secret": "test-secret",
+        # The emulator's realms are roomy (ROOMY); quota behaviour has tests of its own.
+        "qbo_requests_per_second": 10_000, "qbo_requests_per_minute": 100_000,
+        "qbo_concurrent_requests": 50,
     })
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=int(tokens.get("expires_in", 3600)))
     store_connection(db, key, account_id, realm_id, tokens["access_token"],

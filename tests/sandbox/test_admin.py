@@ -8,7 +8,7 @@ import requests
 
 from sandbox.config import SandboxConfig
 from sandbox.testing import running_sandbox
-from tests.sandbox.conftest import sales_line
+from tests.sandbox.support import sales_line
 
 
 def test_patch_preferences_switches_auto_numbering(us):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.sandbox.conftest import sales_line
+from tests.sandbox.support import sales_line
 
 
 def cdc_blocks(qbo, entities, since):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.sandbox.conftest import sales_line
+from tests.sandbox.support import sales_line
 
 
 def eur_customer(multi):
@@ -97,3 +97,14 @@ def test_multicurrency_preference(multi, us):
         us.ok(us.get("preferences"), "Preferences")["CurrencyPrefs"]["MultiCurrencyEnabled"]
         is False
     )
+
+
+def test_exchange_rate_query(multi):
+    multi.sb.set_exchange_rate(multi.realm_id, "EUR", 0.91, "2032-01-01")
+    block = multi.query("select * from ExchangeRate where AsOfDate = '2032-06-30'")
+    assert {r["SourceCurrencyCode"]: r["Rate"] for r in block["ExchangeRate"]} == {
+        "EUR": 0.91,
+        "USD": 0.79,
+    }
+    only = multi.query("select * from ExchangeRate where SourceCurrencyCode = 'USD'")
+    assert [r["SourceCurrencyCode"] for r in only["ExchangeRate"]] == ["USD"]

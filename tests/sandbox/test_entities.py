@@ -182,3 +182,17 @@ def test_malformed_json_is_a_fault(us):
         f"{us.url}/customer", data="{nope", headers={"Content-Type": "application/json"}
     )
     assert us.fault(resp)["code"] == "2010"
+
+
+def test_renaming_frees_the_old_name(us):
+    c = us.customer("Old Name")
+    us.create(
+        "Customer", {"Id": c["Id"], "SyncToken": "0", "sparse": True, "DisplayName": "New Name"}
+    )
+    assert us.customer("Old Name")["DisplayName"] == "Old Name"
+    assert us.fault(us.post("customer", {"DisplayName": "new name"}))["code"] == "6240"
+    # Renaming to its own name (different case) is not a clash with itself.
+    same = us.create(
+        "Customer", {"Id": c["Id"], "SyncToken": "1", "sparse": True, "DisplayName": "NEW NAME"}
+    )
+    assert same["DisplayName"] == "NEW NAME"

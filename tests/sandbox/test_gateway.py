@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.sandbox.conftest import wait_for
+from tests.sandbox.support import wait_for
 
 GATEWAY_KEYS = {
     "warnings",

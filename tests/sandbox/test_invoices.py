@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.sandbox.conftest import sales_line
+from tests.sandbox.support import sales_line
 
 
 def test_us_tax_per_rate_group_rounded_half_up(us):
@@ -245,3 +245,30 @@ def test_invoice_needs_lines(us):
     c = us.customer()
     err = us.fault(us.post("invoice", {"CustomerRef": {"value": c["Id"]}, "Line": []}))
     assert err["code"] == "6000"
+
+
+def test_us_explicit_total_tax_is_honoured_and_prorated(us):
+    # QBO_FACTS §10: "An explicit tax amount sent by you is honoured and prorated across the
+    # rates". Code 2 has two rates (7.25% + 1.375%): computed 7.25 + 1.38 = 8.63.
+    c = us.customer()
+    inv = us.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": c["Id"]},
+            "TxnTaxDetail": {"TxnTaxCodeRef": {"value": "2"}, "TotalTax": 8.61},
+            "Line": [sales_line(100, "TAX")],
+        },
+    )
+    detail = inv["TxnTaxDetail"]
+    assert detail["TotalTax"] == 8.61
+    assert [t["Amount"] for t in detail["TaxLine"]] == [7.23, 1.38]
+    assert inv["TotalAmt"] == 108.61
+
+
+def test_doc_number_freed_by_delete_and_auto_numbers_continue(make_qbo):
+    qbo = make_qbo("US")
+    c = qbo.customer()
+    first = qbo.invoice(c["Id"], DocNumber="1500")
+    qbo.post("invoice", {"Id": first["Id"], "SyncToken": "0"}, operation="delete")
+    assert qbo.invoice(c["Id"], DocNumber="1500")["DocNumber"] == "1500"
+    assert qbo.invoice(c["Id"], DocNumber="AUTO_GENERATE")["DocNumber"] == "1501"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.sandbox.conftest import sales_line
+from tests.sandbox.support import sales_line
 
 
 def pay(qbo, customer_id, total, *links):

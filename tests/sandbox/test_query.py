@@ -117,3 +117,15 @@ def test_maxresults_capped_at_1000(us):
 def test_select_fields(people):
     block = people.query("select Id, DisplayName from Customer where DisplayName = 'Alpha'")
     assert set(block["Customer"][0]) == {"Id", "DisplayName", "domain", "sparse"}
+
+
+def test_email_and_phone_compare_by_text(us):
+    us.customer(
+        "Mail",
+        PrimaryEmailAddr={"Address": "ap@mail.example"},
+        PrimaryPhone={"FreeFormNumber": "555-0100"},
+    )
+    assert names(us.query("select * from Customer where PrimaryEmailAddr = 'AP@mail.example'")) == [
+        "Mail"
+    ]
+    assert names(us.query("select * from Customer where PrimaryPhone = '555-0100'")) == ["Mail"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 from sandbox.testing import AdminError, free_port
-from tests.sandbox.conftest import wait_for
+from tests.sandbox.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

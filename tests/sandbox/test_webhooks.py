@@ -14,7 +14,7 @@ import pytest
 
 from sandbox.config import SandboxConfig, WebhookConfig
 from sandbox.testing import running_sandbox
-from tests.sandbox.conftest import ROOMY, Qbo, wait_for
+from tests.sandbox.support import ROOMY, Qbo, wait_for
 
 VERIFIER = "verifier-123"
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from qbo.query import Query
 from sequence_qbo.services import customers, suggest
 from sequence_qbo.services.errors import Conflict, Invalid, NotFound
 from store import ledger, links
@@ -20,8 +21,14 @@ pytestmark = pytest.mark.integration
 def _fail_invoice(w: World, invoice_id: str, customer_id: str) -> None:
     key = DocKey(ACCOUNT, DocumentType.INVOICE, invoice_id)
     with w.db.transaction() as tx:
-        ledger.receive(tx, key, customer_id=customer_id, snapshot={"id": invoice_id},
-                       snapshot_hash=invoice_id, occurred_at=dt.datetime.now(dt.UTC))
+        ledger.receive(
+            tx,
+            key,
+            customer_id=customer_id,
+            snapshot={"id": invoice_id},
+            snapshot_hash=invoice_id,
+            occurred_at=dt.datetime.now(dt.UTC),
+        )
         ledger.mark_failed(tx, key, reason_code="customer_not_linked", message="not linked")
 
 
@@ -32,8 +39,7 @@ def test_link_stores_the_link_and_resyncs_waiting_documents(us: World) -> None:
     _fail_invoice(us, "inv_2", "cus_1")
     _fail_invoice(us, "inv_other", "cus_2")
 
-    result = customers.link_customer(us.db, us.client(), us.deps.pub, ACCOUNT, "cus_1",
-                                     found["Id"])
+    result = customers.link_customer(us.db, us.client(), us.deps.pub, ACCOUNT, "cus_1", found["Id"])
 
     assert result.link.qbo_customer_id == found["Id"]
     assert result.link.currency == "USD" and result.link.origin == "link"
@@ -44,10 +50,10 @@ def test_link_stores_the_link_and_resyncs_waiting_documents(us: World) -> None:
     assert sorted(m.key() for m in requests) == [b"inv_1", b"inv_2"]
     decoded = [us.deps.pub.serde.decode("qbo.resync", m.value()) for m in requests]
     assert {(d["account_id"], d["document_type"], d["reason"]) for d in decoded} == {
-        (ACCOUNT, "INVOICE", "customer_linked")}
+        (ACCOUNT, "INVOICE", "customer_linked")
+    }
     # Linking again is a no-op; linking elsewhere is a conflict with a reason.
-    again = customers.link_customer(us.db, us.client(), us.deps.pub, ACCOUNT, "cus_1",
-                                    found["Id"])
+    again = customers.link_customer(us.db, us.client(), us.deps.pub, ACCOUNT, "cus_1", found["Id"])
     assert again.resynced == [] and again.link == stored
     with pytest.raises(Conflict) as taken:
         customers.link_customer(us.db, us.client(), us.deps.pub, ACCOUNT, "cus_2", found["Id"])
@@ -55,18 +61,31 @@ def test_link_stores_the_link_and_resyncs_waiting_documents(us: World) -> None:
 
 
 def test_link_refuses_unknown_and_wrong_currency_customers(multi: World) -> None:
-    eur = next(c for c in multi.raw.query(_all_customers()) if c["DisplayName"] == "EUR Customer")
+    eur = next(c for c in multi.raw.query(Query("Customer")) if c["DisplayName"] == "EUR Customer")
     with pytest.raises(NotFound) as missing:
-        customers.link_customer(multi.db, multi.client(), multi.deps.pub, ACCOUNT, "cus_1",
-                                "99999")
+        customers.link_customer(multi.db, multi.client(), multi.deps.pub, ACCOUNT, "cus_1", "99999")
     assert missing.value.reason == "qbo_customer_not_found"
     with pytest.raises(Invalid) as wrong:
-        customers.link_customer(multi.db, multi.client(), multi.deps.pub, ACCOUNT, "cus_1",
-                                eur["Id"], expected_currency="USD")
+        customers.link_customer(
+            multi.db,
+            multi.client(),
+            multi.deps.pub,
+            ACCOUNT,
+            "cus_1",
+            eur["Id"],
+            expected_currency="USD",
+        )
     assert wrong.value.reason == "currency_mismatch"
     assert wrong.value.details == {"qbo_currency": "EUR", "expected_currency": "USD"}
-    ok = customers.link_customer(multi.db, multi.client(), multi.deps.pub, ACCOUNT, "cus_1",
-                                 eur["Id"], expected_currency="eur")
+    ok = customers.link_customer(
+        multi.db,
+        multi.client(),
+        multi.deps.pub,
+        ACCOUNT,
+        "cus_1",
+        eur["Id"],
+        expected_currency="eur",
+    )
     assert ok.link.currency == "EUR"
 
 
@@ -76,29 +95,34 @@ def test_create_in_a_multi_currency_realm_with_eur(multi: World) -> None:
         customers.create_customer(multi.db, multi.client(), multi.deps.pub, ACCOUNT, "cus_eu")
     assert needed.value.reason == "currency_required"
 
-    result = customers.create_customer(multi.db, multi.client(), multi.deps.pub, ACCOUNT,
-                                       "cus_eu", currency="EUR")
+    result = customers.create_customer(
+        multi.db, multi.client(), multi.deps.pub, ACCOUNT, "cus_eu", currency="EUR"
+    )
 
     made = multi.raw.get("Customer", result.link.qbo_customer_id)
     assert made["CurrencyRef"]["value"] == "EUR" and result.link.currency == "EUR"
     assert made["DisplayName"] == "Société Générale Démo"
     assert made["CompanyName"] == "Société Générale Démo"
     assert made["PrimaryEmailAddr"] == {"Address": "cus_eu@x.example"}
-    assert made["BillAddr"] == {"Line1": "1 Main St", "City": "Leeds", "PostalCode": "LS1 1AA",
-                                "Country": "FR"}
+    assert made["BillAddr"] == {
+        "Line1": "1 Main St",
+        "City": "Leeds",
+        "PostalCode": "LS1 1AA",
+        "Country": "FR",
+    }
     assert made["Taxable"] is True
     assert result.link.origin == "create" and result.link.synced_hash is not None
     with pytest.raises(Conflict) as twice:
-        customers.create_customer(multi.db, multi.client(), multi.deps.pub, ACCOUNT, "cus_eu",
-                                  currency="EUR")
+        customers.create_customer(
+            multi.db, multi.client(), multi.deps.pub, ACCOUNT, "cus_eu", currency="EUR"
+        )
     assert twice.value.reason == "already_linked"
 
 
 def test_create_in_a_single_currency_realm_refuses_a_foreign_currency(uk: World) -> None:
     store_customer(uk.db, "cus_x", "Exempt Ltd", tax_status="TAX_EXEMPT")
     with pytest.raises(Invalid) as refused:
-        customers.create_customer(uk.db, uk.client(), uk.deps.pub, ACCOUNT, "cus_x",
-                                  currency="EUR")
+        customers.create_customer(uk.db, uk.client(), uk.deps.pub, ACCOUNT, "cus_x", currency="EUR")
     assert refused.value.reason == "multicurrency_off"
     made = customers.create_customer(uk.db, uk.client(), uk.deps.pub, ACCOUNT, "cus_x")
     qbo = uk.raw.get("Customer", made.link.qbo_customer_id)
@@ -119,13 +143,16 @@ def test_duplicate_name_names_the_existing_customer_and_offers_linking(us: World
     assert links.get(us.db, ACCOUNT, "cus_1") is None
 
 
-@pytest.mark.parametrize("name, display", [
-    ("O'Brien & Sons \"UK\"", "O'Brien & Sons \"UK\""),
-    ("Müller GmbH: Zürich", "Müller GmbH - Zürich"),
-    ("東京商事株式会社", "東京商事株式会社"),
-    ("Ünïcödé — Ελληνικά & Кириллица", "Ünïcödé — Ελληνικά & Кириллица"),
-    ("Back\\slash 100% Ltd", "Back\\slash 100% Ltd"),
-])
+@pytest.mark.parametrize(
+    "name, display",
+    [
+        ('O\'Brien & Sons "UK"', 'O\'Brien & Sons "UK"'),
+        ("Müller GmbH: Zürich", "Müller GmbH - Zürich"),
+        ("東京商事株式会社", "東京商事株式会社"),
+        ("Ünïcödé — Ελληνικά & Кириллица", "Ünïcödé — Ελληνικά & Кириллица"),
+        ("Back\\slash 100% Ltd", "Back\\slash 100% Ltd"),
+    ],
+)
 def test_tricky_names_create_suggest_and_collide(us: World, name: str, display: str) -> None:
     store_customer(us.db, "cus_t", name)
     made = customers.create_customer(us.db, us.client(), us.deps.pub, ACCOUNT, "cus_t")
@@ -152,13 +179,11 @@ def test_suggest_ranks_exact_names_before_similar_ones(us: World) -> None:
     json.dumps([c.as_dict() for c in found])  # what the API returns is plain JSON
 
 
-@pytest.mark.xfail(strict=True, reason="emulator gap: `WHERE PrimaryEmailAddr = '…'` matches "
-                   "nothing (sandbox/evaluate.py compares the EmailAddress object, QBO its "
-                   "Address); remove this mark once the emulator does")
 def test_suggest_ranks_email_matches_first(us: World) -> None:
     store_customer(us.db, "cus_s", "Globex Corporation", email="ap@globex.example")
-    by_email = qbo_customer(us.raw, "GLX Holdings",
-                            PrimaryEmailAddr={"Address": "ap@globex.example"})
+    by_email = qbo_customer(
+        us.raw, "GLX Holdings", PrimaryEmailAddr={"Address": "ap@globex.example"}
+    )
     by_name = qbo_customer(us.raw, "Globex Corporation")
     found = suggest.suggest_customers(us.db, us.client(), ACCOUNT, "cus_s")
     assert [c.qbo_customer["id"] for c in found] == [by_email["Id"], by_name["Id"]]
@@ -169,9 +194,3 @@ def test_suggest_and_create_need_a_stored_snapshot(us: World) -> None:
     with pytest.raises(NotFound) as missing:
         suggest.suggest_customers(us.db, us.client(), ACCOUNT, "cus_nobody")
     assert missing.value.reason == "customer_not_found"
-
-
-def _all_customers():  # noqa: ANN202
-    from qbo.query import Query
-
-    return Query("Customer")

@@ -187,3 +187,14 @@ def test_preferences_and_company_info_are_cached(us: Connected, sb) -> None:
     reads = [r for r in sb.requests(realm=us.realm_id)
              if r["entity"] in ("Preferences", "CompanyInfo")]
     assert len(reads) == 2  # one each: the second calls came from the cache
+
+
+def test_send_invoice(us: Connected) -> None:
+    c = customer(us, "Mail Ltd")
+    line = {"DetailType": "SalesItemLineDetail", "Amount": Decimal("10"),
+            "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 1,
+                                    "UnitPrice": Decimal("10"), "TaxCodeRef": {"value": "NON"}}}
+    inv = us.client.create("Invoice", {"CustomerRef": {"value": c["Id"]}, "Line": [line]},
+                           request_id=rid("mail"))
+    sent = us.client.send_invoice(inv["Id"], to="ap@example.com", request_id=rid("mail-send"))
+    assert sent["EmailStatus"] == "EmailSent" and sent["BillEmail"]["Address"] == "ap@example.com"

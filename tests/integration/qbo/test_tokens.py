@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from qbo import errors
 from qbo.connection import ClientFactory, store_connection
+from sandbox.config import SandboxConfig
+from sandbox.testing import SandboxHandle, running_sandbox
 from sequence_qbo import cli
 from store import connections
 from store.db import Database
 
-from .conftest import FAST, QUICK, Connected, connect_account
+from .conftest import FAST, QUICK, ROOMY, Connected, connect_account
 
 pytestmark = pytest.mark.integration
 
@@ -75,10 +78,20 @@ def test_unknown_account_is_not_connected(factory) -> None:
         factory.for_account("acc_nobody")
 
 
-def test_refresh_race_makes_exactly_one_token_call(sb, db_url, qbo_settings, fernet_key,
-                                                   db) -> None:
+@pytest.fixture(scope="module")
+def strict_sb() -> Iterator[SandboxHandle]:
+    """No grace period for a superseded refresh token: a second refresh with the old token is
+    invalid_grant at once, as a race would be with Intuit once the grace has passed."""
+    with running_sandbox(SandboxConfig(quotas=ROOMY, refresh_grace_seconds=0)) as handle:
+        yield handle
+
+
+def test_refresh_race_makes_exactly_one_token_call(strict_sb, db_url, qbo_settings,
+                                                   fernet_key, db) -> None:
     """8 workers, each with its own pool and factory (as separate processes would be), force a
     refresh of the same stale token at once: one token call, all end with the same token."""
+    sb = strict_sb
+    qbo_settings = qbo_settings.model_copy(update={"qbo_base_url": sb.base_url})
     c = connect_account(sb, db, ClientFactory(qbo_settings, db, limits=FAST, policy=QUICK),
                         fernet_key)
     before = len(token_calls(sb))

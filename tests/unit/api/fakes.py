@@ -15,8 +15,10 @@ class ListPublisher:
     def __init__(self) -> None:
         self.records: list[Mapping[str, Any]] = []
         self.failing = False
+        self.timeouts: list[float] = []
 
-    def publish(self, changes: Sequence[Mapping[str, Any]]) -> None:
+    def publish(self, changes: Sequence[Mapping[str, Any]], timeout: float) -> None:
+        self.timeouts.append(timeout)
         if self.failing:
             raise HandoffFailed("broker down (fake)")
         self.records.extend(changes)

@@ -161,3 +161,13 @@ def test_metrics_are_exposed() -> None:
     reply = asgi.request(app.app, "GET", "/metrics")
     assert reply.status == 200
     assert b'sequence_qbo_webhook_requests_total{outcome="accepted"} 1.0' in reply.body
+
+
+def test_an_oversized_body_is_refused_before_the_signature_is_checked() -> None:
+    from api.webhooks import MAX_BODY
+
+    app = App()
+    body = b"[" + b" " * MAX_BODY + b"]"
+    assert app.post(body).status == 413
+    assert app.publisher.records == []
+    assert app.count("requests", "too_large") == 1

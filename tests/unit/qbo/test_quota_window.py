@@ -6,7 +6,7 @@ import pytest
 
 from qbo.quota import Limits, admit
 
-LIMITS = Limits(per_second=10, per_minute=500, second_window=1.1, minute_window=61.0)
+LIMITS = Limits(per_second=10, per_minute=500, second_window=1.25, minute_window=61.0)
 
 
 def test_admits_under_both_limits() -> None:
@@ -17,7 +17,7 @@ def test_admits_under_both_limits() -> None:
 def test_tenth_grant_in_a_second_waits_for_the_oldest_to_leave() -> None:
     grants = [100.0 + i * 0.01 for i in range(10)]
     wait, kept = admit(grants, 100.5, LIMITS)
-    assert wait == pytest.approx(100.0 + 1.1 - 100.5)
+    assert wait == pytest.approx(100.0 + 1.25 - 100.5)
     assert kept == grants  # nothing granted
 
 

@@ -1,0 +1,142 @@
+"""Invoice sync at steady state: QBO calls per invoice and per-invoice latency, end to end
+(real Kafka and PostgreSQL, the concurrent runtime, the emulator on loopback).
+
+    make infra-up && .venv/bin/python bench/invoice_sync.py [N] [EMULATOR_LATENCY_MS]
+
+Prints: QBO requests per invoice (goal ≤ 1.05), event → ledger latency p50/p99, the emulator's
+own time per request p50 for comparison, and the requests a full replay made (goal 0).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import sys
+import threading
+import time
+import uuid
+
+import psycopg
+from cryptography.fernet import Fernet
+
+from consumers.runtime import kafka
+from qbo import customer as customer_builder
+from qbo.connection import store_connection
+from sandbox.config import Quotas, SandboxConfig
+from sandbox.testing import running_sandbox
+from schemas.models import Customer
+from sequence_qbo import samples, wiring
+from sequence_qbo.settings import Settings, Topics
+from sequence_qbo.topics import ensure_topics
+from store.migrate import migrate
+
+ADMIN_URL = "postgresql://sequence_qbo:sequence_qbo@127.0.0.1:55432/postgres"
+ROOMY = Quotas(per_minute=1_000_000, per_second=100_000, concurrent=1000, batch_per_minute=1000)
+
+
+def _database() -> str:
+    name = f"sqbo_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    migrate(url)
+    return url
+
+
+def _settings(db_url: str, base_url: str) -> Settings:
+    suffix = uuid.uuid4().hex[:8]
+    topics = Topics(**{k: f"bench{suffix}.{v}" for k, v in Topics().model_dump().items()})
+    return Settings(database_url=db_url, topics=topics, consumer_group=f"bench-{suffix}",
+                    qbo_environment="emulator", qbo_base_url=base_url,
+                    token_encryption_key=Fernet.generate_key().decode(),
+                    qbo_requests_per_second=100_000, qbo_requests_per_minute=1_000_000,
+                    qbo_concurrent_requests=100)
+
+
+def _setup(settings: Settings, db: wiring.Database, sb, realm: str) -> None:
+    tokens = sb.token(realm)
+    store_connection(db, settings.token_encryption_key, "acct_bench", realm,
+                     tokens["access_token"], tokens["refresh_token"],
+                     dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    client = wiring.qbo_clients(settings, db).for_account("acct_bench")[1]
+    cust = samples.customer("cus_b", "Bench Ltd", "ap@bench.example", "1 St", "Leeds", "LS1",
+                            "GB", "TAXED")
+    made = client.create("Customer", customer_builder.build_customer(
+        Customer.model_validate(cust)), request_id=f"bench-{realm}")
+    item = next(i for i in sb.objects(realm, "Item")["objects"] if i["Name"] == "Services")
+    with db.transaction() as tx:
+        tx.conn.execute("insert into customer_links (account_id, customer_id, realm_id, "
+                        "qbo_customer_id, origin) values ('acct_bench', 'cus_b', %s, %s, "
+                        "'link')", (realm, made["Id"]))
+        tx.conn.execute("insert into account_settings (account_id, fallback_item_id, "
+                        "fallback_tax_code_id) values ('acct_bench', %s, '3')", (item["Id"],))
+
+
+def _invoices(n: int) -> list[dict]:
+    cust = samples.customer("cus_b", "Bench Ltd", "ap@bench.example", "1 St", "Leeds", "LS1",
+                            "GB", "TAXED")
+    line = samples.line("l1", "Plan", "1", "100.00", "100.00")
+    return [samples.invoice(f"b{i}", cust, [samples.group("g", "Nov", [line])],
+                            number=f"B{i:06d}", net="100.00", tax="20.00", gross="120.00")
+            for i in range(n)]
+
+
+def _run_until(settings: Settings, db, count_sql: str, n: int, group: str | None = None) -> None:
+    s = settings if group is None else settings.model_copy(update={"consumer_group": group})
+    runtime = wiring.runtime(s, wiring.handlers(s, db))
+    stop = threading.Event()
+    worker = threading.Thread(target=runtime.run, args=(stop,), daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        with db.transaction() as tx:
+            if tx.conn.execute(count_sql).fetchone()["n"] >= n:
+                break
+        time.sleep(0.2)
+    stop.set()
+    worker.join(60)
+
+
+def main(n: int = 500, latency_ms: float = 150.0) -> None:
+    db_url = _database()
+    with running_sandbox(SandboxConfig(quotas=ROOMY)) as sb:
+        realm = sb.create_realm("UK")
+        settings = _settings(db_url, sb.base_url)
+        ensure_topics(settings.kafka_bootstrap, settings.topics.all(), 6)
+        with wiring.database(settings) as db:
+            _setup(settings, db, sb, realm)
+            sb.set_faults(latency_ms=latency_ms)
+            serde = wiring.serde(settings)
+            producer = kafka.producer(settings.kafka_bootstrap)
+            topic = settings.topics.invoice_finalized
+            before = len(sb.requests(realm=realm))
+            for inv in _invoices(n):
+                value = {**samples.envelope("acct_bench"), "invoice": inv}
+                producer.produce(topic, key=inv["id"],
+                                 value=serde.encode("invoice.finalized", topic, value))
+            producer.flush(30)
+            started = time.monotonic()
+            _run_until(settings, db, "select count(*) as n from sync_ledger "
+                                     "where status = 'synced'", n)
+            elapsed = time.monotonic() - started
+            log = sb.requests(realm=realm)[before:]
+            with db.transaction() as tx:
+                lat = [r["s"] for r in tx.conn.execute(
+                    "select extract(epoch from synced_at - snapshot_occurred_at)::float as s "
+                    "from sync_ledger where status = 'synced'").fetchall()]
+            replay_before = len(sb.requests(realm=realm))
+            _run_until(settings, db, "select count(*) as n from sync_attempts "
+                                     "where outcome = 'skipped'", n, group="bench-replay")
+            replay_calls = len(sb.requests(realm=realm)) - replay_before
+    emulator_ms = statistics.median(r["ms"] for r in log) if log else 0.0
+    q = statistics.quantiles(lat, n=100)
+    print(f"invoices synced: {n} in {elapsed:.1f}s ({n / elapsed:.1f}/s), emulator latency "
+          f"{latency_ms:.0f} ms per request")
+    print(f"QBO requests per invoice: {len(log) / n:.3f} (goal <= 1.05)")
+    print(f"event -> synced latency: p50 {q[49] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms; "
+          f"emulator time per request p50 {emulator_ms:.0f} ms")
+    print(f"QBO requests made by a full replay: {replay_calls} (goal 0)")
+
+
+if __name__ == "__main__":
+    main(*(int(a) if i == 0 else float(a) for i, a in enumerate(sys.argv[1:])))

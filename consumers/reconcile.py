@@ -1,0 +1,300 @@
+"""`qbo.changes` → payment facts of our invoices, and `invoice.paid` via the outbox (PRODUCT.md §9).
+
+For an Invoice or Payment notice:
+  1. find the QBO invoices it may concern: the invoice itself; for a Payment, the invoices its
+     lines link to (`Line[].LinkedTxn`, TxnType Invoice) plus those we recorded as paid by it
+     (a deleted Payment can no longer be read; a voided one may no longer link them);
+  2. keep those of ours: ledger rows of type invoice with that qbo_id in the realm. None left →
+     Done("ignored");
+  3. per invoice: read it and the Payments linked to it; decide unpaid / partial / paid (pure);
+  4. in one transaction: record the facts and, for a paid invoice (TotalAmt > 0, Balance 0)
+     without a Stripe payment link, queue invoice.paid in the outbox. The outbox is unique per
+     (realm, invoice), so webhook retries, CDC and rescans all add it at most once.
+The relay (consumers/outbox.py) publishes the outbox. A crash before 4 commits redoes 1-4.
+An invoice re-opened after its invoice.paid (Payment deleted or voided) is recorded as
+unpaid/partial again, but gets no second invoice.paid: the contract has no "unpaid" event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any, Literal
+
+from consumers import outbox
+from consumers.runtime.types import Done, Event, Failed, Outcome, Retry
+from qbo import errors as qbo_errors
+from qbo.client import QboClient
+from qbo.query import Query
+from store import reconcile as store
+from store.db import Database, Row, StoreUnavailable
+
+__all__ = [
+    "Facts",
+    "Reconciler",
+    "applied_to",
+    "decide",
+    "facts_of",
+    "invoices_touched",
+    "linked_payment_ids",
+]
+
+# account id → (realm id, client) of its connection (qbo.connection.ClientFactory.for_account).
+Clients = Callable[[str], tuple[str, QboClient]]
+Status = Literal["unpaid", "partial", "paid"]
+Clock = Callable[[], dt.datetime]
+STRIPE_LINK = "stripe_payment_link"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# -- pure: what a Payment touches, what an invoice's state is ----------------------------------
+
+
+def _links(obj: Mapping[str, Any], txn_type: str) -> list[str]:
+    lines = obj.get("Line") or []
+    return [
+        str(link["TxnId"])
+        for line in lines
+        for link in line.get("LinkedTxn") or []
+        if link.get("TxnType") == txn_type and link.get("TxnId") is not None
+    ]
+
+
+def _unique(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def invoices_touched(payment: Mapping[str, Any]) -> list[str]:
+    """QBO invoice ids a Payment's lines link to, in order, once each (credit memos left out)."""
+    return _unique(_links(payment, "Invoice"))
+
+
+def linked_payment_ids(invoice: Mapping[str, Any]) -> list[str]:
+    """Payment ids in an invoice's own (read-only) `LinkedTxn` list."""
+    return _unique(
+        str(link["TxnId"])
+        for link in invoice.get("LinkedTxn") or []
+        if link.get("TxnType") == "Payment" and link.get("TxnId") is not None
+    )
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value if value is not None else 0))  # ints and Decimals from qbo._json
+
+
+def applied_to(payment: Mapping[str, Any], qbo_invoice_id: str) -> Decimal:
+    """What the Payment applies to the invoice: its lines linking it (a voided one has 0)."""
+    total = Decimal(0)
+    for line in payment.get("Line") or []:
+        links = line.get("LinkedTxn") or []
+        if any(
+            lk.get("TxnType") == "Invoice" and str(lk.get("TxnId")) == qbo_invoice_id
+            for lk in links
+        ):
+            total += _money(line.get("Amount"))
+    return total
+
+
+def decide(total: Decimal, balance: Decimal) -> Status | None:
+    """paid: nothing left to pay; partial: some paid; None: a zero (or voided) invoice."""
+    if total <= 0:
+        return None
+    if balance <= 0:
+        return "paid"
+    return "partial" if balance < total else "unpaid"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """An invoice's payment state as QBO reports it."""
+
+    status: Status
+    total: Decimal
+    amount_paid: Decimal
+    paid_at: dt.date | None
+    payment_ids: tuple[str, ...]
+    updated_at: dt.datetime  # the invoice's MetaData.LastUpdatedTime
+
+
+def _updated_at(obj: Mapping[str, Any], read_at: dt.datetime) -> dt.datetime:
+    stamp = (obj.get("MetaData") or {}).get("LastUpdatedTime")
+    parsed = dt.datetime.fromisoformat(stamp) if stamp else read_at
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def facts_of(
+    invoice: Mapping[str, Any], payments: Sequence[Mapping[str, Any]], read_at: dt.datetime
+) -> Facts | None:
+    """The facts, from the invoice and the Payments linked to it; None for a zero invoice.
+    paid_at is the TxnDate of the latest Payment applying money to it, or (none found) the
+    date QBO last changed the invoice (`read_at` when QBO did not say)."""
+    total, balance = _money(invoice.get("TotalAmt")), _money(invoice.get("Balance"))
+    status = decide(total, balance)
+    if status is None:
+        return None
+    qbo_id = str(invoice["Id"])
+    applying = [p for p in payments if applied_to(p, qbo_id) > 0]
+    dates = [dt.date.fromisoformat(str(p["TxnDate"])) for p in applying if p.get("TxnDate")]
+    updated = _updated_at(invoice, read_at)
+    paid_at = max(dates) if dates else (updated.date() if status == "paid" else None)
+    ids = tuple(sorted({str(p["Id"]) for p in applying}, key=lambda i: (len(i), i)))
+    return Facts(status, total, total - max(balance, Decimal(0)), paid_at, ids, updated)
+
+
+# -- the handler --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ours:
+    """A QBO invoice the sync created: its ledger row's facts."""
+
+    account_id: str
+    invoice_id: str
+    qbo_invoice_id: str
+    number: str | None
+    currency: str | None
+    stripe_payment_link: bool
+
+    @classmethod
+    def from_row(cls, row: Row) -> Ours:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+class _OtherRealm(Exception):
+    """The account's connection is now to another realm: the notice is stale."""
+
+
+class Reconciler:
+    event = "qbo.changes"
+
+    def __init__(self, db: Database, clients: Clients, clock: Clock = _utcnow) -> None:
+        self.db, self.clients, self.clock = db, clients, clock
+
+    def handle(self, event: Event) -> Outcome:
+        notice = event.value
+        if notice.get("entity") not in ("Invoice", "Payment"):
+            return Done("ignored")
+        try:
+            return self._reconcile(notice)
+        except _OtherRealm:
+            return Done("ignored")
+        except qbo_errors.Retryable as exc:
+            return Retry(str(exc), after=exc.retry_after or 1.0)
+        except qbo_errors.AuthError as exc:  # nothing to read until the merchant reconnects
+            return Failed("qbo_not_connected", str(exc))
+        except StoreUnavailable as exc:
+            return Retry(f"database unavailable: {exc}", after=2.0)
+
+    def _reconcile(self, notice: Mapping[str, Any]) -> Outcome:
+        realm, entity_id = str(notice["realm_id"]), str(notice["entity_id"])
+        if notice["entity"] == "Invoice":
+            ours = self._ours(realm, [entity_id])
+            fresh = [o for o in ours if self._newer(realm, o, notice)]
+            if not fresh:
+                return Done("unchanged" if ours else "ignored")
+            client = self._client(fresh[0].account_id, realm)
+        else:
+            client = self._client(str(notice["account_id"]), realm)
+            fresh = self._ours(realm, self._touched(client, realm, entity_id))
+        labels = {self._settle(client, realm, o) for o in fresh}
+        return Done(labels.pop() if len(labels) == 1 else "mixed" if labels else "ignored")
+
+    def _ours(self, realm: str, qbo_ids: Iterable[str]) -> list[Ours]:
+        with self.db.transaction() as tx:
+            return [Ours.from_row(r) for r in store.invoices_of_ours(tx, realm, qbo_ids)]
+
+    def _newer(self, realm: str, ours: Ours, notice: Mapping[str, Any]) -> bool:
+        """False when we already read the invoice as of a later change: a webhook retry or a
+        CDC overlap costs no QBO call. Strictly later, as LastUpdatedTime has whole seconds."""
+        with self.db.transaction() as tx:
+            read = store.last_read(tx, realm, ours.qbo_invoice_id)
+        changed = notice.get("last_updated")
+        return read is None or not isinstance(changed, dt.datetime) or changed >= read
+
+    def _client(self, account_id: str, realm: str) -> QboClient:
+        realm_id, client = self.clients(account_id)
+        if realm_id != realm:
+            raise _OtherRealm(realm)
+        return client
+
+    def _touched(self, client: QboClient, realm: str, payment_id: str) -> list[str]:
+        try:
+            linked = invoices_touched(client.get("Payment", payment_id))
+        except qbo_errors.NotFound:  # deleted: only our records know what it paid
+            linked = []
+        with self.db.transaction() as tx:
+            recorded = store.invoices_paid_by(tx, realm, payment_id)
+        return _unique([*linked, *recorded])
+
+    def _settle(self, client: QboClient, realm: str, ours: Ours) -> str:
+        try:
+            invoice = client.get("Invoice", ours.qbo_invoice_id)
+        except qbo_errors.NotFound:
+            return "gone"  # deleted in QBO: nothing will pay it
+        facts = facts_of(invoice, self._payments(client, invoice), self.clock())
+        if facts is None:
+            return "zero_total"
+        currency = ours.currency or (invoice.get("CurrencyRef") or {}).get("value") or ""
+        return self._record(realm, ours, facts, currency)
+
+    def _payments(self, client: QboClient, invoice: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The Payments linked to the invoice; when its LinkedTxn names none although money
+        was applied, the customer's Payments that link it."""
+        ids = linked_payment_ids(invoice)
+        if ids:
+            return list(client.query(Query("Payment").where("Id", "IN", tuple(ids))))
+        if _money(invoice.get("Balance")) >= _money(invoice.get("TotalAmt")):
+            return []
+        customer = str((invoice.get("CustomerRef") or {}).get("value", ""))
+        found = client.query(Query("Payment").where("CustomerRef", "=", customer))
+        return [p for p in found if applied_to(p, str(invoice["Id"])) > 0]
+
+    def _record(self, realm: str, ours: Ours, facts: Facts, currency: str) -> str:
+        """Step 4: facts and (when due) the outbox row, in one transaction."""
+        reason = STRIPE_LINK if facts.status == "paid" and ours.stripe_payment_link else None
+        with self.db.transaction() as tx:
+            store.save_facts(tx, _facts_row(realm, ours, facts, currency, reason))
+            if facts.status != "paid" or reason is not None:
+                return reason or facts.status
+            added = store.add_invoice_paid(tx, _paid_event(realm, ours, facts, currency))
+        return "paid" if added else "already_paid"
+
+
+def _facts_row(
+    realm: str, ours: Ours, facts: Facts, currency: str, reason: str | None
+) -> dict[str, Any]:
+    return {
+        "realm_id": realm,
+        "qbo_invoice_id": ours.qbo_invoice_id,
+        "account_id": ours.account_id,
+        "invoice_id": ours.invoice_id,
+        "status": facts.status,
+        "currency": currency,
+        "total_amount": facts.total,
+        "amount_paid": facts.amount_paid,
+        "paid_at": facts.paid_at,
+        "qbo_payment_ids": list(facts.payment_ids),
+        "no_event_reason": reason,
+        "qbo_updated_at": facts.updated_at,
+    }
+
+
+def _paid_event(realm: str, ours: Ours, facts: Facts, currency: str) -> dict[str, Any]:
+    return {
+        "event_id": outbox.event_id(realm, ours.qbo_invoice_id),
+        "realm_id": realm,
+        "qbo_invoice_id": ours.qbo_invoice_id,
+        "account_id": ours.account_id,
+        "invoice_id": ours.invoice_id,
+        "invoice_number": ours.number,
+        "currency": currency,
+        "amount_paid": facts.amount_paid,
+        "paid_at": facts.paid_at,
+        "qbo_payment_ids": list(facts.payment_ids),
+        "occurred_at": facts.updated_at,
+    }

@@ -1,0 +1,80 @@
+"""Reconciliation storage: payment facts per QBO invoice, the `invoice.paid` outbox and the CDC
+watermarks (migration 0006, queries in sql/reconcile.sql)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from store.db import Database, Row, Tx
+
+
+def invoices_of_ours(tx: Tx, realm_id: str, qbo_ids: Iterable[str]) -> list[Row]:
+    ids = sorted(set(qbo_ids))
+    if not ids:
+        return []
+    return tx.all("reconcile_invoices_of_ours", {"realm_id": realm_id, "qbo_ids": ids})
+
+
+def invoices_paid_by(tx: Tx, realm_id: str, payment_id: str) -> list[str]:
+    rows = tx.all("reconcile_invoices_paid_by", {"realm_id": realm_id, "payment_id": payment_id})
+    return [r["qbo_invoice_id"] for r in rows]
+
+
+def last_read(tx: Tx, realm_id: str, qbo_invoice_id: str) -> dt.datetime | None:
+    """The invoice's LastUpdatedTime when the reconciler last read it."""
+    row = tx.one("reconcile_last_read", {"realm_id": realm_id, "qbo_invoice_id": qbo_invoice_id})
+    return None if row is None else row["qbo_updated_at"]
+
+
+def save_facts(tx: Tx, facts: Mapping[str, Any]) -> None:
+    tx.execute("reconcile_save_facts", facts)
+
+
+def add_invoice_paid(tx: Tx, event: Mapping[str, Any]) -> bool:
+    """Queues invoice.paid; False when the invoice already has one (unique per invoice)."""
+    return tx.execute("outbox_add_invoice_paid", event) == 1
+
+
+def claim_unsent(tx: Tx, limit: int) -> list[Row]:
+    """The oldest unsent rows, locked until `tx` ends."""
+    return tx.all("outbox_claim_unsent", {"limit": limit})
+
+
+def mark_sent(tx: Tx, ids: Iterable[int]) -> None:
+    tx.execute("outbox_mark_sent", {"ids": list(ids)})
+
+
+def realms_to_poll(db: Database) -> list[Row]:
+    """(account_id, realm_id) of every active connection, one account per realm."""
+    return db.all("cdc_realms")
+
+
+def lock_watermark(tx: Tx, realm_id: str) -> Row | None:
+    """The realm's watermark row, locked until `tx` ends; None while another pass holds it."""
+    tx.execute("cdc_watermark_ensure", {"realm_id": realm_id})
+    return tx.one("cdc_watermark_lock", {"realm_id": realm_id})
+
+
+def advance_watermark(
+    tx: Tx, realm_id: str, watermark: dt.datetime, mode: str, notices: int
+) -> None:
+    tx.execute(
+        "cdc_watermark_advance",
+        {"realm_id": realm_id, "watermark": watermark, "mode": mode, "notices": notices},
+    )
+
+
+def record_poll_error(db: Database, realm_id: str, error: str) -> None:
+    db.execute("cdc_watermark_failed", {"realm_id": realm_id, "error": error[:2000]})
+
+
+def open_invoices(tx: Tx, realm_id: str) -> list[Row]:
+    return tx.all("cdc_open_invoices", {"realm_id": realm_id})
+
+
+def paid_list(
+    db: Database, *, account_id: str | None = None, status: str | None = None, limit: int = 100
+) -> list[Row]:
+    return db.all("paid_list", {"account_id": account_id, "status": status, "limit": limit})

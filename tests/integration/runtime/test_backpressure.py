@@ -1,0 +1,35 @@
+"""Memory stays bounded: with a slow handler the runtime pauses its partitions when its buffer
+is full, keeps polling, resumes when drained, and loses or repeats nothing on the way."""
+
+from __future__ import annotations
+
+import pytest
+
+from consumers.runtime.concurrent import RuntimeOptions
+from tests.helpers import wait_until
+from tests.integration.harness import produce, running
+from tests.integration.runtime.support import TestHandler, records, runtime
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_buffer_is_bounded_by_pausing_partitions(settings) -> None:
+    topic = settings.topics.customer_updated
+    produce(settings.kafka_bootstrap, topic, records(n_keys=100, per_key=10))
+    handler = TestHandler(latency=lambda _v: 0.002)
+    rt = runtime(settings.kafka_bootstrap, topic, settings.consumer_group, settings.topics.dlq,
+                 handler, max_in_flight=8)
+    rt.options = RuntimeOptions(engine=rt.options.engine, max_buffered=200, batch=50)
+    peak = 0
+
+    def sample() -> bool:
+        nonlocal peak
+        peak = max(peak, rt.engine.buffered)
+        return rt.processed >= 1000
+
+    with running(rt):
+        wait_until(sample, timeout=90, interval=0.005, message="1000 messages")
+    # The last poll before the pause may bring one more batch on top of the limit.
+    assert 0 < peak <= 200 + 50, peak
+    assert rt.processed == 1000
+    assert all(seqs == list(range(10)) for seqs in handler.seen.values())

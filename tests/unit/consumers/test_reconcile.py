@@ -1,0 +1,145 @@
+"""The reconciler's pure core: which invoices a Payment touches, and the paid/partial decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from consumers import reconcile
+
+D = Decimal
+READ_AT = dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC)
+
+
+def _payment(pid: str, txn_date: str, *lines: tuple[str, list[tuple[str, str]]]) -> dict:
+    return {
+        "Id": pid,
+        "TxnDate": txn_date,
+        "Line": [
+            {"Amount": D(amount), "LinkedTxn": [{"TxnId": i, "TxnType": t} for t, i in links]}
+            for amount, links in lines
+        ],
+    }
+
+
+def _invoice(total: str, balance: str, *payment_ids: str, qbo_id: str = "68") -> dict:
+    return {
+        "Id": qbo_id,
+        "TotalAmt": D(total),
+        "Balance": D(balance),
+        "MetaData": {"LastUpdatedTime": "2026-11-20T10:00:00-08:00"},
+        "LinkedTxn": [{"TxnId": p, "TxnType": "Payment"} for p in payment_ids],
+    }
+
+
+def test_a_payment_touches_the_invoices_its_lines_link_once_each_and_no_credit_memo() -> None:
+    payment = _payment(
+        "9",
+        "2026-11-20",
+        ("10.00", [("Invoice", "68"), ("CreditMemo", "3")]),
+        ("5.00", [("Invoice", "70")]),
+        ("1.00", [("Invoice", "68")]),
+    )
+    assert reconcile.invoices_touched(payment) == ["68", "70"]
+    assert reconcile.invoices_touched({"Id": "1", "Line": []}) == []
+    assert reconcile.invoices_touched({"Id": "1"}) == []  # an unapplied payment has no Line
+
+
+def test_applied_to_sums_the_lines_linking_the_invoice() -> None:
+    payment = _payment(
+        "9",
+        "2026-11-20",
+        ("10.00", [("Invoice", "68")]),
+        ("5.50", [("Invoice", "68")]),
+        ("7.00", [("Invoice", "70")]),
+    )
+    assert reconcile.applied_to(payment, "68") == D("15.50")
+    assert reconcile.applied_to(payment, "71") == 0
+
+
+def test_an_invoices_linked_payments_come_from_its_linked_txn() -> None:
+    invoice = {
+        **_invoice("10", "0", "4", "9", "4"),
+        "LinkedTxn": [
+            {"TxnId": "4", "TxnType": "Payment"},
+            {"TxnId": "2", "TxnType": "Estimate"},
+            {"TxnId": "9", "TxnType": "Payment"},
+        ],
+    }
+    assert reconcile.linked_payment_ids(invoice) == ["4", "9"]
+
+
+@pytest.mark.parametrize(
+    ("total", "balance", "status"),
+    [
+        ("100.00", "0", "paid"),
+        ("100.00", "0.00", "paid"),
+        ("100.00", "0.01", "partial"),
+        ("100.00", "99.99", "partial"),
+        ("100.00", "100.00", "unpaid"),
+        ("0", "0", None),  # a zero invoice is never "paid"
+        ("0.00", "0.00", None),  # nor a voided one (QBO zeroes its amounts)
+    ],
+)
+def test_decide(total: str, balance: str, status: str | None) -> None:
+    assert reconcile.decide(D(total), D(balance)) == status
+
+
+def test_paid_facts_take_the_latest_payment_date_and_every_payment_that_applied_money() -> None:
+    invoice = _invoice("122.22", "0", "4", "9", "11")
+    payments = [
+        _payment("4", "2026-11-10", ("100.00", [("Invoice", "68")])),
+        _payment("9", "2026-11-18", ("22.22", [("Invoice", "68")])),
+        _payment("11", "2026-11-25", ("0", [("Invoice", "68")])),
+    ]  # voided: 0 applied
+    facts = reconcile.facts_of(invoice, payments, READ_AT)
+    assert facts is not None
+    assert (facts.status, facts.amount_paid, facts.total) == ("paid", D("122.22"), D("122.22"))
+    assert facts.paid_at == dt.date(2026, 11, 18)
+    assert facts.payment_ids == ("4", "9")
+
+
+def test_partial_facts_record_the_amount_paid_so_far() -> None:
+    facts = reconcile.facts_of(
+        _invoice("100.00", "60.00", "4"),
+        [_payment("4", "2026-11-10", ("40.00", [("Invoice", "68")]))],
+        READ_AT,
+    )
+    assert facts is not None
+    assert (facts.status, facts.amount_paid, facts.paid_at) == (
+        "partial",
+        D("40.00"),
+        dt.date(2026, 11, 10),
+    )
+
+
+def test_a_paid_invoice_without_readable_payments_is_dated_by_its_last_change() -> None:
+    facts = reconcile.facts_of(_invoice("50", "0"), [], READ_AT)
+    assert facts is not None
+    assert (facts.status, facts.paid_at, facts.payment_ids) == ("paid", dt.date(2026, 11, 20), ())
+    assert facts.updated_at == dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.UTC)
+
+
+def test_a_zero_invoice_has_no_facts() -> None:
+    assert reconcile.facts_of(_invoice("0", "0"), [], READ_AT) is None
+
+
+def test_ids_sort_numerically_and_amounts_stay_exact() -> None:
+    invoice = _invoice("0.30", "0", "10", "9")
+    payments = [
+        _payment("10", "2026-11-02", ("0.10", [("Invoice", "68")])),
+        _payment("9", "2026-11-01", ("0.20", [("Invoice", "68")])),
+    ]
+    facts = reconcile.facts_of(invoice, payments, READ_AT)
+    assert facts is not None
+    assert facts.payment_ids == ("9", "10")
+    assert facts.amount_paid == D("0.30") and isinstance(facts.amount_paid, Decimal)
+
+
+def test_without_metadata_the_read_time_stands_in_for_the_last_change() -> None:
+    invoice = {"Id": "68", "TotalAmt": D("5"), "Balance": D("0")}
+    facts = reconcile.facts_of(invoice, [], READ_AT)
+    assert facts is not None
+    assert (facts.updated_at, facts.paid_at) == (READ_AT, READ_AT.date())
