@@ -1,10 +1,12 @@
 """Invoice sync at steady state: QBO calls per invoice and per-invoice latency, end to end
 (real Kafka and PostgreSQL, the concurrent runtime, the emulator on loopback).
 
-    make infra-up && .venv/bin/python bench/invoice_sync.py [N] [EMULATOR_LATENCY_MS]
+    make infra-up && .venv/bin/python bench/invoice_sync.py [N] [EMULATOR_LATENCY_MS] [RATE]
 
-Prints: QBO requests per invoice (goal ≤ 1.05), event → ledger latency p50/p99, the emulator's
-own time per request p50 for comparison, and the requests a full replay made (goal 0).
+Invoices are produced at a steady RATE per second (default 10, under one realm's capacity)
+while the consumers run. Prints: QBO requests per invoice (goal ≤ 1.05), event → synced
+latency p50/p99 next to the emulator's own time per request, and the requests a full replay
+of the topic made (goal 0).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def _setup(settings: Settings, db: wiring.Database, sb, realm: str) -> None:
     store_connection(db, settings.token_encryption_key, "acct_bench", realm,
                      tokens["access_token"], tokens["refresh_token"],
                      dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
-    client = wiring.qbo_clients(settings, db).for_account("acct_bench")[1]
+    client = wiring.qbo_clients(settings).for_account("acct_bench")[1]
     cust = samples.customer("cus_b", "Bench Ltd", "ap@bench.example", "1 St", "Leeds", "LS1",
                             "GB", "TAXED")
     made = client.create("Customer", customer_builder.build_customer(
@@ -97,7 +99,19 @@ def _run_until(settings: Settings, db, count_sql: str, n: int, group: str | None
     worker.join(60)
 
 
-def main(n: int = 500, latency_ms: float = 150.0) -> None:
+def _feed(producer, serde, topic: str, n: int, rate: float) -> None:
+    """Produces `n` invoices at `rate` per second; occurred_at is the moment of producing."""
+    start = time.monotonic()
+    for i, inv in enumerate(_invoices(n)):
+        time.sleep(max(0.0, start + i / rate - time.monotonic()))
+        value = {**samples.envelope("acct_bench"), "invoice": inv}
+        producer.produce(topic, key=inv["id"],
+                         value=serde.encode("invoice.finalized", topic, value))
+        producer.poll(0)
+    producer.flush(30)
+
+
+def main(n: int = 300, latency_ms: float = 150.0, rate: float = 10.0) -> None:
     db_url = _database()
     with running_sandbox(SandboxConfig(quotas=ROOMY)) as sb:
         realm = sb.create_realm("UK")
@@ -110,14 +124,12 @@ def main(n: int = 500, latency_ms: float = 150.0) -> None:
             producer = kafka.producer(settings.kafka_bootstrap)
             topic = settings.topics.invoice_finalized
             before = len(sb.requests(realm=realm))
-            for inv in _invoices(n):
-                value = {**samples.envelope("acct_bench"), "invoice": inv}
-                producer.produce(topic, key=inv["id"],
-                                 value=serde.encode("invoice.finalized", topic, value))
-            producer.flush(30)
             started = time.monotonic()
+            feeder = threading.Thread(target=_feed, args=(producer, serde, topic, n, rate))
+            feeder.start()
             _run_until(settings, db, "select count(*) as n from sync_ledger "
                                      "where status = 'synced'", n)
+            feeder.join()
             elapsed = time.monotonic() - started
             log = sb.requests(realm=realm)[before:]
             with db.transaction() as tx:
@@ -130,8 +142,8 @@ def main(n: int = 500, latency_ms: float = 150.0) -> None:
             replay_calls = len(sb.requests(realm=realm)) - replay_before
     emulator_ms = statistics.median(r["ms"] for r in log) if log else 0.0
     q = statistics.quantiles(lat, n=100)
-    print(f"invoices synced: {n} in {elapsed:.1f}s ({n / elapsed:.1f}/s), emulator latency "
-          f"{latency_ms:.0f} ms per request")
+    print(f"invoices synced: {n} produced at {rate:.0f}/s, done in {elapsed:.1f}s; emulator "
+          f"latency {latency_ms:.0f} ms per request")
     print(f"QBO requests per invoice: {len(log) / n:.3f} (goal <= 1.05)")
     print(f"event -> synced latency: p50 {q[49] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms; "
           f"emulator time per request p50 {emulator_ms:.0f} ms")
@@ -139,4 +151,4 @@ def main(n: int = 500, latency_ms: float = 150.0) -> None:
 
 
 if __name__ == "__main__":
-    main(*(int(a) if i == 0 else float(a) for i, a in enumerate(sys.argv[1:])))
+    main(*(int(a) if i == 0 else float(a) for i, a in enumerate(sys.argv[1:])))  # type: ignore[arg-type]

@@ -19,12 +19,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from consumers.runtime import kafka  # noqa: E402
-from consumers.runtime.concurrent import ConcurrentRuntime, RuntimeOptions  # noqa: E402
-from consumers.runtime.engine import EngineOptions  # noqa: E402
-from consumers.runtime.sequential import SequentialRuntime  # noqa: E402
-from consumers.runtime.types import Done, Event, Outcome  # noqa: E402
-from sequence_qbo.topics import ensure_topics  # noqa: E402
+from consumers.runtime import kafka
+from consumers.runtime.concurrent import ConcurrentRuntime, RuntimeOptions
+from consumers.runtime.engine import EngineOptions
+from consumers.runtime.sequential import SequentialRuntime
+from consumers.runtime.types import Done, Event, Outcome
+from sequence_qbo.topics import ensure_topics
 
 KEYS, ACCOUNTS, LATENCY = 1000, 100, 0.1
 

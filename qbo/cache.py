@@ -19,18 +19,34 @@ class CompanyCache:
         self.ttl, self._clock = ttl_seconds, clock
         self._items: dict[tuple[str, str], tuple[dict[str, Any], float]] = {}
         self._lock = threading.Lock()
+        self._loading: dict[tuple[str, str], threading.Lock] = {}
 
     def get(self, realm_id: str, kind: str,
             load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         key = (realm_id, kind)
+        found = self._fresh(key)
+        if found is not None:
+            return found
+        # One load per key at a time: the first documents of a realm arrive together, and N
+        # threads missing at once would each spend a QBO call on the same Preferences. The
+        # per-key lock never blocks other realms.
+        with self._lock:
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            found = self._fresh(key)
+            if found is not None:
+                return found
+            value = load()
+            with self._lock:
+                self._items[key] = (value, self._clock())
+        return value
+
+    def _fresh(self, key: tuple[str, str]) -> dict[str, Any] | None:
         with self._lock:
             found = self._items.get(key)
         if found is not None and self._clock() - found[1] < self.ttl:
             return found[0]
-        value = load()  # outside the lock: a slow QBO call must not block other realms
-        with self._lock:
-            self._items[key] = (value, self._clock())
-        return value
+        return None
 
     def forget(self, realm_id: str) -> None:
         with self._lock:

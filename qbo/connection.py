@@ -136,8 +136,8 @@ class ClientFactory:
 
     def __init__(self, settings: Settings, db: Database, *, transport: Transport | None = None,
                  limits: Limits | None = None, policy: RetryPolicy | None = None,
-                 cache: CompanyCache | None = None) -> None:
-        self.settings, self.db = settings, db
+                 cache: CompanyCache | None = None, owns_db: bool = False) -> None:
+        self.settings, self.db, self.owns_db = settings, db, owns_db
         self.cipher = TokenCipher(settings.token_encryption_key)
         self.transport = transport or Transport()
         self.oauth = OAuthClient(settings, self.transport)
@@ -189,3 +189,5 @@ class ClientFactory:
 
     def close(self) -> None:
         self.transport.close()
+        if self.owns_db:
+            self.db.close()

@@ -64,7 +64,8 @@ class Settings(BaseSettings):
         "postgresql://sequence_qbo:sequence_qbo@127.0.0.1:55432/sequence_qbo"
     )
     db_pool_min: int = 1
-    db_pool_max: int = 10
+    db_pool_max: int = 20  # a document sync holds one while it calls QBO
+    qbo_db_pool_max: int = 10  # QBO tokens and quota (a pool of their own, see wiring)
 
     # QuickBooks Online
     qbo_environment: str = Field(default="sandbox", pattern="^(production|sandbox|emulator)$")

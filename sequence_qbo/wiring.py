@@ -14,7 +14,7 @@ from consumers.outbox import OutboxRelay
 from consumers.reconcile import Reconciler
 from consumers.resync import ResyncHandler
 from consumers.runtime import kafka
-from consumers.runtime.concurrent import ConcurrentRuntime
+from consumers.runtime.concurrent import ConcurrentRuntime, RuntimeOptions
 from consumers.runtime.metrics import RuntimeMetrics
 from consumers.runtime.types import Handler
 from consumers.status import SyncStatusPublisher
@@ -41,12 +41,18 @@ def serde(settings: Settings) -> Serde:
     return make_serde(settings.schema_registry_url)
 
 
-def qbo_clients(settings: Settings, db: Database) -> ClientFactory:
-    """QBO clients per account (refuses to start without a token encryption key)."""
+def qbo_clients(settings: Settings) -> ClientFactory:
+    """QBO clients per account (refuses to start without a token encryption key).
+
+    Their tokens and quota live on a connection pool of their own: a document sync holds a
+    connection of the main pool while it calls QBO, and every QBO call needs one for the quota,
+    so one shared pool can deadlock once every connection is held by a waiting sync."""
     limits = Limits(per_second=settings.qbo_requests_per_second,
                     per_minute=settings.qbo_requests_per_minute,
                     concurrent=settings.qbo_concurrent_requests)
-    return ClientFactory(settings, db, limits=limits)
+    pool = Database(settings.database_url.get_secret_value(), min_size=1,
+                    max_size=settings.qbo_db_pool_max).open()
+    return ClientFactory(settings, pool, limits=limits, owns_db=True)
 
 
 def document_sync(settings: Settings, db: Database, clients: ClientFactory,
@@ -64,7 +70,7 @@ def handlers(settings: Settings, db: Database,
              serde_: Serde | None = None) -> Mapping[str, Handler]:
     """Input topic → handler. `serde_` overrides the one the settings describe (tests)."""
     t = settings.topics
-    clients = qbo_clients(settings, db)
+    clients = qbo_clients(settings)
     sync = document_sync(settings, db, clients, serde_)
     return {
         t.customer_updated: CustomerUpdatedHandler(db, from_factory(clients)),
@@ -79,7 +85,8 @@ def handlers(settings: Settings, db: Database,
 
 def runtime(settings: Settings, handlers_: Mapping[str, Handler],
             metrics: RuntimeMetrics | None = None,
-            serde_: Serde | None = None) -> ConcurrentRuntime:
+            serde_: Serde | None = None,
+            options: RuntimeOptions | None = None) -> ConcurrentRuntime:
     """The concurrent runtime (ordering per key); several processes may share the group."""
     return ConcurrentRuntime(
         consumer=kafka.consumer(settings.kafka_bootstrap, settings.consumer_group),
@@ -87,6 +94,7 @@ def runtime(settings: Settings, handlers_: Mapping[str, Handler],
         serde=serde_ or serde(settings),
         handlers=handlers_,
         dlq_topic=settings.topics.dlq,
+        options=options,
         metrics=metrics,
     )
 
@@ -105,7 +113,7 @@ def reconcile_loops(settings: Settings, db: Database,
     codec = serde_ or serde(settings)
     t = settings.topics
     relay = OutboxRelay(db, kafka.producer(settings.kafka_bootstrap), codec, t.invoice_paid)
-    poller = CdcPoller(db, qbo_clients(settings, db).for_account,
+    poller = CdcPoller(db, qbo_clients(settings).for_account,
                        kafka.producer(settings.kafka_bootstrap), codec, t.qbo_changes,
                        interval=settings.cdc_interval_seconds)
     return (relay, poller)

@@ -147,3 +147,13 @@ def summary(db: Database, account_id: str | None = None) -> list[Row]:
 
 def recent_attempts(db: Database, account_id: str | None = None, limit: int = 50) -> list[Row]:
     return db.all("ledger_recent_attempts", {"account_id": account_id, "limit": limit})
+
+
+def create_attempted(db: Database, key: DocKey) -> bool:
+    """Whether an earlier attempt may have created the document in QBO."""
+    return db.one("intent_exists", key.params()) is not None
+
+
+def record_create_intent(db: Database, key: DocKey, request_id: str) -> None:
+    """Committed at once, in its own transaction, before the create request leaves."""
+    db.execute("intent_record", {**key.params(), "request_id": request_id})

@@ -119,6 +119,7 @@ class ConcurrentRuntime:
         if not self._paused and buffered >= self.options.max_buffered:
             self.consumer.pause(self.consumer.assignment())
             self._paused = True
+            self.metrics.pauses.inc()
         elif self._paused and buffered <= self.options.max_buffered // 2:
             self._resume()
 

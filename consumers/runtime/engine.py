@@ -20,22 +20,19 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Producer
 
-from consumers.runtime import dlq, kafka, retry
+from consumers.runtime import decoding, dlq, kafka, retry
 from consumers.runtime.metrics import RuntimeMetrics
 from consumers.runtime.offsets import PartitionOffsets
 from consumers.runtime.scheduler import KeyScheduler
 from consumers.runtime.types import (
     Decoder,
-    Done,
     Event,
-    Failed,
     Handler,
     Message,
     Outcome,
     Poison,
     Retry,
 )
-from schemas.serde import RegistryUnavailable, UndecodableMessage
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +79,6 @@ class Engine:
         self.scheduler: KeyScheduler[Work] = KeyScheduler(
             max_in_flight=self.options.max_in_flight, group_limit=self.options.group_limit)
         self._running: Counter[PartitionOffsets] = Counter()
-        self._closing: set[PartitionOffsets] = set()
         self._pool: ThreadPoolExecutor | None = None
         self.accepting = False
 
@@ -127,7 +123,10 @@ class Engine:
             self.metrics.in_flight.set(self.scheduler.in_flight)
         assert self._pool is not None, "Engine.start() first"
         for work in ready:
-            self._pool.submit(self._run, work)
+            try:
+                self._pool.submit(self._run, work)
+            except RuntimeError:  # the pool was shut down after a shutdown deadline passed
+                return
 
     def next_due(self) -> float | None:
         with self.cond:
@@ -141,8 +140,9 @@ class Engine:
         """Stops work of revoked partitions: nothing queued starts and nothing is retried.
         Returns how many queued messages were dropped (they will be redelivered)."""
         with self.cond:
-            self._closing.update(trackers)
-            dropped = self.scheduler.drop(lambda key: key[0] in self._closing)  # type: ignore[index]
+            for tracker in trackers:
+                tracker.closed = True
+            dropped = self.scheduler.drop(lambda key: key[0].closed)  # type: ignore[index]
             self.cond.notify_all()
         return len(dropped)
 
@@ -157,8 +157,8 @@ class Engine:
             return True
 
     def forget(self, trackers: list[PartitionOffsets]) -> None:
+        """Drops the bookkeeping of closed partitions (abandoned work may still finish, unseen)."""
         with self.cond:
-            self._closing.difference_update(trackers)
             for tracker in trackers:
                 self._running.pop(tracker, None)
 
@@ -169,35 +169,24 @@ class Engine:
         # Records without a key have no order to keep: each is its own key.
         key = (tracker, message.key if message.key is not None else message.offset)
         work = Work(message, handler, tracker, key)
-        decoded = self._decode(work)
+        decoded = decoding.decode(self.decoder, work.handler, work.message)
         if isinstance(decoded, Event):
             work.event = decoded
-            work.log_fields = _log_fields(decoded)
+            work.log_fields = decoding.log_fields(decoded)
         elif isinstance(decoded, Poison):
             work.early = decoded
         return work
 
     def _group(self, work: Work) -> str:
-        if work.event is None:
-            return ""
-        group_of = getattr(work.handler, "group_of", None)
-        return str(group_of(work.event)) if callable(group_of) else work.event.account_id
-
-    def _decode(self, work: Work) -> Event | Poison | Retry:
-        try:
-            value = self.decoder.decode(work.handler.event, work.message.value)
-        except UndecodableMessage as exc:
-            return Poison(type(exc).__name__, str(exc))
-        except RegistryUnavailable as exc:
-            return Retry(str(exc), after=1.0)
-        return Event(work.message, value)
+        return decoding.group_of(work.handler, work.event)
 
     def _run(self, work: Work) -> None:
         try:
             outcome = self._attempt(work)
             self._settle(work, outcome)
         except Exception:  # a bug here must not kill the pool thread silently
-            log.exception("runtime error on %s", _where(work.message), extra=work.log_fields)
+            log.exception("runtime error on %s", decoding.where(work.message),
+                          extra=work.log_fields)
             self._abandon(work)
 
     def _attempt(self, work: Work) -> Outcome:
@@ -205,7 +194,7 @@ class Engine:
         if work.early is not None:
             return work.early
         if work.event is None:
-            decoded = self._decode(work)
+            decoded = decoding.decode(self.decoder, work.handler, work.message)
             if not isinstance(decoded, Event):
                 return decoded
             work.event = decoded
@@ -213,7 +202,8 @@ class Engine:
         try:
             return work.handler.handle(work.event)
         except Exception as exc:  # a handler bug or an unexpected outage: retry, then DLQ
-            log.exception("handler for %s raised", _where(work.message), extra=work.log_fields)
+            log.exception("handler for %s raised", decoding.where(work.message),
+                          extra=work.log_fields)
             return Retry(f"{type(exc).__name__}: {exc}", after=0.0)
         finally:
             self.metrics.latency.labels(work.message.topic).observe(time.monotonic() - started)
@@ -239,7 +229,7 @@ class Engine:
         # A Retry with a wait is the other side (QBO's 429) asking the whole realm to slow down.
         self._defer(work, delay, hold=outcome.after)
         self.metrics.retries.labels(work.message.topic).inc()
-        log.info("retry %d of %s in %.2fs: %s", work.attempts, _where(work.message), delay,
+        log.info("retry %d of %s in %.2fs: %s", work.attempts, decoding.where(work.message), delay,
                  outcome.reason, extra=work.log_fields)
         return True
 
@@ -248,7 +238,7 @@ class Engine:
         now = time.monotonic()
         with self.cond:
             self._leave(work)
-            if work.tracker in self._closing:  # revoked: the next owner will process it
+            if work.tracker.closed:  # revoked or lost: the next owner will process it
                 self.scheduler.finish(work.key)
                 return
             self.scheduler.defer(work.key, now + delay)
@@ -267,13 +257,13 @@ class Engine:
             kafka.produce_sync(self.producer, self.dlq_topic, key=m.key, value=m.value,
                                headers=headers)
         except kafka.DeliveryFailed as exc:
-            log.error("cannot dead-letter %s: %s", _where(m), exc, extra=work.log_fields)
+            log.error("cannot dead-letter %s: %s", decoding.where(m), exc, extra=work.log_fields)
             work.early = poison  # next time straight to the DLQ, not the handler
             self._defer(work, retry.backoff(work.attempts, base=1.0, cap=30.0))
             return False
         self.metrics.dead_lettered.labels(m.topic, poison.error_class).inc()
-        log.warning("dead-lettered %s: %s: %s", _where(m), poison.error_class, poison.reason,
-                    extra=work.log_fields)
+        log.warning("dead-lettered %s: %s: %s", decoding.where(m), poison.error_class,
+                    poison.reason, extra=work.log_fields)
         return True
 
     def _finish(self, work: Work, outcome: Outcome) -> None:
@@ -294,28 +284,11 @@ class Engine:
 
     def _leave(self, work: Work) -> None:
         self._running[work.tracker] -= 1
+        if self._running[work.tracker] <= 0:
+            del self._running[work.tracker]  # also for trackers already forgotten
         self.cond.notify_all()
 
     def _count(self, message: Message, outcome: Outcome) -> None:
-        topic = message.topic
-        if isinstance(outcome, Done):
-            self.metrics.processed.labels(topic, outcome.label).inc()
-        elif isinstance(outcome, Failed):
-            self.metrics.processed.labels(topic, "failed").inc()
-            self.metrics.failed.labels(topic, outcome.reason_code).inc()
-        elif isinstance(outcome, Poison):
-            self.metrics.processed.labels(topic, "dead-lettered").inc()
-            self.metrics.failed.labels(topic, outcome.error_class).inc()
+        self.metrics.count(message.topic, outcome)
         if self.on_outcome is not None:
             self.on_outcome(message, outcome)
-
-
-def _where(m: Message) -> str:
-    return f"{m.topic}[{m.partition}]@{m.offset}"
-
-
-def _log_fields(event: Event) -> dict[str, str]:
-    """Context for structured logs: identifiers only, never payloads (they hold personal data)."""
-    fields = {"event_id": event.value.get("event_id"), "account_id": event.value.get("account_id"),
-              "realm_id": event.value.get("realm_id")}
-    return {k: str(v) for k, v in fields.items() if v}

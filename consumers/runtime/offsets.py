@@ -19,6 +19,7 @@ class PartitionOffsets:
         self._done: set[int] = set()  # completed but not yet contiguous with the head
         self._next: int | None = None  # position after the last tracked offset
         self.stored: int | None = None  # the position last handed to the consumer
+        self.closed = False  # revoked or lost: nothing more starts or retries for it
 
     def track(self, offset: int) -> None:
         """A polled message; offsets must increase (a rewind needs a new tracker)."""

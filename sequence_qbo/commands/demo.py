@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import datetime as dt
+import logging
 import threading
 import time
 import uuid
@@ -67,7 +67,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             _set_up(settings, db, account, console)
             docs = _documents(settings, account)
             _run(settings, db, lambda: None, _documents_done(db, account, docs), args.timeout)
-            _report(console, db, account, wiring.qbo_clients(settings, db), docs)
+            _report(console, db, account, wiring.qbo_clients(settings), docs)
     return 0
 
 
@@ -123,7 +123,7 @@ def _customers_done(db: wiring.Database, account: str) -> Any:
 
 def _set_up(settings: Settings, db: wiring.Database, account: str, console: Console) -> None:
     """What a merchant does in Sequence's dashboard before invoices flow."""
-    client = from_factory(wiring.qbo_clients(settings, db))(account)
+    client = from_factory(wiring.qbo_clients(settings))(account)
     for customer_id in ("cus_001", "cus_002", "cus_003"):
         result = customer_service.create_customer(db, client, None, account, customer_id)
         console.print(f"created QBO customer {result.link.qbo_customer_id} for {customer_id}")

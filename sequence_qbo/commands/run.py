@@ -8,6 +8,8 @@ import signal
 import threading
 from collections.abc import Sequence
 
+from consumers.runtime.concurrent import RuntimeOptions
+from consumers.runtime.engine import EngineOptions
 from consumers.runtime.metrics import RuntimeMetrics
 from sequence_qbo import logs, wiring
 from sequence_qbo.settings import Settings
@@ -23,6 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="do not serve Prometheus metrics (default: on SEQUENCE_QBO_METRICS_PORT)")
     run.add_argument("--text-logs", action="store_true",
                      help="human-readable logs instead of JSON lines")
+    run.add_argument("--threads", type=int, default=64,
+                     help="handler calls in flight in this process (default 64)")
+    run.add_argument("--group-limit", type=int, default=10,
+                     help="handler calls in flight per account/realm (default 10, QBO's limit)")
     run.set_defaults(func=_run)
 
 
@@ -36,6 +42,8 @@ def stop_on_signals() -> threading.Event:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from sequence_qbo.cli import CliError
 
+    if args.threads < 1 or args.group_limit < 1:
+        raise CliError("--threads and --group-limit must be at least 1")
     if not args.text_logs:
         logs.use_json(logging.getLogger().level)
     db = wiring.database(settings).open()
@@ -50,7 +58,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         metrics = RuntimeMetrics()
         if not args.no_metrics:
             metrics.serve(settings.metrics_port)
-        runtime = wiring.runtime(settings, handlers, metrics)
+        options = RuntimeOptions(engine=EngineOptions(max_in_flight=args.threads,
+                                                      group_limit=args.group_limit))
+        runtime = wiring.runtime(settings, handlers, metrics, options=options)
         log.info("consuming %s (metrics on :%s)", ", ".join(sorted(handlers)),
                  "off" if args.no_metrics else settings.metrics_port)
         stop = stop_on_signals()

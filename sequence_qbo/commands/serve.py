@@ -67,6 +67,6 @@ def _admin(settings: Settings, db: wiring.Database) -> Any:
     from sequence_qbo.services.outbox import kafka_publishing
 
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    services = ServiceDeps(db, from_factory(wiring.qbo_clients(settings, db)),
+    services = ServiceDeps(db, from_factory(wiring.qbo_clients(settings)),
                            kafka_publishing(settings, wiring.serde(settings)))
     return AdminDeps(token, services, report_dir=Path(settings.report_dir))

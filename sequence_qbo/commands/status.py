@@ -57,7 +57,7 @@ def _resync(args: argparse.Namespace, settings: Settings) -> int:
     from sequence_qbo.cli import CliError
 
     with wiring.database(settings) as db:
-        sync = wiring.document_sync(settings, db, wiring.qbo_clients(settings, db))
+        sync = wiring.document_sync(settings, db, wiring.qbo_clients(settings))
         targets = _targets(db, args)
         if not targets:
             raise CliError(f"no failed documents in account {args.account}"

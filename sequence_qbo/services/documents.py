@@ -84,6 +84,11 @@ class DocumentSync:
             assert row is not None  # written or already there, under our lock
             if not stored and row["snapshot_hash"] != builder.payload_hash(snapshot):
                 return SyncResult("stale")  # an older event than the ledger's snapshot
+            if not stored and row["status"] in ("synced", "voided") and not force:
+                # A replay or redelivery of what QBO already holds: no QBO call at all. (A
+                # mapping changed since? `sequence-qbo resync` forces a rebuild.)
+                ledger.record_attempt(tx, key, outcome="skipped")
+                return SyncResult("unchanged", qbo_id=row["qbo_id"])
             result = self._sync_connected(tx, key, api, doc, row, force)
         self._publish(key, result, api.realm_id if isinstance(api, CountingApi) else None)
         return result
@@ -215,10 +220,15 @@ class DocumentSync:
     def _write(self, key: DocKey, api: CountingApi, doc: Doc, row: Row,
                payload: dict[str, Any], digest: str) -> tuple[Any, dict[str, Any], str]:
         entity = _ENTITY[key.document_type]
-        existing = _ref(row) or self._find(api, entity, key, doc, payload)
+        existing = _ref(row)
+        if existing is None and ledger.create_attempted(self.db, key):
+            # An earlier attempt may have created it and died before our commit: look first
+            # (requestid alone is reported unreliable).
+            existing = self._find(api, entity, key, doc, payload)
         if existing is None:
             rid = requestids.make(key.account_id, str(key.document_type), key.sequence_id,
                                   digest, "create")
+            ledger.record_create_intent(self.db, key, rid)
             return "created", api.create(entity, payload, request_id=rid), rid
         rid = requestids.make(key.account_id, str(key.document_type), key.sequence_id,
                               digest, "update")

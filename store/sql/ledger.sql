@@ -35,7 +35,8 @@ update sync_ledger
        qbo_sync_token = %(qbo_sync_token)s, payload_hash = %(payload_hash)s,
        request_id = %(request_id)s, exchange_rate = %(exchange_rate)s,
        reason_code = null, message = null, attempts = attempts + 1,
-       last_attempt_at = now(), synced_at = now(), updated_at = now()
+       last_attempt_at = clock_timestamp(), synced_at = clock_timestamp(),
+       updated_at = clock_timestamp()
  where account_id = %(account_id)s and document_type = %(document_type)s
    and sequence_id = %(sequence_id)s;
 
@@ -84,3 +85,15 @@ select account_id, document_type, sequence_id, outcome, reason_code, message, qb
  where (%(account_id)s::text is null or account_id = %(account_id)s)
  order by at desc, id desc
  limit %(limit)s;
+
+-- name: intent_exists
+select 1 as found
+  from create_intents
+ where account_id = %(account_id)s and document_type = %(document_type)s
+   and sequence_id = %(sequence_id)s;
+
+-- name: intent_record
+insert into create_intents (account_id, document_type, sequence_id, request_id)
+values (%(account_id)s, %(document_type)s, %(sequence_id)s, %(request_id)s)
+on conflict (account_id, document_type, sequence_id) do update
+   set request_id = excluded.request_id, created_at = now();

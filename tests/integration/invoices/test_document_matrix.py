@@ -304,3 +304,22 @@ def test_committed_then_dropped_creates_no_duplicate(new_world) -> None:
     assert world.row("invoice", "cd1")["status"] == "synced"
     assert len(world.qbo_invoices()) == 1
     assert world.c.sandbox.stats()["faults_fired"].get("commit_drop") == 1
+
+
+def test_a_create_whose_ledger_write_was_lost_is_adopted_not_duplicated(new_world) -> None:
+    """QBO created the invoice, then the process died before the ledger commit: the create
+    intent survives, so the next attempt looks QBO up and adopts the invoice."""
+    world = new_world("UK")
+    world.link(UK_CUSTOMER)
+    world.settings(fallback_item_id=world.item_id(), fallback_tax_code_id="3")
+    invoice = _one_line("lost1", UK_CUSTOMER, number="LOST-1", tax="20.00")
+    _sync(world, ("invoice.finalized", "lost1", {"invoice": invoice}))
+    [created] = world.qbo_invoices()
+    with world.db.transaction() as tx:  # what a crash before the commit leaves behind
+        tx.conn.execute("delete from sync_ledger where account_id = %s", (world.c.account_id,))
+    with_memo = {**invoice, "memo": "changed after the crash"}
+    _sync(world, ("invoice.finalized", "lost1", {"invoice": with_memo}))
+    row = world.row("invoice", "lost1")
+    assert row["status"] == "synced" and row["qbo_id"] == created["Id"]
+    [adopted] = world.qbo_invoices()
+    assert adopted["CustomerMemo"]["value"] == "changed after the crash"

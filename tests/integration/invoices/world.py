@@ -30,7 +30,7 @@ class World:
     def __init__(self, c: Connected, db: Database, registry_url: str) -> None:
         self.c, self.db = c, db
         self.registry = SchemaRegistryClient.new_client({"url": registry_url})
-        self.factory = wiring.qbo_clients(c.settings, db)
+        self.factory = wiring.qbo_clients(c.settings)
         self.client = self.factory.for_account(c.account_id)[1]
         self.serde = serde.Serde(serde.RegistryResolver("unused", client=self.registry))
 
