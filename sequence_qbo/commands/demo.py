@@ -8,7 +8,9 @@ What it does, against the running infrastructure (`make demo` starts it):
   4. maps a product and a tax category, sets a fallback item;
   5. produces invoices (one for the unlinked customer, one with a 22-character number), a
      credit note and a void, runs the consumers until every document has an outcome;
-  6. prints what was synced and what failed, with reasons, next to what QBO now holds.
+  6. prints what was synced and what failed, with reasons, next to what QBO now holds;
+  7. pays an invoice in QBO and shows the `invoice.paid` event that comes back on Kafka
+     (found by the CDC poller, reconciled, published through the outbox).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from sequence_qbo.services import settings as settings_service
 from sequence_qbo.services.deps import from_factory
 from sequence_qbo.settings import Settings
 from sequence_qbo.topics import ensure_topics
-from store import ledger
+from store import connections, ledger
 from store.migrate import migrate
 
 _PRO = "prod_pro"
@@ -60,15 +62,29 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         settings = _demo_settings(settings, base_url)
         account = f"acct_demo_{uuid.uuid4().hex[:6]}"
         with wiring.database(settings) as db:
+            _retire_earlier_demos(db)
             realm = _connect(settings, db, sandbox, account)
             console.print(f"[bold]account[/] {account} → QBO company (realm) {realm} at {base_url}")
             _run(settings, db, lambda: _customers(settings, account), _customers_done(db, account),
                  args.timeout)
             _set_up(settings, db, account, console)
+            _show_customers(console, db, account)
             docs = _documents(settings, account)
             _run(settings, db, lambda: None, _documents_done(db, account, docs), args.timeout)
             _report(console, db, account, wiring.qbo_clients(settings), docs)
+            try:
+                _pay_and_watch(settings, db, account, console, args.timeout)
+            finally:
+                # Its emulator ends with this process: nothing should poll it any more.
+                connections.mark_disconnected(db, account, "demo finished")
     return 0
+
+
+def _retire_earlier_demos(db: wiring.Database) -> None:
+    """Demo accounts of runs that were cut short point at emulators that are gone."""
+    for row in connections.list_all(db):
+        if row["account_id"].startswith("acct_demo_") and row["status"] == "active":
+            connections.mark_disconnected(db, row["account_id"], "demo finished")
 
 
 @contextlib.contextmanager
@@ -220,4 +236,78 @@ def _report(console: Console, db: wiring.Database, account: str, factory: Any,
             total = str(client.get(entity, row["qbo_id"])["TotalAmt"])
         table.add_row(doc_type, sequence_id, row["status"], row["reason_code"] or "",
                       row["qbo_id"] or "", total, row["message"] or "")
+    console.print(table)
+
+
+def _pay_and_watch(settings: Settings, db: wiring.Database, account: str, console: Console,
+                   timeout: float) -> None:
+    """A customer pays INV-1001 in QBO; the service notices and publishes `invoice.paid`."""
+    from sequence_qbo.cli import CliError
+
+    with db.transaction() as tx:
+        row = ledger.get(tx, ledger.DocKey(account, ledger.DocumentType.INVOICE, "inv_1001"))
+    assert row is not None and row["qbo_id"]
+    client = wiring.qbo_clients(settings).for_account(account)[1]
+    invoice = client.get("Invoice", row["qbo_id"])
+    amount = Decimal(str(invoice["Balance"]))
+    payment = client.create("Payment", {
+        "CustomerRef": invoice["CustomerRef"], "TotalAmt": amount,
+        "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": row["qbo_id"],
+                                                    "TxnType": "Invoice"}]}],
+    }, request_id=f"demo-pay-{account}")
+    console.print(f"paid QBO invoice {row['qbo_id']} (INV-1001): Payment {payment['Id']} "
+                  f"of {amount}; waiting for invoice.paid …")
+    fast = Settings(**{**settings.model_dump(), "cdc_interval_seconds": 1.0})
+    found = _watch_paid(fast, db, account, timeout)
+    if found is None:
+        raise CliError(f"no invoice.paid for INV-1001 within {timeout:.0f}s")
+    table = Table("field", "value", title=f"invoice.paid on {settings.topics.invoice_paid}")
+    for name, value in found.items():
+        table.add_row(name, str(value))
+    console.print(table)
+
+
+def _watch_paid(settings: Settings, db: wiring.Database, account: str,
+                timeout: float) -> dict[str, Any] | None:
+    """Runs the consumers and the reconciliation loops until the event is on the topic."""
+    from confluent_kafka import Consumer
+
+    serde = wiring.serde(settings)
+    reader = Consumer({"bootstrap.servers": settings.kafka_bootstrap,
+                       "group.id": f"demo-reader-{uuid.uuid4().hex}",
+                       "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    reader.subscribe([settings.topics.invoice_paid])
+    stop = threading.Event()
+    runtime = wiring.runtime(settings, wiring.handlers(settings, db))
+    threads = [threading.Thread(target=loop.run, args=(stop,), daemon=True)
+               for loop in (runtime, *wiring.reconcile_loops(settings, db))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            msg = reader.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            event = serde.decode("invoice.paid", msg.value())
+            if event["account_id"] == account:
+                return event
+        return None
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        reader.close()
+
+
+def _show_customers(console: Console, db: wiring.Database, account: str) -> None:
+    from store import customers
+
+    table = Table("customer", "legal name", "email", "country", "tax status", "QBO customer",
+                  title="customer snapshots stored from customer.updated")
+    for row in customers.list_snapshots(db, account):
+        snap = row["snapshot"]
+        table.add_row(row["customer_id"], snap["legal_name"], snap["email"],
+                      snap["address"]["country"], snap["tax_status"],
+                      row["qbo_customer_id"] or "not linked")
     console.print(table)
