@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    serve = sub.add_parser("serve", help="serve the webhook receiver on SEQUENCE_QBO_API_HOST/PORT")
+    serve = sub.add_parser("serve", help="serve the webhook receiver, admin API and status page")
     serve.set_defaults(func=_serve)
 
 
