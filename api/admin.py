@@ -22,10 +22,13 @@ from pydantic import BaseModel, Field, SecretStr
 from sequence_qbo.services import customers, import_, products, suggest, tax
 from sequence_qbo.services import settings as settings_service
 from sequence_qbo.services.deps import Deps
+from sequence_qbo.services.documents import DocumentSync
 from sequence_qbo.services.errors import ServiceError
 from store import links
 
-__all__ = ["AdminDeps", "router"]
+__all__ = ["PREFIX", "AdminDeps", "authorizer", "problem", "router"]
+
+PREFIX = "/admin/v1/accounts/{account_id}"
 
 T = TypeVar("T")
 
@@ -35,6 +38,9 @@ class AdminDeps:
     admin_token: SecretStr | str | None  # settings.admin_token; None refuses every request
     services: Deps
     report_dir: Path = Path(".")  # where customer import reports are written
+    # The DocumentSync of the resync routes, asked for per request (serve caches the one it
+    # builds); None: those routes answer 503 resync_unavailable.
+    document_sync: Callable[[], DocumentSync] | None = None
 
     def token(self) -> str | None:
         token = self.admin_token
@@ -91,28 +97,31 @@ def _call(run: Callable[[], T]) -> T:
         raise HTTPException(exc.http_status, detail=exc.as_dict()) from exc
 
 
-def _authorizer(token: str | None) -> Callable[..., None]:
+def problem(
+    status: int,
+    reason: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTTPException:
+    """An HTTP error in the admin API's shape: `{"detail": {"reason", "message", "details"}}`."""
+    body = {"reason": reason, "message": message, "details": details or {}}
+    return HTTPException(status, detail=body, headers=headers)
+
+
+def authorizer(token: str | None) -> Callable[..., None]:
+    """The bearer-token dependency of every admin route (the status page's too)."""
     bearer = HTTPBearer(auto_error=False, description="SEQUENCE_QBO_ADMIN_TOKEN")
 
     def authorize(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:  # noqa: B008
         if token is None:
-            raise HTTPException(
-                503,
-                detail={
-                    "reason": "admin_api_disabled",
-                    "message": "no admin token is configured",
-                    "details": {},
-                },
-            )
+            raise problem(503, "admin_api_disabled", "no admin token is configured")
         given = creds.credentials if creds is not None else ""
         if not hmac.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(
+            raise problem(
                 401,
-                detail={
-                    "reason": "unauthorized",
-                    "message": "a valid bearer token is required",
-                    "details": {},
-                },
+                "unauthorized",
+                "a valid bearer token is required",
                 headers={"WWW-Authenticate": "Bearer"},
             )
 
@@ -121,9 +130,9 @@ def _authorizer(token: str | None) -> Callable[..., None]:
 
 def router(deps: AdminDeps) -> APIRouter:
     r = APIRouter(
-        prefix="/admin/v1/accounts/{account_id}",
+        prefix=PREFIX,
         tags=["admin"],
-        dependencies=[Depends(_authorizer(deps.token()))],
+        dependencies=[Depends(authorizer(deps.token()))],
     )
     _customer_routes(r, deps)
     _product_routes(r, deps.services)

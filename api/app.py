@@ -1,4 +1,4 @@
-"""The HTTP app: Intuit webhook receiver now; the admin API and status page join as routers.
+"""The HTTP app: the Intuit webhook receiver, the admin API and the status page, as routers.
 
 `create_app` only assembles; everything with I/O comes in through `Deps`, built by the
 composition root (`sequence-qbo serve`) or by a test.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from api import admin, metrics, webhooks
+from api import admin, documents, metrics, status_page, webhooks
 from api.deliveries import DeliveryLog
 from api.intake import Intake
 from api.publisher import ChangePublisher
@@ -53,6 +53,9 @@ def create_app(deps: Deps) -> FastAPI:
     app.include_router(metrics.router(deps.registry))
     if deps.admin is not None:
         app.include_router(admin.router(deps.admin))
+        app.include_router(documents.router(deps.admin))
+    # Always served: without admin deps it refuses (503) as a token-less admin API does.
+    app.include_router(status_page.router(deps.admin))
     return app
 
 

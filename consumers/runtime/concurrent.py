@@ -191,6 +191,8 @@ class ConcurrentRuntime:
         if not offsets:
             return
         try:
+            # Stored too, so a later auto-commit of a stale stored position cannot move back.
+            self.consumer.store_offsets(offsets=offsets)
             self.consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
             log.warning("commit of %s failed: %s", _names(offsets), exc)

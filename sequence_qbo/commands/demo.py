@@ -279,8 +279,8 @@ def _watch_paid(settings: Settings, db: wiring.Database, account: str,
     reader.subscribe([settings.topics.invoice_paid])
     stop = threading.Event()
     runtime = wiring.runtime(settings, wiring.handlers(settings, db))
-    threads = [threading.Thread(target=loop.run, args=(stop,), daemon=True)
-               for loop in (runtime, *wiring.reconcile_loops(settings, db))]
+    runs = [runtime.run, *(loop.run for loop in wiring.reconcile_loops(settings, db))]
+    threads = [threading.Thread(target=run, args=(stop,), daemon=True) for run in runs]
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + timeout

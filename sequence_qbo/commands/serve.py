@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,9 @@ def _admin(settings: Settings, db: wiring.Database) -> Any:
     from sequence_qbo.services.outbox import kafka_publishing
 
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    services = ServiceDeps(db, from_factory(wiring.qbo_clients(settings)),
-                           kafka_publishing(settings, wiring.serde(settings)))
-    return AdminDeps(token, services, report_dir=Path(settings.report_dir))
+    clients = wiring.qbo_clients(settings)
+    serde = wiring.serde(settings)
+    services = ServiceDeps(db, from_factory(clients), kafka_publishing(settings, serde))
+    # Built on the first re-sync (its Kafka producer is not needed before), then reused.
+    sync = functools.cache(lambda: wiring.document_sync(settings, db, clients, serde))
+    return AdminDeps(token, services, report_dir=Path(settings.report_dir), document_sync=sync)

@@ -139,6 +139,7 @@ class DocumentSync:
 
     def _void_locked(self, tx: Tx, key: DocKey, api: CountingApi, row: Row) -> SyncResult:
         if row["status"] == "voided":
+            ledger.record_attempt(tx, key, outcome="skipped")
             return SyncResult("unchanged", qbo_id=row["qbo_id"])
         token = row["qbo_sync_token"]
         if row["qbo_id"]:  # a document that never reached QBO has nothing to void there

@@ -38,7 +38,7 @@ def test_a_throttled_group_does_not_slow_another_group(settings) -> None:
         throttled_done = sum(i.startswith("throttled") for i in handler.done_at)
         wait_until(lambda: len(handler.done_at) == 320, timeout=60, message="everything")
     # 20 throttled messages: a 429 each asking the realm to wait 1 s, then 1 s calls at most
-    # 10 at a time: 4 s at least. The healthy account (300 × 10 ms) does not wait for any of it.
+    # 10 at a time: 4 s at least. The healthy account (300 calls of 10 ms) waits for none of it.
     assert throttled_done < 20
     assert healthy_took < 3.0, f"the healthy account took {healthy_took:.1f}s"
     assert handler.peak <= 32

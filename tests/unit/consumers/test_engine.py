@@ -149,3 +149,29 @@ def test_revoked_partitions_drop_queued_work(world) -> None:
     assert engine.wait_idle([tracker], deadline=float("inf"))
     assert tracker.committable() == 1
     assert engine.buffered == 0
+
+
+def test_a_handler_may_choose_the_concurrency_group(world) -> None:
+    make, _, _ = world
+    gate = threading.Event()
+    running: list[str] = []
+
+    class OneRealm(Scripted):
+        def group_of(self, event: Event) -> str:
+            return "realm-1"  # every account of this handler shares one realm
+
+        def handle(self, event: Event) -> Outcome:
+            running.append(event.value["id"])
+            gate.wait(10)
+            return Done()
+
+    engine, _ = make({}, group_limit=2)
+    engine.handlers["t"] = OneRealm({})
+    tracker = PartitionOffsets()
+    for offset in range(5):
+        engine.submit(_message(offset, f"k{offset}", id=str(offset), account_id=f"a{offset}"),
+                      tracker)
+    wait_until(lambda: len(running) == 2, timeout=5)
+    assert engine.scheduler.in_flight == 2  # five accounts, one realm: two at a time
+    gate.set()
+    _pump(engine, tracker, 5)

@@ -24,6 +24,9 @@ class FakeConsumer:
     def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
         self.unassigned += [f"{tp.topic}[{tp.partition}]" for tp in partitions]
 
+    def store_offsets(self, offsets: list[TopicPartition]) -> None:
+        pass
+
     def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
         assert not asynchronous
         self.commits.append([(tp.topic, tp.partition, tp.offset) for tp in offsets])
