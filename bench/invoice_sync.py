@@ -48,39 +48,71 @@ def _database() -> str:
 def _settings(db_url: str, base_url: str) -> Settings:
     suffix = uuid.uuid4().hex[:8]
     topics = Topics(**{k: f"bench{suffix}.{v}" for k, v in Topics().model_dump().items()})
-    return Settings(database_url=db_url, topics=topics, consumer_group=f"bench-{suffix}",
-                    qbo_environment="emulator", qbo_base_url=base_url,
-                    token_encryption_key=Fernet.generate_key().decode(),
-                    qbo_requests_per_second=100_000, qbo_requests_per_minute=1_000_000,
-                    qbo_concurrent_requests=100)
+    return Settings(
+        database_url=db_url,
+        topics=topics,
+        consumer_group=f"bench-{suffix}",
+        qbo_environment="emulator",
+        qbo_base_url=base_url,
+        token_encryption_key=Fernet.generate_key().decode(),
+        qbo_requests_per_second=100_000,
+        qbo_requests_per_minute=1_000_000,
+        qbo_concurrent_requests=100,
+    )
 
 
 def _setup(settings: Settings, db: wiring.Database, sb, realm: str) -> None:
     tokens = sb.token(realm)
-    store_connection(db, settings.token_encryption_key, "acct_bench", realm,
-                     tokens["access_token"], tokens["refresh_token"],
-                     dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    store_connection(
+        db,
+        settings.token_encryption_key,
+        "acct_bench",
+        realm,
+        tokens["access_token"],
+        tokens["refresh_token"],
+        dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+    )
     client = wiring.qbo_clients(settings).for_account("acct_bench")[1]
-    cust = samples.customer("cus_b", "Bench Ltd", "ap@bench.example", "1 St", "Leeds", "LS1",
-                            "GB", "TAXED")
-    made = client.create("Customer", customer_builder.build_customer(
-        Customer.model_validate(cust)), request_id=f"bench-{realm}")
+    cust = samples.customer(
+        "cus_b", "Bench Ltd", "ap@bench.example", "1 St", "Leeds", "LS1", "GB", "TAXED"
+    )
+    made = client.create(
+        "Customer",
+        customer_builder.build_customer(Customer.model_validate(cust)),
+        request_id=f"bench-{realm}",
+    )
     item = next(i for i in sb.objects(realm, "Item")["objects"] if i["Name"] == "Services")
     with db.transaction() as tx:
-        tx.conn.execute("insert into customer_links (account_id, customer_id, realm_id, "
-                        "qbo_customer_id, origin) values ('acct_bench', 'cus_b', %s, %s, "
-                        "'link')", (realm, made["Id"]))
-        tx.conn.execute("insert into account_settings (account_id, fallback_item_id, "
-                        "fallback_tax_code_id) values ('acct_bench', %s, '3')", (item["Id"],))
+        tx.conn.execute(
+            "insert into customer_links (account_id, customer_id, realm_id, "
+            "qbo_customer_id, origin) values ('acct_bench', 'cus_b', %s, %s, "
+            "'link')",
+            (realm, made["Id"]),
+        )
+        tx.conn.execute(
+            "insert into account_settings (account_id, fallback_item_id, "
+            "fallback_tax_code_id) values ('acct_bench', %s, '3')",
+            (item["Id"],),
+        )
 
 
 def _invoices(n: int) -> list[dict]:
-    cust = samples.customer("cus_b", "Bench Ltd", "ap@bench.example", "1 St", "Leeds", "LS1",
-                            "GB", "TAXED")
+    cust = samples.customer(
+        "cus_b", "Bench Ltd", "ap@bench.example", "1 St", "Leeds", "LS1", "GB", "TAXED"
+    )
     line = samples.line("l1", "Plan", "1", "100.00", "100.00")
-    return [samples.invoice(f"b{i}", cust, [samples.group("g", "Nov", [line])],
-                            number=f"B{i:06d}", net="100.00", tax="20.00", gross="120.00")
-            for i in range(n)]
+    return [
+        samples.invoice(
+            f"b{i}",
+            cust,
+            [samples.group("g", "Nov", [line])],
+            number=f"B{i:06d}",
+            net="100.00",
+            tax="20.00",
+            gross="120.00",
+        )
+        for i in range(n)
+    ]
 
 
 def _run_until(settings: Settings, db, count_sql: str, n: int, group: str | None = None) -> None:
@@ -105,8 +137,9 @@ def _feed(producer, serde, topic: str, n: int, rate: float) -> None:
     for i, inv in enumerate(_invoices(n)):
         time.sleep(max(0.0, start + i / rate - time.monotonic()))
         value = {**samples.envelope("acct_bench"), "invoice": inv}
-        producer.produce(topic, key=inv["id"],
-                         value=serde.encode("invoice.finalized", topic, value))
+        producer.produce(
+            topic, key=inv["id"], value=serde.encode("invoice.finalized", topic, value)
+        )
         producer.poll(0)
     producer.flush(30)
 
@@ -127,26 +160,40 @@ def main(n: int = 300, latency_ms: float = 150.0, rate: float = 10.0) -> None:
             started = time.monotonic()
             feeder = threading.Thread(target=_feed, args=(producer, serde, topic, n, rate))
             feeder.start()
-            _run_until(settings, db, "select count(*) as n from sync_ledger "
-                                     "where status = 'synced'", n)
+            _run_until(
+                settings, db, "select count(*) as n from sync_ledger where status = 'synced'", n
+            )
             feeder.join()
             elapsed = time.monotonic() - started
             log = sb.requests(realm=realm)[before:]
             with db.transaction() as tx:
-                lat = [r["s"] for r in tx.conn.execute(
-                    "select extract(epoch from synced_at - snapshot_occurred_at)::float as s "
-                    "from sync_ledger where status = 'synced'").fetchall()]
+                lat = [
+                    r["s"]
+                    for r in tx.conn.execute(
+                        "select extract(epoch from synced_at - snapshot_occurred_at)::float as s "
+                        "from sync_ledger where status = 'synced'"
+                    ).fetchall()
+                ]
             replay_before = len(sb.requests(realm=realm))
-            _run_until(settings, db, "select count(*) as n from sync_attempts "
-                                     "where outcome = 'skipped'", n, group="bench-replay")
+            _run_until(
+                settings,
+                db,
+                "select count(*) as n from sync_attempts where outcome = 'skipped'",
+                n,
+                group="bench-replay",
+            )
             replay_calls = len(sb.requests(realm=realm)) - replay_before
     emulator_ms = statistics.median(r["ms"] for r in log) if log else 0.0
     q = statistics.quantiles(lat, n=100)
-    print(f"invoices synced: {n} produced at {rate:.0f}/s, done in {elapsed:.1f}s; emulator "
-          f"latency {latency_ms:.0f} ms per request")
+    print(
+        f"invoices synced: {n} produced at {rate:.0f}/s, done in {elapsed:.1f}s; emulator "
+        f"latency {latency_ms:.0f} ms per request"
+    )
     print(f"QBO requests per invoice: {len(log) / n:.3f} (goal <= 1.05)")
-    print(f"event -> synced latency: p50 {q[49] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms; "
-          f"emulator time per request p50 {emulator_ms:.0f} ms")
+    print(
+        f"event -> synced latency: p50 {q[49] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms; "
+        f"emulator time per request p50 {emulator_ms:.0f} ms"
+    )
     print(f"QBO requests made by a full replay: {replay_calls} (goal 0)")
 
 

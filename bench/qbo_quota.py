@@ -37,8 +37,12 @@ def worker(args: argparse.Namespace) -> None:
     from sequence_qbo.settings import Settings
     from store.db import Database
 
-    settings = Settings(database_url=args.db_url, qbo_environment="emulator",
-                        qbo_base_url=args.base_url, token_encryption_key=args.key)
+    settings = Settings(
+        database_url=args.db_url,
+        qbo_environment="emulator",
+        qbo_base_url=args.base_url,
+        token_encryption_key=args.key,
+    )
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
     with Database(args.db_url, min_size=1, max_size=args.threads + 2) as db:
@@ -68,15 +72,32 @@ def worker(args: argparse.Namespace) -> None:
     print(json.dumps(dict(outcomes)))
 
 
-def spawn(n: int, *, db_url: str, base_url: str, account: str, key: str, seconds: float,
-          threads: int) -> list[subprocess.Popen[str]]:
+def spawn(
+    n: int, *, db_url: str, base_url: str, account: str, key: str, seconds: float, threads: int
+) -> list[subprocess.Popen[str]]:
     """Starts `n` workers, waits until each is ready, then tells them all the same start time
     (interpreter start-up takes seconds on a loaded machine and must not eat the run)."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "worker", "--db-url", db_url,
-           "--base-url", base_url, "--account", account, "--key", key, "--seconds",
-           str(seconds), "--threads", str(threads)]
-    procs = [subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                              cwd=ROOT) for _ in range(n)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "worker",
+        "--db-url",
+        db_url,
+        "--base-url",
+        base_url,
+        "--account",
+        account,
+        "--key",
+        key,
+        "--seconds",
+        str(seconds),
+        "--threads",
+        str(threads),
+    ]
+    procs = [
+        subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        for _ in range(n)
+    ]
     for proc in procs:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     start_at = time.time() + 0.2
@@ -109,8 +130,7 @@ def max_in_window(times: list[float], width: float) -> int:
 
 def max_overlap(entries: list[dict[str, Any]]) -> int:
     """Most requests in flight at once (each log entry: end time and duration in ms)."""
-    edges = [(e["time"] - e["ms"] / 1000, 1) for e in entries] + [(e["time"], -1)
-                                                                  for e in entries]
+    edges = [(e["time"] - e["ms"] / 1000, 1) for e in entries] + [(e["time"], -1) for e in entries]
     level = best = 0
     for _, step in sorted(edges):
         level += step
@@ -124,10 +144,13 @@ def analyze(entries: list[dict[str, Any]]) -> dict[str, Any]:
     times = [e["time"] for e in served]
     per_minute = max_in_window(times, 60.0)
     return {
-        "requests": len(entries), "served": len(served),
+        "requests": len(entries),
+        "served": len(served),
         "throttled_429": sum(1 for e in entries if e["status"] == 429),
-        "max_in_any_60s": per_minute, "share_of_minute_quota": per_minute / 500,
-        "max_in_any_1s": max_in_window(times, 1.0), "max_in_flight": max_overlap(served),
+        "max_in_any_60s": per_minute,
+        "share_of_minute_quota": per_minute / 500,
+        "max_in_any_1s": max_in_window(times, 1.0),
+        "max_in_flight": max_overlap(served),
     }
 
 
@@ -140,8 +163,15 @@ def register(db: Any, key: str, sb: Any, latency_ms: float) -> tuple[str, str]:
     sb.set_faults(realm_latency_ms={realm_id: latency_ms})
     minted = sb.token(realm_id)
     account = f"acc_quota_{uuid.uuid4().hex[:6]}"
-    store_connection(db, key, account, realm_id, minted["access_token"],
-                     minted["refresh_token"], dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    store_connection(
+        db,
+        key,
+        account,
+        realm_id,
+        minted["access_token"],
+        minted["refresh_token"],
+        dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+    )
     return realm_id, account
 
 
@@ -153,8 +183,10 @@ def bench(args: argparse.Namespace) -> None:
     from store.db import Database
     from store.migrate import migrate
 
-    admin_url = os.environ.get("SEQUENCE_QBO_DATABASE_URL",
-                               "postgresql://sequence_qbo:sequence_qbo@127.0.0.1:55432/postgres")
+    admin_url = os.environ.get(
+        "SEQUENCE_QBO_DATABASE_URL",
+        "postgresql://sequence_qbo:sequence_qbo@127.0.0.1:55432/postgres",
+    )
     name = f"sqbo_bench_{uuid.uuid4().hex[:8]}"
     db_url = admin_url.rsplit("/", 1)[0] + "/" + name
     key = Fernet.generate_key().decode()
@@ -164,15 +196,24 @@ def bench(args: argparse.Namespace) -> None:
         migrate(db_url)
         with running_sandbox() as sb, Database(db_url) as db:
             realm_id, account = register(db, key, sb, args.latency_ms)
-            procs = spawn(args.processes, db_url=db_url, base_url=sb.base_url,
-                          account=account, key=key, seconds=args.seconds, threads=args.threads)
+            procs = spawn(
+                args.processes,
+                db_url=db_url,
+                base_url=sb.base_url,
+                account=account,
+                key=key,
+                seconds=args.seconds,
+                threads=args.threads,
+            )
             outcomes = collect(procs, args.seconds + 60)
             figures = analyze(sb.requests(realm=realm_id))
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'drop database if exists "{name}" with (force)')
-    print(f"{args.processes} processes x {args.threads} threads, {args.seconds:.0f} s, "
-          f"emulator latency {args.latency_ms:.0f} ms, realm quota 500/min, 10/s, 10 at once")
+    print(
+        f"{args.processes} processes x {args.threads} threads, {args.seconds:.0f} s, "
+        f"emulator latency {args.latency_ms:.0f} ms, realm quota 500/min, 10/s, 10 at once"
+    )
     print(f"client outcomes: {dict(outcomes)}")
     for k, v in figures.items():
         print(f"  {k:<24} {v:.1%}" if isinstance(v, float) else f"  {k:<24} {v}")

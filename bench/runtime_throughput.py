@@ -89,15 +89,21 @@ def main() -> None:
     produce(args.bootstrap, topic, args.messages)
 
     def common(group: str) -> dict[str, Any]:
-        return {"consumer": kafka.consumer(args.bootstrap, f"bench-{run}-{group}"),
-                "producer": kafka.producer(args.bootstrap), "serde": JsonDecoder(),
-                "handlers": {topic: SlowHandler()}, "dlq_topic": dlq}
+        return {
+            "consumer": kafka.consumer(args.bootstrap, f"bench-{run}-{group}"),
+            "producer": kafka.producer(args.bootstrap),
+            "serde": JsonDecoder(),
+            "handlers": {topic: SlowHandler()},
+            "dlq_topic": dlq,
+        }
 
     seq = measure(SequentialRuntime(**common("seq")), args.sequential_messages, 60)
     options = RuntimeOptions(engine=EngineOptions(max_in_flight=args.threads, group_limit=10))
     conc = measure(ConcurrentRuntime(**common("conc"), options=options), args.messages, 120)
-    print(f"handler {LATENCY * 1000:.0f} ms, {KEYS} keys, {ACCOUNTS} accounts (≤10 in flight "
-          f"each), {args.threads} threads")
+    print(
+        f"handler {LATENCY * 1000:.0f} ms, {KEYS} keys, {ACCOUNTS} accounts (≤10 in flight "
+        f"each), {args.threads} threads"
+    )
     print(f"sequential (SequentialRuntime): {seq:8.1f} msg/s  ({args.sequential_messages} msgs)")
     print(f"concurrent (ConcurrentRuntime): {conc:8.1f} msg/s  ({args.messages} msgs)")
     print(f"ratio: {conc / seq:.1f}x (goal ≥ 20x)")

@@ -20,9 +20,19 @@ from sequence_qbo import samples
 def _records(n: int) -> list[dict]:
     out = []
     for i in range(n):
-        event = {**samples.envelope("acct_bench"), "customer": samples.customer(
-            f"cus_{i}", f"Customer {i} Ltd", f"c{i}@x.example", f"{i} Main St", "Leeds",
-            "LS1 1AA", "GB", "TAXED")}
+        event = {
+            **samples.envelope("acct_bench"),
+            "customer": samples.customer(
+                f"cus_{i}",
+                f"Customer {i} Ltd",
+                f"c{i}@x.example",
+                f"{i} Main St",
+                "Leeds",
+                "LS1 1AA",
+                "GB",
+                "TAXED",
+            ),
+        }
         event["event_id"] = str(event["event_id"])
         out.append(event)
     return out
@@ -40,16 +50,23 @@ def _rate(label: str, fn, payloads: list[bytes]) -> float:
 def main(n: int = 50_000) -> None:
     client = SchemaRegistryClient.new_client({"url": "mock://bench"})
     ctx = SerializationContext("customer.updated", MessageField.VALUE)
-    ser = AvroSerializer(client, loader.schema_text("customer.updated"),
-                         conf={"subject.name.strategy": topic_subject_name_strategy})
+    ser = AvroSerializer(
+        client,
+        loader.schema_text("customer.updated"),
+        conf={"subject.name.strategy": topic_subject_name_strategy},
+    )
     payloads = [ser(r, ctx) for r in _records(n)]
     theirs = AvroDeserializer(client)
     ours = serde.Serde(serde.RegistryResolver("unused", client=client))
     print(f"decoding {n:,} customer.updated records (median of 3 runs each)")
-    base = sorted(_rate("confluent AvroDeserializer (baseline)", lambda p: theirs(p, ctx),
-                        payloads) for _ in range(3))[1]
-    fast = sorted(_rate("sequence-qbo Serde.decode", lambda p: ours.decode(
-        "customer.updated", p), payloads) for _ in range(3))[1]
+    base = sorted(
+        _rate("confluent AvroDeserializer (baseline)", lambda p: theirs(p, ctx), payloads)
+        for _ in range(3)
+    )[1]
+    fast = sorted(
+        _rate("sequence-qbo Serde.decode", lambda p: ours.decode("customer.updated", p), payloads)
+        for _ in range(3)
+    )[1]
     print(f"ratio: {fast / base:.2f}x the baseline")
 
 

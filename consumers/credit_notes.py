@@ -19,5 +19,6 @@ class CreditNoteHandler:
         parsed = parse(CreditNoteSent, event.value)
         if isinstance(parsed, Poison):
             return parsed
-        return outcome_of(lambda: self.sync.sync(parsed.account_id, parsed.credit_note,
-                                                 parsed.occurred_at))
+        return outcome_of(
+            lambda: self.sync.sync(parsed.account_id, parsed.credit_note, parsed.occurred_at)
+        )

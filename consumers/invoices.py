@@ -20,8 +20,9 @@ class InvoiceHandler:
         parsed = parse(InvoiceEvent, event.value)
         if isinstance(parsed, Poison):
             return parsed
-        return outcome_of(lambda: self.sync.sync(parsed.account_id, parsed.invoice,
-                                                 parsed.occurred_at))
+        return outcome_of(
+            lambda: self.sync.sync(parsed.account_id, parsed.invoice, parsed.occurred_at)
+        )
 
 
 class InvoiceVoidedHandler:

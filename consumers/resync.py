@@ -18,7 +18,8 @@ class ResyncHandler:
         value = event.value
         doc_type = DocumentType(str(value["document_type"]).lower())
         try:
-            return outcome_of(lambda: self.sync.resync(value["account_id"], doc_type,
-                                                       value["sequence_id"]))
+            return outcome_of(
+                lambda: self.sync.resync(value["account_id"], doc_type, value["sequence_id"])
+            )
         except LookupError as exc:
             return Poison("UnknownDocument", str(exc))

@@ -12,8 +12,14 @@ from schemas.serde import Serde
 from sequence_qbo.services.documents import SyncResult
 from store.ledger import DocKey
 
-_STATUS = {"created": "SYNCED", "updated": "SYNCED", "adopted": "SYNCED",
-           "unchanged": "SKIPPED", "failed": "FAILED", "voided": "VOIDED"}
+_STATUS = {
+    "created": "SYNCED",
+    "updated": "SYNCED",
+    "adopted": "SYNCED",
+    "unchanged": "SKIPPED",
+    "failed": "FAILED",
+    "voided": "VOIDED",
+}
 
 
 class SyncStatusPublisher:

@@ -30,3 +30,16 @@ wait_for() {
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# stop_pidfile NAME PIDFILE: SIGTERM the process, SIGKILL it after 30 s, forget the pid file.
+stop_pidfile() {
+  local name=$1 pidfile=$2 pid
+  [[ -f $pidfile ]] || { log "$name not running (no pid file)"; return 0; }
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    wait_for "$name stop" 30 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+  log "$name stopped"
+}

@@ -33,8 +33,13 @@ _BY_CODE: Mapping[str, type[errors.QboError]] = {
 # A truncated "abc..." token, or a 24+ character run with a digit in it (words have none).
 _TOKENISH = re.compile(r"[\w\-~]{8,}\.{3}|(?=[A-Za-z_\-~.]*\d)[\w\-~.]{24,}")
 _AUTH_TYPES = frozenset(
-    {"authenticationfault", "authorizationfault", "authorizatonfault", "authentication",
-     "authorization"}
+    {
+        "authenticationfault",
+        "authorizationfault",
+        "authorizatonfault",
+        "authentication",
+        "authorization",
+    }
 )
 
 
@@ -61,7 +66,11 @@ def _detail(item: Mapping[str, Any]) -> errors.FaultDetail:
 
 
 def error_for(
-    status: int, body: Any, headers: Mapping[str, str], *, text: str = "",
+    status: int,
+    body: Any,
+    headers: Mapping[str, str],
+    *,
+    text: str = "",
     intuit_tid: str | None = None,
 ) -> errors.QboError | None:
     """The error an answer means, or None for a success. `body` is the decoded JSON (None when
@@ -76,8 +85,12 @@ def error_for(
     first = details[0] if details else None
     message = first.message if first and first.message else _describe(status, body, text)
     kwargs: dict[str, Any] = {
-        "status": status, "code": first.code if first else None, "intuit_tid": intuit_tid,
-        "detail": first.detail if first else "", "fault_type": fault_type, "errors": details,
+        "status": status,
+        "code": first.code if first else None,
+        "intuit_tid": intuit_tid,
+        "detail": first.detail if first else "",
+        "fault_type": fault_type,
+        "errors": details,
     }
     if issubclass(cls, errors.Retryable):
         kwargs["retry_after"] = retry_after(headers)

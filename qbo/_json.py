@@ -21,8 +21,14 @@ def loads(text: str | bytes) -> Any:
 def dumps(value: Any, *, canonical: bool = False) -> str:
     if isinstance(value, Mapping):
         items = sorted(value.items()) if canonical else value.items()
-        return "{" + ",".join(json.dumps(str(k), ensure_ascii=False) + ":" +
-                              dumps(v, canonical=canonical) for k, v in items) + "}"
+        return (
+            "{"
+            + ",".join(
+                json.dumps(str(k), ensure_ascii=False) + ":" + dumps(v, canonical=canonical)
+                for k, v in items
+            )
+            + "}"
+        )
     if isinstance(value, list | tuple):
         return "[" + ",".join(dumps(v, canonical=canonical) for v in value) + "]"
     if isinstance(value, Decimal):

@@ -76,16 +76,23 @@ def qbo_line(quantity: Decimal, rate: Decimal, amount: Decimal) -> QboLine:
     return QboLine(ONE, amount, amount, exact=False)
 
 
-def check_totals(line_amounts: Iterable[Decimal], net_total: Decimal, total_tax: Decimal,
-                 gross_total: Decimal) -> None:
+def check_totals(
+    line_amounts: Iterable[Decimal], net_total: Decimal, total_tax: Decimal, gross_total: Decimal
+) -> None:
     """Sequence's totals must be what QBO will compute from the lines, or the books disagree."""
     net = qbo_total(line_amounts, Decimal(0))
     if net != net_total:
-        raise BuildFailure(Reason.TOTALS_MISMATCH, f"the line amounts add up to {net} but the "
-                           f"document's net total is {net_total}; QBO would show {net}")
+        raise BuildFailure(
+            Reason.TOTALS_MISMATCH,
+            f"the line amounts add up to {net} but the "
+            f"document's net total is {net_total}; QBO would show {net}",
+        )
     if net_total + total_tax != gross_total:
-        raise BuildFailure(Reason.TOTALS_MISMATCH, f"net total {net_total} + tax {total_tax} "
-                           f"is not the document's gross total {gross_total}")
+        raise BuildFailure(
+            Reason.TOTALS_MISMATCH,
+            f"net total {net_total} + tax {total_tax} "
+            f"is not the document's gross total {gross_total}",
+        )
 
 
 def _adjusted_price(quantity: Decimal, amount: Decimal) -> Decimal | None:
@@ -102,5 +109,8 @@ def _fits(value: Decimal, places: int) -> bool:
 def _require_cents(amount: Decimal) -> None:
     # QBO keeps 2 decimal places on a line Amount; anything finer would be silently rounded.
     if not amount.is_finite() or amount != round_half_up(amount, 2):
-        raise BuildFailure(Reason.AMOUNT_PRECISION, f"line amount {amount} has more than 2 "
-                           "decimal places; QBO stores line amounts to the cent")
+        raise BuildFailure(
+            Reason.AMOUNT_PRECISION,
+            f"line amount {amount} has more than 2 "
+            "decimal places; QBO stores line amounts to the cent",
+        )

@@ -14,15 +14,15 @@ __all__ = ["CompanyCache"]
 class CompanyCache:
     """(realm, kind) → (value, loaded at). Thread-safe; shared by the clients of one factory."""
 
-    def __init__(self, ttl_seconds: float = 900.0, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ttl_seconds: float = 900.0, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ttl, self._clock = ttl_seconds, clock
         self._items: dict[tuple[str, str], tuple[dict[str, Any], float]] = {}
         self._lock = threading.Lock()
         self._loading: dict[tuple[str, str], threading.Lock] = {}
 
-    def get(self, realm_id: str, kind: str,
-            load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def get(self, realm_id: str, kind: str, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         key = (realm_id, kind)
         found = self._fresh(key)
         if found is not None:

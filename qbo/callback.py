@@ -35,8 +35,10 @@ def parse_callback(url: str, expected_state: str) -> Callback:
         raise errors.AuthError(f"Intuit did not authorize the connection: {query['error']}")
     state = query.get("state", "")
     if not hmac.compare_digest(state.encode(), expected_state.encode()):
-        raise errors.AuthError("the callback's state does not match: not our request "
-                               "(or a stale browser tab); run connect again")
+        raise errors.AuthError(
+            "the callback's state does not match: not our request "
+            "(or a stale browser tab); run connect again"
+        )
     if not query.get("code") or not query.get("realmId"):
         raise errors.AuthError("the callback carries no code or realmId")
     return Callback(query["code"], query["realmId"])
@@ -87,8 +89,10 @@ class CallbackReceiver:
         try:
             self._server = _Server(self.address, self.path, self.state)
         except OSError as exc:
-            raise errors.ConfigError(f"cannot listen on {self.address[0]}:{self.address[1]} "
-                                     f"for the OAuth callback: {exc}") from exc
+            raise errors.ConfigError(
+                f"cannot listen on {self.address[0]}:{self.address[1]} "
+                f"for the OAuth callback: {exc}"
+            ) from exc
         self._server.timeout = 0.2
         return self
 

@@ -37,9 +37,16 @@ class QboClient:
     """The API of one realm. Construction does no I/O."""
 
     def __init__(
-        self, realm_id: str, *, base_url: str, transport: Transport, tokens: TokenSource,
-        quota: Quota | None = None, policy: RetryPolicy | None = None,
-        cache: CompanyCache | None = None, sleep: Callable[[float], None] = time.sleep,
+        self,
+        realm_id: str,
+        *,
+        base_url: str,
+        transport: Transport,
+        tokens: TokenSource,
+        quota: Quota | None = None,
+        policy: RetryPolicy | None = None,
+        cache: CompanyCache | None = None,
+        sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = jitter,
     ) -> None:
         self.realm_id = realm_id
@@ -61,42 +68,65 @@ class QboClient:
         return self._entity(entity, answer)
 
     def update(
-        self, entity: str, entity_id: str, sync_token: str, changes: Mapping[str, Any], *,
-        request_id: str, reapply_on_conflict: bool = False,
+        self,
+        entity: str,
+        entity_id: str,
+        sync_token: str,
+        changes: Mapping[str, Any],
+        *,
+        request_id: str,
+        reapply_on_conflict: bool = False,
     ) -> dict[str, Any]:
         """Sparse update (only `changes` are touched). On 5010 (stale SyncToken), with
         `reapply_on_conflict`, re-reads the object and sends the same changes once more."""
         body = {**changes, "Id": entity_id, "SyncToken": sync_token, "sparse": True}
         try:
-            return self._entity(entity, self.call("POST", entity.lower(), body=body,
-                                                  request_id=request_id))
+            return self._entity(
+                entity, self.call("POST", entity.lower(), body=body, request_id=request_id)
+            )
         except errors.Conflict:
             if not reapply_on_conflict:
                 raise
         latest = self.get(entity, entity_id)["SyncToken"]
-        log.info("QBO %s %s changed meanwhile (5010); re-applying on SyncToken %s",
-                 entity, entity_id, latest)
-        return self.update(entity, entity_id, latest, changes,
-                           request_id=requestids.derive(request_id, f"sync{latest}"))
+        log.info(
+            "QBO %s %s changed meanwhile (5010); re-applying on SyncToken %s",
+            entity,
+            entity_id,
+            latest,
+        )
+        return self.update(
+            entity,
+            entity_id,
+            latest,
+            changes,
+            request_id=requestids.derive(request_id, f"sync{latest}"),
+        )
 
-    def void(self, entity: str, entity_id: str, sync_token: str, *,
-             request_id: str) -> dict[str, Any]:
+    def void(
+        self, entity: str, entity_id: str, sync_token: str, *, request_id: str
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"Id": entity_id, "SyncToken": sync_token}
         if entity in _VOID_BY_UPDATE:
             params = {"operation": "update", "include": "void"}
             body["sparse"] = True
         else:
             params = {"operation": "void"}
-        answer = self.call("POST", entity.lower(), params=params, body=body,
-                           request_id=request_id)
+        answer = self.call("POST", entity.lower(), params=params, body=body, request_id=request_id)
         return self._entity(entity, answer)
 
-    def send_invoice(self, invoice_id: str, *, request_id: str,
-                     to: str | None = None) -> dict[str, Any]:
+    def send_invoice(
+        self, invoice_id: str, *, request_id: str, to: str | None = None
+    ) -> dict[str, Any]:
         """Emails the invoice (`POST /invoice/{id}/send`, an empty octet-stream body)."""
         params = {"sendTo": to} if to else {}
-        answer = self.call("POST", f"invoice/{invoice_id}/send", params=params, data="",
-                           content_type="application/octet-stream", request_id=request_id)
+        answer = self.call(
+            "POST",
+            f"invoice/{invoice_id}/send",
+            params=params,
+            data="",
+            content_type="application/octet-stream",
+            request_id=request_id,
+        )
         return self._entity("Invoice", answer)
 
     # -- queries ---------------------------------------------------------------------------
@@ -134,15 +164,20 @@ class QboClient:
                     found[name].extend(response.get(name) or [])
         return found
 
-    def batch(self, items: Sequence[Mapping[str, Any]], *,
-              request_id: str) -> dict[str, dict[str, Any] | errors.QboError]:
+    def batch(
+        self, items: Sequence[Mapping[str, Any]], *, request_id: str
+    ) -> dict[str, dict[str, Any] | errors.QboError]:
         """Up to 30 items (`{"bId", "operation", "<Entity>": {...}}` or `{"bId", "Query"}`);
         bId → the item's result, or its error. Items run serially, and a later item does not
         see what an earlier one created (Intuit blog, 2017-07-27)."""
         if not 0 < len(items) <= MAX_BATCH:
             raise ValueError(f"a batch holds 1..{MAX_BATCH} items")
-        answer = self.call("POST", "batch", body={"BatchItemRequest": list(items)},
-                           request_id=requestids.check(request_id, batch=True))
+        answer = self.call(
+            "POST",
+            "batch",
+            body={"BatchItemRequest": list(items)},
+            request_id=requestids.check(request_id, batch=True),
+        )
         out: dict[str, dict[str, Any] | errors.QboError] = {}
         for item in answer.get("BatchItemResponse") or []:
             fault = item.get("Fault")
@@ -157,18 +192,30 @@ class QboClient:
         return self._entity("ExchangeRate", self.call("GET", "exchangerate", params=params))
 
     def preferences(self) -> dict[str, Any]:
-        return self.cache.get(self.realm_id, "Preferences", lambda: self._entity(
-            "Preferences", self.call("GET", "preferences")))
+        return self.cache.get(
+            self.realm_id,
+            "Preferences",
+            lambda: self._entity("Preferences", self.call("GET", "preferences")),
+        )
 
     def company_info(self) -> dict[str, Any]:
-        return self.cache.get(self.realm_id, "CompanyInfo", lambda: self._entity(
-            "CompanyInfo", self.call("GET", f"companyinfo/{self.realm_id}")))
+        return self.cache.get(
+            self.realm_id,
+            "CompanyInfo",
+            lambda: self._entity("CompanyInfo", self.call("GET", f"companyinfo/{self.realm_id}")),
+        )
 
     # -- the call --------------------------------------------------------------------------
 
     def call(
-        self, method: str, path: str, *, params: Mapping[str, str] | None = None,
-        body: Any = None, data: str | None = None, content_type: str | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        data: str | None = None,
+        content_type: str | None = None,
         request_id: str | None = None,
     ) -> dict[str, Any]:
         """One API call with retries. A POST is repeated only when it has a `request_id`."""
@@ -180,8 +227,9 @@ class QboClient:
         send = lambda token: self._send(method, path, query, body, data, headers, token)  # noqa: E731
         return self._with_retries(send, repeatable, f"{method} {path}")
 
-    def _with_retries(self, send: Callable[[str], dict[str, Any]], repeatable: bool,
-                      what: str) -> dict[str, Any]:
+    def _with_retries(
+        self, send: Callable[[str], dict[str, Any]], repeatable: bool, what: str
+    ) -> dict[str, Any]:
         attempt, refreshed = 0, False
         while True:
             attempt += 1
@@ -203,19 +251,40 @@ class QboClient:
                 log.warning("QBO %s failed (%s); retry %d in %.2fs", what, exc, attempt, wait)
                 self._sleep(wait)
 
-    def _send(self, method: str, path: str, query: Mapping[str, str], body: Any,
-              data: str | None, headers: Mapping[str, str], token: str) -> dict[str, Any]:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        body: Any,
+        data: str | None,
+        headers: Mapping[str, str],
+        token: str,
+    ) -> dict[str, Any]:
         with self.quota.slot():
             answer = self.transport.send(
-                method, f"{self.base}/{path}", params=query, json_body=body, data=data,
-                headers={**headers, "Authorization": f"Bearer {token}"})
-        error = _faults.error_for(answer.status, answer.body, answer.headers, text=answer.text,
-                                  intuit_tid=answer.intuit_tid)
+                method,
+                f"{self.base}/{path}",
+                params=query,
+                json_body=body,
+                data=data,
+                headers={**headers, "Authorization": f"Bearer {token}"},
+            )
+        error = _faults.error_for(
+            answer.status,
+            answer.body,
+            answer.headers,
+            text=answer.text,
+            intuit_tid=answer.intuit_tid,
+        )
         if error is not None:
             raise error
         if not isinstance(answer.body, dict):
-            raise errors.ServerError("QBO answered 200 without a JSON object",
-                                     status=answer.status, intuit_tid=answer.intuit_tid)
+            raise errors.ServerError(
+                "QBO answered 200 without a JSON object",
+                status=answer.status,
+                intuit_tid=answer.intuit_tid,
+            )
         return answer.body
 
     @staticmethod

@@ -44,14 +44,25 @@ def _utcnow() -> dt.datetime:
 
 def encrypt(cipher: TokenCipher, tokens: TokenSet) -> connections.EncryptedTokens:
     return connections.EncryptedTokens(
-        cipher.encrypt(tokens.access_token), cipher.encrypt(tokens.refresh_token),
-        tokens.expires_at, tokens.refresh_expires_at, tokens.refresh_hard_expires_at)
+        cipher.encrypt(tokens.access_token),
+        cipher.encrypt(tokens.refresh_token),
+        tokens.expires_at,
+        tokens.refresh_expires_at,
+        tokens.refresh_hard_expires_at,
+    )
 
 
 def store_connection(
-    db: Database, key: SecretStr | str | TokenCipher, account_id: str, realm_id: str,
-    access_token: str, refresh_token: str, expires_at: dt.datetime, *,
-    environment: str = "emulator", refresh_expires_at: dt.datetime | None = None,
+    db: Database,
+    key: SecretStr | str | TokenCipher,
+    account_id: str,
+    realm_id: str,
+    access_token: str,
+    refresh_token: str,
+    expires_at: dt.datetime,
+    *,
+    environment: str = "emulator",
+    refresh_expires_at: dt.datetime | None = None,
 ) -> None:
     """Registers (or replaces) a connection with tokens obtained elsewhere (tests, demo)."""
     cipher = key if isinstance(key, TokenCipher) else TokenCipher(key)
@@ -61,12 +72,16 @@ def store_connection(
 
 def require_active(row: Row | None, account_id: str) -> Row:
     if row is None:
-        raise errors.NotConnected(f"account {account_id} has no QBO connection; "
-                                  f"run `sequence-qbo connect --account {account_id}`")
+        raise errors.NotConnected(
+            f"account {account_id} has no QBO connection; "
+            f"run `sequence-qbo connect --account {account_id}`"
+        )
     if row["status"] == "needs_reauth":
-        raise errors.ReauthRequired(f"account {account_id}'s QBO connection needs "
-                                    f"re-authorization ({row['status_reason']}); run "
-                                    f"`sequence-qbo connect --account {account_id}`")
+        raise errors.ReauthRequired(
+            f"account {account_id}'s QBO connection needs "
+            f"re-authorization ({row['status_reason']}); run "
+            f"`sequence-qbo connect --account {account_id}`"
+        )
     if row["status"] != "active":
         raise errors.NotConnected(f"account {account_id} is disconnected from QBO")
     return row
@@ -75,9 +90,16 @@ def require_active(row: Row | None, account_id: str) -> Row:
 class PgTokens:
     """The access token of one account, refreshed under a row lock (see module docstring)."""
 
-    def __init__(self, db: Database, account_id: str, cipher: TokenCipher, oauth: OAuthClient,
-                 *, skew: dt.timedelta = dt.timedelta(minutes=5),
-                 clock: Callable[[], dt.datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        account_id: str,
+        cipher: TokenCipher,
+        oauth: OAuthClient,
+        *,
+        skew: dt.timedelta = dt.timedelta(minutes=5),
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
         self.db, self.account_id, self.cipher, self.oauth = db, account_id, cipher, oauth
         self.skew, self.clock = skew, clock
         self._current: tuple[str, dt.datetime] | None = None
@@ -134,9 +156,17 @@ class ClientFactory:
     and the Preferences/CompanyInfo cache. Refuses to start without a token encryption key.
     Construction does no I/O."""
 
-    def __init__(self, settings: Settings, db: Database, *, transport: Transport | None = None,
-                 limits: Limits | None = None, policy: RetryPolicy | None = None,
-                 cache: CompanyCache | None = None, owns_db: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        transport: Transport | None = None,
+        limits: Limits | None = None,
+        policy: RetryPolicy | None = None,
+        cache: CompanyCache | None = None,
+        owns_db: bool = False,
+    ) -> None:
         self.settings, self.db, self.owns_db = settings, db, owns_db
         self.cipher = TokenCipher(settings.token_encryption_key)
         self.transport = transport or Transport()
@@ -153,21 +183,33 @@ class ClientFactory:
         realm_id: str = row["realm_id"]
         with self._lock:
             quota = self._quotas.setdefault(realm_id, PgQuota(self.db, realm_id, self.limits))
-        client = QboClient(realm_id, base_url=api_base_url(self.settings),
-                           transport=self.transport, tokens=self.tokens(account_id), quota=quota,
-                           policy=self.policy, cache=self.cache)
+        client = QboClient(
+            realm_id,
+            base_url=api_base_url(self.settings),
+            transport=self.transport,
+            tokens=self.tokens(account_id),
+            quota=quota,
+            policy=self.policy,
+            cache=self.cache,
+        )
         return realm_id, client
 
     def tokens(self, account_id: str) -> PgTokens:
         with self._lock:
             return self._tokens.setdefault(
-                account_id, PgTokens(self.db, account_id, self.cipher, self.oauth))
+                account_id, PgTokens(self.db, account_id, self.cipher, self.oauth)
+            )
 
     def complete_connect(self, account_id: str, code: str, realm_id: str) -> None:
         """Exchanges the authorization code and stores the connection."""
         tokens = self.oauth.exchange_code(code)
-        connections.upsert(self.db, account_id, realm_id, self.settings.qbo_environment,
-                           encrypt(self.cipher, tokens))
+        connections.upsert(
+            self.db,
+            account_id,
+            realm_id,
+            self.settings.qbo_environment,
+            encrypt(self.cipher, tokens),
+        )
         with self._lock:
             self._tokens.pop(account_id, None)
         log.info("account %s connected to QBO realm %s", account_id, realm_id)

@@ -32,7 +32,8 @@ class TokenCipher:
         except (ValueError, TypeError):
             # `from None`: the original error is not useful and we never echo key material.
             raise errors.ConfigError(
-                f"the token encryption key is not a valid Fernet key: {_HOW_TO}") from None
+                f"the token encryption key is not a valid Fernet key: {_HOW_TO}"
+            ) from None
 
     def __repr__(self) -> str:
         return "TokenCipher(<key hidden>)"

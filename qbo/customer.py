@@ -18,15 +18,25 @@ from qbo.tax import BuildFailure, Reason
 from schemas.models import Address, Customer, TaxStatus
 
 __all__ = [
-    "BuildFailure", "bill_addr", "build_customer", "display_name", "normalise_country",
+    "BuildFailure",
+    "bill_addr",
+    "build_customer",
+    "display_name",
+    "normalise_country",
     "sparse_customer_update",
 ]
 
 DISPLAY_NAME_MAX = 500
 COMPANY_NAME_MAX = 100  # UNCONFIRMED: QBO's documented CompanyName limit as we read it
 # QBO field limits (QBO_FACTS §2: Line1 500; City/Country/CountrySubDivisionCode 255; Postal 30)
-_ADDR_LIMITS = {"Line1": 500, "Line2": 500, "City": 255, "CountrySubDivisionCode": 255,
-                "PostalCode": 30, "Country": 255}
+_ADDR_LIMITS = {
+    "Line1": 500,
+    "Line2": 500,
+    "City": 255,
+    "CountrySubDivisionCode": 255,
+    "PostalCode": 30,
+    "Country": 255,
+}
 _COLON = re.compile(r"\s*:+\s*")
 _SPACES = re.compile(r"\s+")
 
@@ -35,8 +45,9 @@ def display_name(legal_name: str) -> str:
     """QBO DisplayName for a legal name: colons replaced (see module doc), spaces collapsed."""
     name = _SPACES.sub(" ", _COLON.sub(" - ", legal_name)).strip()[:DISPLAY_NAME_MAX].strip()
     if not name:
-        raise BuildFailure(Reason.DISPLAY_NAME_EMPTY,
-                           f"legal name {legal_name!r} leaves no QBO DisplayName")
+        raise BuildFailure(
+            Reason.DISPLAY_NAME_EMPTY, f"legal name {legal_name!r} leaves no QBO DisplayName"
+        )
     return name
 
 
@@ -56,11 +67,19 @@ def sparse_customer_update(snapshot: Customer, qbo_id: str, sync_token: str) -> 
 
 def bill_addr(address: Address) -> dict[str, str]:
     """QBO BillAddr; fields trimmed to QBO's lengths, empty ones left out."""
-    fields = {"Line1": address.line1, "Line2": address.line2, "City": address.town,
-              "CountrySubDivisionCode": address.state, "PostalCode": address.postcode,
-              "Country": address.country}
-    return {key: value.strip()[:_ADDR_LIMITS[key]] for key, value in fields.items()
-            if value and value.strip()}
+    fields = {
+        "Line1": address.line1,
+        "Line2": address.line2,
+        "City": address.town,
+        "CountrySubDivisionCode": address.state,
+        "PostalCode": address.postcode,
+        "Country": address.country,
+    }
+    return {
+        key: value.strip()[: _ADDR_LIMITS[key]]
+        for key, value in fields.items()
+        if value and value.strip()
+    }
 
 
 def _fields(customer: Customer) -> dict[str, Any]:

@@ -19,8 +19,15 @@ from qbo.tax import BuildFailure, Reason
 from schemas.models import CreditNote, DocumentStatus, Invoice, LineItem, LineItemGroup
 
 __all__ = [
-    "BuildContext", "BuildFailure", "Company", "Reason", "SyncSettings", "build_credit_memo",
-    "build_invoice", "payload_hash", "private_note_marker",
+    "BuildContext",
+    "BuildFailure",
+    "Company",
+    "Reason",
+    "SyncSettings",
+    "build_credit_memo",
+    "build_invoice",
+    "payload_hash",
+    "private_note_marker",
 ]
 
 DocType = Literal["invoice", "credit_note"]
@@ -62,9 +69,11 @@ class BuildContext:
 
     @property
     def tax_defaults(self) -> tax.TaxDefaults:
-        return tax.TaxDefaults(us=self.company.country == "US",
-                               company_default=self.company.default_tax_code,
-                               customer_default=self.qbo_customer_default_tax_code)
+        return tax.TaxDefaults(
+            us=self.company.country == "US",
+            company_default=self.company.default_tax_code,
+            customer_default=self.qbo_customer_default_tax_code,
+        )
 
 
 def build_invoice(invoice: Invoice, ctx: BuildContext) -> dict[str, Any]:
@@ -83,10 +92,12 @@ def private_note_marker(doc_type: DocType, sequence_id: str) -> str:
 
 
 def _document(doc: Invoice | CreditNote, doc_date: dt.date, ctx: BuildContext) -> dict[str, Any]:
-    lines = [_line(group, item, doc, ctx) for group in doc.line_item_groups
-             for item in group.line_items]
-    amounts.check_totals((ln["Amount"] for ln, _ in lines), doc.net_total, doc.total_tax,
-                         doc.gross_total)
+    lines = [
+        _line(group, item, doc, ctx) for group in doc.line_item_groups for item in group.line_items
+    ]
+    amounts.check_totals(
+        (ln["Amount"] for ln, _ in lines), doc.net_total, doc.total_tax, doc.gross_total
+    )
     payload = {
         "CustomerRef": {"value": ctx.qbo_customer_id},
         **_bill_email(doc, ctx.settings),
@@ -128,24 +139,45 @@ def _txn_date(doc: Invoice | CreditNote, doc_date: dt.date, settings: SyncSettin
 
 def _doc_number(number: str, company: Company) -> str:
     if not company.custom_txn_numbers:
-        raise BuildFailure(Reason.CUSTOM_TXN_NUMBERS_OFF, f"document number {number!r} cannot be "
-                           "kept: custom transaction numbers are off in QBO, so QBO would number "
-                           "it itself; turn on Settings → Sales → Custom transaction numbers")
+        raise BuildFailure(
+            Reason.CUSTOM_TXN_NUMBERS_OFF,
+            f"document number {number!r} cannot be "
+            "kept: custom transaction numbers are off in QBO, so QBO would number "
+            "it itself; turn on Settings → Sales → Custom transaction numbers",
+        )
     if len(number) > DOC_NUMBER_MAX:
-        raise BuildFailure(Reason.DOC_NUMBER_TOO_LONG, f"document number {number!r} has "
-                           f"{len(number)} characters; QBO allows at most {DOC_NUMBER_MAX}")
+        raise BuildFailure(
+            Reason.DOC_NUMBER_TOO_LONG,
+            f"document number {number!r} has "
+            f"{len(number)} characters; QBO allows at most {DOC_NUMBER_MAX}",
+        )
     return number
 
 
-def _line(group: LineItemGroup, item: LineItem, doc: Invoice | CreditNote,
-          ctx: BuildContext) -> tuple[dict[str, Any], tax.TaxChoice]:
-    choice = tax.choose_tax(doc.customer.tax_status, item.tax_category_id, group.tax_category_id,
-                            ctx.tax_mappings, ctx.settings.tax, ctx.tax_defaults)
+def _line(
+    group: LineItemGroup, item: LineItem, doc: Invoice | CreditNote, ctx: BuildContext
+) -> tuple[dict[str, Any], tax.TaxChoice]:
+    choice = tax.choose_tax(
+        doc.customer.tax_status,
+        item.tax_category_id,
+        group.tax_category_id,
+        ctx.tax_mappings,
+        ctx.settings.tax,
+        ctx.tax_defaults,
+    )
     qbo = amounts.qbo_line(item.quantity, item.rate, item.amount)
-    detail = {"ItemRef": {"value": _item_ref(item, ctx)}, "Qty": qbo.qty,
-              "UnitPrice": qbo.unit_price, "TaxCodeRef": {"value": choice.line_code}}
-    line = {"DetailType": "SalesItemLineDetail", "Amount": qbo.amount,
-            "Description": _description(group, item, qbo), "SalesItemLineDetail": detail}
+    detail = {
+        "ItemRef": {"value": _item_ref(item, ctx)},
+        "Qty": qbo.qty,
+        "UnitPrice": qbo.unit_price,
+        "TaxCodeRef": {"value": choice.line_code},
+    }
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": qbo.amount,
+        "Description": _description(group, item, qbo),
+        "SalesItemLineDetail": detail,
+    }
     return line, choice
 
 
@@ -154,8 +186,10 @@ def _item_ref(item: LineItem, ctx: BuildContext) -> str:
     if item_id:
         return item_id
     product = f"product {item.product_id!r}" if item.product_id else "a line without a product"
-    raise BuildFailure(Reason.ITEM_NOT_MAPPED, f"{product} (line {item.title!r}) is not mapped "
-                       "to a QBO item and no fallback item is set")
+    raise BuildFailure(
+        Reason.ITEM_NOT_MAPPED,
+        f"{product} (line {item.title!r}) is not mapped to a QBO item and no fallback item is set",
+    )
 
 
 def _description(group: LineItemGroup, item: LineItem, qbo: amounts.QboLine) -> str:
@@ -173,11 +207,15 @@ def _currency(currency: str, ctx: BuildContext) -> dict[str, Any]:
     if currency == company.home_currency:
         return {"CurrencyRef": {"value": currency}}
     if not company.multi_currency_enabled:
-        _mismatch(f"the document is in {currency} but the QBO company's home currency is "
-                  f"{company.home_currency} and multi-currency is off")
+        _mismatch(
+            f"the document is in {currency} but the QBO company's home currency is "
+            f"{company.home_currency} and multi-currency is off"
+        )
     if ctx.exchange_rate is None or ctx.exchange_rate <= 0:
-        raise BuildFailure(Reason.EXCHANGE_RATE_MISSING, f"no {currency}→"
-                           f"{company.home_currency} exchange rate for a foreign-currency document")
+        raise BuildFailure(
+            Reason.EXCHANGE_RATE_MISSING,
+            f"no {currency}→{company.home_currency} exchange rate for a foreign-currency document",
+        )
     return {"CurrencyRef": {"value": currency}, "ExchangeRate": ctx.exchange_rate}
 
 
@@ -185,19 +223,24 @@ def _mismatch(message: str) -> NoReturn:
     raise BuildFailure(Reason.CURRENCY_MISMATCH, message)
 
 
-def _tax_fields(choices: list[tax.TaxChoice], total_tax: Decimal,
-                ctx: BuildContext) -> dict[str, Any]:
+def _tax_fields(
+    choices: list[tax.TaxChoice], total_tax: Decimal, ctx: BuildContext
+) -> dict[str, Any]:
     if not ctx.tax_defaults.us:
         return {"GlobalTaxCalculation": "TaxExcluded"}
     taxed = {c.txn_code for c in choices if c.line_code == tax.TAX}
     if len(taxed) > 1:
-        raise BuildFailure(Reason.TAX_CODE_CONFLICT, "QBO US takes one tax code per transaction "
-                           f"but the taxed lines map to {sorted(taxed, key=str)}")
+        raise BuildFailure(
+            Reason.TAX_CODE_CONFLICT,
+            "QBO US takes one tax code per transaction "
+            f"but the taxed lines map to {sorted(taxed, key=str)}",
+        )
     code = next(iter(taxed), None) or next((c.txn_code for c in choices if c.txn_code), None)
     # US: an explicit TotalTax is honoured (prorated over the code's rates), so QBO's total
     # equals Sequence's gross. Elsewhere QBO computes VAT from the line codes itself.
-    return {"TxnTaxDetail": {"TxnTaxCodeRef": {"value": code}, "TotalTax": total_tax}} \
-        if code else {}
+    return (
+        {"TxnTaxDetail": {"TxnTaxCodeRef": {"value": code}, "TotalTax": total_tax}} if code else {}
+    )
 
 
 def payload_hash(payload: Any) -> str:

@@ -70,8 +70,13 @@ def _utcnow() -> dt.datetime:
 class OAuthClient:
     """Talks to the OAuth endpoints. Construction does no I/O (discovery happens on first use)."""
 
-    def __init__(self, settings: Settings, transport: Transport, *,
-                 clock: Callable[[], dt.datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        transport: Transport,
+        *,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
         self.settings, self.transport, self.clock = settings, transport, clock
         self._endpoints: OAuthEndpoints | None = None
 
@@ -87,40 +92,58 @@ class OAuthClient:
         doc = self.transport.send("GET", url).body
         if not isinstance(doc, Mapping) or "token_endpoint" not in doc:
             raise errors.ConfigError(f"no OpenID discovery document at {url}")
-        return OAuthEndpoints(doc["authorization_endpoint"], doc["token_endpoint"],
-                              doc["revocation_endpoint"])
+        return OAuthEndpoints(
+            doc["authorization_endpoint"], doc["token_endpoint"], doc["revocation_endpoint"]
+        )
 
     def _client(self) -> tuple[str, str]:
         cid, secret = self.settings.qbo_client_id, self.settings.qbo_client_secret
         if not cid or secret is None:
-            raise errors.ConfigError("set SEQUENCE_QBO_QBO_CLIENT_ID and "
-                                     "SEQUENCE_QBO_QBO_CLIENT_SECRET (from the Intuit app)")
+            raise errors.ConfigError(
+                "set SEQUENCE_QBO_QBO_CLIENT_ID and "
+                "SEQUENCE_QBO_QBO_CLIENT_SECRET (from the Intuit app)"
+            )
         return cid, secret.get_secret_value()
 
     def authorize_url(self, state: str) -> str:
-        params = {"client_id": self._client()[0], "response_type": "code", "scope": SCOPE,
-                  "redirect_uri": self.settings.qbo_redirect_uri, "state": state}
+        params = {
+            "client_id": self._client()[0],
+            "response_type": "code",
+            "scope": SCOPE,
+            "redirect_uri": self.settings.qbo_redirect_uri,
+            "state": state,
+        }
         return f"{self.endpoints().authorize}?{urlencode(params)}"
 
     def exchange_code(self, code: str) -> TokenSet:
-        return self._token({"grant_type": "authorization_code", "code": code,
-                            "redirect_uri": self.settings.qbo_redirect_uri})
+        return self._token(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self.settings.qbo_redirect_uri,
+            }
+        )
 
     def refresh(self, refresh_token: str) -> TokenSet:
         """Raises `ReauthRequired` when Intuit answers invalid_grant."""
         return self._token({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
     def revoke(self, token: str) -> None:
-        answer = self.transport.send("POST", self.endpoints().revoke, json_body={"token": token},
-                                     auth=self._client())
+        answer = self.transport.send(
+            "POST", self.endpoints().revoke, json_body={"token": token}, auth=self._client()
+        )
         if answer.status != 200:
             raise _oauth_error(answer, "revoke")
 
     def _token(self, form: dict[str, str]) -> TokenSet:
         # Asks for the 5-year hard expiry too (2025 refresh-token policy; [PHP] c61fade).
         answer = self.transport.send(
-            "POST", self.endpoints().token, data=form, auth=self._client(),
-            headers={"x-include-refresh-token-hard-expires-in": "true"})
+            "POST",
+            self.endpoints().token,
+            data=form,
+            auth=self._client(),
+            headers={"x-include-refresh-token-hard-expires-in": "true"},
+        )
         if answer.status != 200 or not isinstance(answer.body, Mapping):
             raise _oauth_error(answer, form["grant_type"])
         return self._token_set(answer.body)
@@ -132,10 +155,13 @@ class OAuthClient:
             seconds = body.get(key)
             return now + dt.timedelta(seconds=int(seconds)) if seconds is not None else None
 
-        return TokenSet(str(body["access_token"]), str(body["refresh_token"]),
-                        after("expires_in") or now + dt.timedelta(hours=1),
-                        after("x_refresh_token_expires_in"),
-                        after("x_refresh_token_hard_expires_in"))
+        return TokenSet(
+            str(body["access_token"]),
+            str(body["refresh_token"]),
+            after("expires_in") or now + dt.timedelta(hours=1),
+            after("x_refresh_token_expires_in"),
+            after("x_refresh_token_hard_expires_in"),
+        )
 
 
 def _oauth_error(answer: Answer, what: str) -> errors.QboError:
@@ -143,8 +169,9 @@ def _oauth_error(answer: Answer, what: str) -> errors.QboError:
     code = answer.body.get("error") if isinstance(answer.body, Mapping) else None
     kw: dict[str, Any] = {"status": answer.status, "code": code, "intuit_tid": answer.intuit_tid}
     if code == "invalid_grant":
-        return errors.ReauthRequired(f"Intuit refused the grant ({what}): the account must "
-                                     "connect again", **kw)
+        return errors.ReauthRequired(
+            f"Intuit refused the grant ({what}): the account must connect again", **kw
+        )
     if code == "invalid_client" or answer.status == 401:
         return errors.ConfigError(f"Intuit refused the client id/secret ({what})", **kw)
     if answer.status == 429:

@@ -87,9 +87,15 @@ class NoQuota:
 class PgQuota:
     """The realm's quota in PostgreSQL. Construction does no I/O."""
 
-    def __init__(self, db: Database, realm_id: str, limits: Limits | None = None, *,
-                 sleep: Callable[[float], None] = time.sleep,
-                 rand: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self,
+        db: Database,
+        realm_id: str,
+        limits: Limits | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
         self.db, self.realm_id, self.limits = db, realm_id, limits or Limits()
         self._sleep, self._rand = sleep, rand
         self._ensured = False
@@ -116,16 +122,21 @@ class PgQuota:
                 polls += 1
                 wait = min(_SLOT_POLL[1], _SLOT_POLL[0] * polls)
             if time.monotonic() + wait > deadline:
-                raise errors.Throttled("over this service's QBO quota for the realm; "
-                                       "try again later", retry_after=wait)
+                raise errors.Throttled(
+                    "over this service's QBO quota for the realm; try again later", retry_after=wait
+                )
             # A little jitter so waiting processes do not all wake at the same instant.
             self._sleep(wait + self._rand() * 0.01)
 
     def _try(self, holder: str) -> tuple[int | None, float]:
         """(slot, 0) when granted; else (None, seconds to wait) or (None, -1): no free slot."""
         self._ensure()
-        params = {"realm_id": self.realm_id, "slots": self.limits.concurrent,
-                  "holder": holder, "lease_seconds": self.limits.lease_seconds}
+        params = {
+            "realm_id": self.realm_id,
+            "slots": self.limits.concurrent,
+            "holder": holder,
+            "lease_seconds": self.limits.lease_seconds,
+        }
         try:
             with self.db.transaction() as tx:
                 row = tx.one("quota_lock_window", params)
@@ -146,14 +157,16 @@ class PgQuota:
 
     def _ensure(self) -> None:
         if not self._ensured:
-            self.db.execute("quota_ensure_realm",
-                            {"realm_id": self.realm_id, "slots": self.limits.concurrent})
+            self.db.execute(
+                "quota_ensure_realm", {"realm_id": self.realm_id, "slots": self.limits.concurrent}
+            )
             self._ensured = True
 
     def _release(self, slot: int, holder: str) -> None:
         try:
-            self.db.execute("quota_release_slot",
-                            {"realm_id": self.realm_id, "slot": slot, "holder": holder})
+            self.db.execute(
+                "quota_release_slot", {"realm_id": self.realm_id, "slot": slot, "holder": holder}
+            )
         except StoreError:
             # The lease expires by itself; losing a release only delays the slot.
             log.warning("could not release QBO quota slot %s of realm %s", slot, self.realm_id)

@@ -24,8 +24,9 @@ def jitter() -> float:
     return 0.5 + random.random() / 2
 
 
-def backoff(attempt: int, *, base: float, cap: float, floor: float = 0.0,
-            rand: float = 1.0) -> float:
+def backoff(
+    attempt: int, *, base: float, cap: float, floor: float = 0.0, rand: float = 1.0
+) -> float:
     """Seconds before retry number `attempt` (1-based):
 
         wait = max(floor, min(cap, base · 2^(attempt-1)) · rand)
@@ -48,8 +49,9 @@ class RetryPolicy:
     max_inline_wait: float = 10.0
     throttle_wait: float = THROTTLE_WAIT
 
-    def wait(self, error: errors.QboError, attempt: int, *, repeatable: bool,
-             rand: float) -> float | None:
+    def wait(
+        self, error: errors.QboError, attempt: int, *, repeatable: bool, rand: float
+    ) -> float | None:
         """Seconds to wait before attempt `attempt + 1`, or None to give up and raise.
 
         `attempt` is the number of the attempt that failed (1-based); `repeatable` says whether
@@ -59,8 +61,9 @@ class RetryPolicy:
             return None
         if attempt >= self.max_attempts:
             return None
-        delay = backoff(attempt, base=self.base, cap=self.cap,
-                        floor=self.floor_for(error), rand=rand)
+        delay = backoff(
+            attempt, base=self.base, cap=self.cap, floor=self.floor_for(error), rand=rand
+        )
         return delay if delay <= self.max_inline_wait else None
 
     def floor_for(self, error: errors.Retryable) -> float:

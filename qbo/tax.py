@@ -94,8 +94,9 @@ def choose_tax(
     return TaxChoice(line_code=chain[0], txn_code=None)
 
 
-def _chain(status: TaxStatus, mapped: str | None, settings: TaxSettings,
-           defaults: TaxDefaults) -> list[str]:
+def _chain(
+    status: TaxStatus, mapped: str | None, settings: TaxSettings, defaults: TaxDefaults
+) -> list[str]:
     """Candidate codes in rule order, the ones not set left out."""
     if status == TaxStatus.TAXED:
         first = [mapped, settings.fallback]
@@ -107,8 +108,9 @@ def _chain(status: TaxStatus, mapped: str | None, settings: TaxSettings,
     return [code for code in candidates if code]
 
 
-def _us_choice(status: TaxStatus, mapped: str | None, chain: list[str],
-               category: str | None) -> TaxChoice:
+def _us_choice(
+    status: TaxStatus, mapped: str | None, chain: list[str], category: str | None
+) -> TaxChoice:
     """Lines say TAX or NON; the first real TaxCode id in the chain goes on the transaction.
 
     A line that charges no tax needs no transaction code, so NON without one is not a failure.
@@ -123,8 +125,13 @@ def _us_choice(status: TaxStatus, mapped: str | None, chain: list[str],
 def _missing(status: TaxStatus, category: str | None) -> str:
     taxed = status == TaxStatus.TAXED
     what = f"tax category {category!r} is not mapped and " if taxed and category else ""
-    setting = {TaxStatus.TAXED: "fallback", TaxStatus.TAX_EXEMPT: "exempt",
-               TaxStatus.REVERSE_CHARGED: "reverse-charge"}[status]
-    return (f"no tax code for a {status} customer: {what}no {setting} tax code is set, the QBO "
-            "company has no default tax code and the QBO customer has none; map the tax "
-            f"category or set the {setting} tax code")
+    setting = {
+        TaxStatus.TAXED: "fallback",
+        TaxStatus.TAX_EXEMPT: "exempt",
+        TaxStatus.REVERSE_CHARGED: "reverse-charge",
+    }[status]
+    return (
+        f"no tax code for a {status} customer: {what}no {setting} tax code is set, the QBO "
+        "company has no default tax code and the QBO customer has none; map the tax "
+        f"category or set the {setting} tax code"
+    )

@@ -46,8 +46,13 @@ class Answer:
 class Transport:
     """Sends requests over one pooled session. Construction does no I/O."""
 
-    def __init__(self, *, timeouts: Timeouts | None = None, pool_size: int = 32,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        timeouts: Timeouts | None = None,
+        pool_size: int = 32,
+        session: requests.Session | None = None,
+    ) -> None:
         self.timeouts = timeouts or Timeouts()
         self.session = session or requests.Session()
         adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
@@ -58,9 +63,15 @@ class Transport:
         self.session.close()
 
     def send(
-        self, method: str, url: str, *, params: Mapping[str, str] | None = None,
-        json_body: Any = None, data: str | Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None, auth: tuple[str, str] | None = None,
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        data: str | Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
     ) -> Answer:
         """One HTTP exchange. Raises `TransportError` when no answer came back."""
         hdrs = {"Accept": "application/json", **(headers or {})}
@@ -71,18 +82,32 @@ class Transport:
         started = time.monotonic()
         try:
             resp = self.session.request(
-                method, url, params=params, data=payload, headers=hdrs, auth=auth,
-                timeout=(self.timeouts.connect, self.timeouts.read), allow_redirects=False,
+                method,
+                url,
+                params=params,
+                data=payload,
+                headers=hdrs,
+                auth=auth,
+                timeout=(self.timeouts.connect, self.timeouts.read),
+                allow_redirects=False,
             )
         except requests.Timeout as exc:
-            raise errors.TransportError(f"QBO did not answer in time ({type(exc).__name__})",
-                                        detail=_path(url)) from exc
+            raise errors.TransportError(
+                f"QBO did not answer in time ({type(exc).__name__})", detail=_path(url)
+            ) from exc
         except requests.RequestException as exc:
-            raise errors.TransportError(f"cannot reach QBO ({type(exc).__name__})",
-                                        detail=_path(url)) from exc
+            raise errors.TransportError(
+                f"cannot reach QBO ({type(exc).__name__})", detail=_path(url)
+            ) from exc
         answer = _answer(resp)
-        log.debug("%s %s -> %s in %.0f ms intuit_tid=%s", method, _path(url), answer.status,
-                  (time.monotonic() - started) * 1000, answer.intuit_tid)
+        log.debug(
+            "%s %s -> %s in %.0f ms intuit_tid=%s",
+            method,
+            _path(url),
+            answer.status,
+            (time.monotonic() - started) * 1000,
+            answer.intuit_tid,
+        )
         return answer
 
 

@@ -74,8 +74,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sequence-qbo: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
     except StoreUnavailable as exc:
-        print(f"sequence-qbo: PostgreSQL is unavailable (SEQUENCE_QBO_DATABASE_URL; "
-              f"`make infra-up` starts one): {exc}", file=sys.stderr)
+        print(
+            f"sequence-qbo: PostgreSQL is unavailable (SEQUENCE_QBO_DATABASE_URL; "
+            f"`make infra-up` starts one): {exc}",
+            file=sys.stderr,
+        )
         return 3
     except KeyboardInterrupt:
         return 130

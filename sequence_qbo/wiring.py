@@ -47,27 +47,33 @@ def qbo_clients(settings: Settings) -> ClientFactory:
     Their tokens and quota live on a connection pool of their own: a document sync holds a
     connection of the main pool while it calls QBO, and every QBO call needs one for the quota,
     so one shared pool can deadlock once every connection is held by a waiting sync."""
-    limits = Limits(per_second=settings.qbo_requests_per_second,
-                    per_minute=settings.qbo_requests_per_minute,
-                    concurrent=settings.qbo_concurrent_requests)
-    pool = Database(settings.database_url.get_secret_value(), min_size=1,
-                    max_size=settings.qbo_db_pool_max).open()
+    limits = Limits(
+        per_second=settings.qbo_requests_per_second,
+        per_minute=settings.qbo_requests_per_minute,
+        concurrent=settings.qbo_concurrent_requests,
+    )
+    pool = Database(
+        settings.database_url.get_secret_value(), min_size=1, max_size=settings.qbo_db_pool_max
+    ).open()
     return ClientFactory(settings, pool, limits=limits, owns_db=True)
 
 
-def document_sync(settings: Settings, db: Database, clients: ClientFactory,
-                  serde_: Serde | None = None) -> DocumentSync:
+def document_sync(
+    settings: Settings, db: Database, clients: ClientFactory, serde_: Serde | None = None
+) -> DocumentSync:
     serde_ = serde_ or serde(settings)
-    status = SyncStatusPublisher(kafka.producer(settings.kafka_bootstrap), serde_,
-                                 settings.topics.sync_status)
+    status = SyncStatusPublisher(
+        kafka.producer(settings.kafka_bootstrap), serde_, settings.topics.sync_status
+    )
     # auto_create_customers: the hook creates and links the QBO customer when the account's
     # setting allows it, and raises CustomerNotLinked otherwise.
     hook = customer_sync.document_hook(kafka_publishing(settings, serde_))
     return DocumentSync(db, from_factory(clients), status=status, ensure_customer=hook)
 
 
-def handlers(settings: Settings, db: Database,
-             serde_: Serde | None = None) -> Mapping[str, Handler]:
+def handlers(
+    settings: Settings, db: Database, serde_: Serde | None = None
+) -> Mapping[str, Handler]:
     """Input topic → handler. `serde_` overrides the one the settings describe (tests)."""
     t = settings.topics
     clients = qbo_clients(settings)
@@ -83,10 +89,13 @@ def handlers(settings: Settings, db: Database,
     }
 
 
-def runtime(settings: Settings, handlers_: Mapping[str, Handler],
-            metrics: RuntimeMetrics | None = None,
-            serde_: Serde | None = None,
-            options: RuntimeOptions | None = None) -> ConcurrentRuntime:
+def runtime(
+    settings: Settings,
+    handlers_: Mapping[str, Handler],
+    metrics: RuntimeMetrics | None = None,
+    serde_: Serde | None = None,
+    options: RuntimeOptions | None = None,
+) -> ConcurrentRuntime:
     """The concurrent runtime (ordering per key); several processes may share the group."""
     return ConcurrentRuntime(
         consumer=kafka.consumer(settings.kafka_bootstrap, settings.consumer_group),
@@ -107,13 +116,19 @@ class Loop(Protocol):
     def run(self, stop: threading.Event) -> None: ...
 
 
-def reconcile_loops(settings: Settings, db: Database,
-                    serde_: Serde | None = None) -> Sequence[Loop]:
+def reconcile_loops(
+    settings: Settings, db: Database, serde_: Serde | None = None
+) -> Sequence[Loop]:
     """The invoice.paid outbox relay and the CDC poller (PRODUCT.md §9)."""
     codec = serde_ or serde(settings)
     t = settings.topics
     relay = OutboxRelay(db, kafka.producer(settings.kafka_bootstrap), codec, t.invoice_paid)
-    poller = CdcPoller(db, qbo_clients(settings).for_account,
-                       kafka.producer(settings.kafka_bootstrap), codec, t.qbo_changes,
-                       interval=settings.cdc_interval_seconds)
+    poller = CdcPoller(
+        db,
+        qbo_clients(settings).for_account,
+        kafka.producer(settings.kafka_bootstrap),
+        codec,
+        t.qbo_changes,
+        interval=settings.cdc_interval_seconds,
+    )
     return (relay, poller)

@@ -18,18 +18,26 @@ def snapshot_hash(snapshot: dict[str, Any]) -> str:
 
 
 def save_snapshot(
-    db: Database, *, account_id: str, customer_id: str, snapshot: dict[str, Any],
-    event_id: UUID, occurred_at: Any,
+    db: Database,
+    *,
+    account_id: str,
+    customer_id: str,
+    snapshot: dict[str, Any],
+    event_id: UUID,
+    occurred_at: Any,
 ) -> bool:
     """Stores the snapshot; False when it was unchanged or older than the stored one."""
-    row = db.one("upsert_customer_snapshot", {
-        "account_id": account_id,
-        "customer_id": customer_id,
-        "snapshot": Jsonb(snapshot),
-        "snapshot_hash": snapshot_hash(snapshot),
-        "event_id": event_id,
-        "occurred_at": occurred_at,
-    })
+    row = db.one(
+        "upsert_customer_snapshot",
+        {
+            "account_id": account_id,
+            "customer_id": customer_id,
+            "snapshot": Jsonb(snapshot),
+            "snapshot_hash": snapshot_hash(snapshot),
+            "event_id": event_id,
+            "occurred_at": occurred_at,
+        },
+    )
     return row is not None
 
 

@@ -51,16 +51,29 @@ class RuntimeOptions:
 
 
 class ConcurrentRuntime:
-    def __init__(self, *, consumer: Consumer, producer: Producer, serde: Decoder,
-                 handlers: Mapping[str, Handler], dlq_topic: str,
-                 options: RuntimeOptions | None = None,
-                 metrics: RuntimeMetrics | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        consumer: Consumer,
+        producer: Producer,
+        serde: Decoder,
+        handlers: Mapping[str, Handler],
+        dlq_topic: str,
+        options: RuntimeOptions | None = None,
+        metrics: RuntimeMetrics | None = None,
+    ) -> None:
         self.consumer = consumer
         self.options = options or RuntimeOptions()
         self.metrics = metrics or RuntimeMetrics()
-        self.engine = Engine(decoder=serde, handlers=handlers, producer=producer,
-                             dlq_topic=dlq_topic, options=self.options.engine,
-                             metrics=self.metrics, on_outcome=self._counted)
+        self.engine = Engine(
+            decoder=serde,
+            handlers=handlers,
+            producer=producer,
+            dlq_topic=dlq_topic,
+            options=self.options.engine,
+            metrics=self.metrics,
+            on_outcome=self._counted,
+        )
         self.trackers: dict[TP, PartitionOffsets] = {}
         self.processed = 0
         self._count_lock = threading.Lock()
@@ -70,8 +83,12 @@ class ConcurrentRuntime:
 
     def run(self, stop: threading.Event) -> None:
         self.engine.start()
-        self.consumer.subscribe(list(self.engine.handlers), on_assign=self._on_assign,
-                                on_revoke=self._on_revoke, on_lost=self._on_lost)
+        self.consumer.subscribe(
+            list(self.engine.handlers),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
         try:
             while not stop.is_set():
                 self._poll_once()
@@ -137,8 +154,9 @@ class ConcurrentRuntime:
         with self.engine.cond:
             positions = {tp: t.committable() for tp, t in self.trackers.items()}
         for (topic, partition), position in positions.items():
-            _low, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition),
-                                                             cached=True)
+            _low, high = self.consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), cached=True
+            )
             if position is not None and high >= 0:
                 self.metrics.lag.labels(topic, str(partition)).set(max(0, high - position))
 
@@ -163,13 +181,16 @@ class ConcurrentRuntime:
         grace = 0.0 if self._stopping else self.options.revoke_deadline
         deadline = time.monotonic() + grace
         if not self.engine.wait_idle(list(mine.values()), deadline):
-            log.warning("revoke: work still running after %.0fs is abandoned uncommitted",
-                        self.options.revoke_deadline)
+            log.warning(
+                "revoke: work still running after %.0fs is abandoned uncommitted",
+                self.options.revoke_deadline,
+            )
         self._commit(mine)
         self.engine.forget(list(mine.values()))
         consumer.incremental_unassign(partitions)
-        log.info("revoked %s (%d queued messages left to the next owner)", _names(partitions),
-                 dropped)
+        log.info(
+            "revoked %s (%d queued messages left to the next owner)", _names(partitions), dropped
+        )
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Another member may own them already: commit nothing, let running work finish unseen.
@@ -186,8 +207,9 @@ class ConcurrentRuntime:
     def _commit(self, trackers: Mapping[TP, PartitionOffsets]) -> None:
         with self.engine.cond:
             positions = {tp: t.committable() for tp, t in trackers.items()}
-        offsets = [TopicPartition(t, p, pos) for (t, p), pos in positions.items()
-                   if pos is not None]
+        offsets = [
+            TopicPartition(t, p, pos) for (t, p), pos in positions.items() if pos is not None
+        ]
         if not offsets:
             return
         try:
@@ -203,8 +225,10 @@ class ConcurrentRuntime:
         self.consumer.pause(self.consumer.assignment())
         deadline = time.monotonic() + self.options.shutdown_deadline
         if not self.engine.drain(deadline):
-            log.warning("shutdown: handlers still running after %.0fs are abandoned",
-                        self.options.shutdown_deadline)
+            log.warning(
+                "shutdown: handlers still running after %.0fs are abandoned",
+                self.options.shutdown_deadline,
+            )
         self._commit(dict(self.trackers))
 
 

@@ -33,6 +33,9 @@ def where(m: Message) -> str:
 def log_fields(event: Event) -> dict[str, str]:
     """Context for structured logs: identifiers only, never payloads (they hold personal data)."""
     v = event.value
-    fields = {"event_id": v.get("event_id"), "account_id": v.get("account_id"),
-              "realm_id": v.get("realm_id")}
+    fields = {
+        "event_id": v.get("event_id"),
+        "account_id": v.get("account_id"),
+        "realm_id": v.get("realm_id"),
+    }
     return {k: str(x) for k, x in fields.items() if x}

@@ -70,8 +70,14 @@ class DeadLetter:
 
 def read_dead_letters(bootstrap: str, topic: str, timeout: float = 30.0) -> list[DeadLetter]:
     """Every record of the DLQ topic up to its current end (nothing committed)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"dlq-reader-{uuid4().hex}",
-                         "enable.auto.commit": False, "enable.partition.eof": False})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"dlq-reader-{uuid4().hex}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": False,
+        }
+    )
     try:
         ends = _ends(consumer, topic, timeout)
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
@@ -91,9 +97,16 @@ def reinject(producer: Producer, letters: list[DeadLetter]) -> None:
 
     for letter in letters:
         headers: list[tuple[str, str | bytes | None]] = [
-            *letter.original_headers, (HEADER_REPLAYED_FROM, letter.coordinates.encode())]
-        producer.produce(letter.source_topic, key=letter.key, value=letter.value,
-                         headers=headers, on_delivery=on_delivery)
+            *letter.original_headers,
+            (HEADER_REPLAYED_FROM, letter.coordinates.encode()),
+        ]
+        producer.produce(
+            letter.source_topic,
+            key=letter.key,
+            value=letter.value,
+            headers=headers,
+            on_delivery=on_delivery,
+        )
     if producer.flush(30) or errors:
         raise RuntimeError(f"re-injection not acknowledged: {errors or 'timed out'}")
 
@@ -102,8 +115,10 @@ def _ends(consumer: Consumer, topic: str, timeout: float) -> dict[int, int]:
     meta = consumer.list_topics(topic, timeout=timeout).topics[topic]
     if meta.error is not None:
         raise RuntimeError(f"cannot read {topic}: {meta.error}")
-    return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
-            for p in meta.partitions}
+    return {
+        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
+        for p in meta.partitions
+    }
 
 
 def _read_until(consumer: Consumer, ends: dict[int, int], deadline: float) -> list[DeadLetter]:
@@ -122,7 +137,13 @@ def _read_until(consumer: Consumer, ends: dict[int, int], deadline: float) -> li
 
 def _letter(msg: KafkaMessage) -> DeadLetter:
     m = kafka.to_message(msg)
-    return DeadLetter(partition=m.partition, offset=m.offset, key=m.key, value=m.value,
-                      headers=parse_dlq_headers(list(m.headers)),
-                      original_headers=[(k, v) for k, v in m.headers
-                                        if not k.startswith("dlq.") and k != HEADER_REPLAYED_FROM])
+    return DeadLetter(
+        partition=m.partition,
+        offset=m.offset,
+        key=m.key,
+        value=m.value,
+        headers=parse_dlq_headers(list(m.headers)),
+        original_headers=[
+            (k, v) for k, v in m.headers if not k.startswith("dlq.") and k != HEADER_REPLAYED_FROM
+        ],
+    )

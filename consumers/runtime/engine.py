@@ -63,10 +63,18 @@ class Work:
 
 
 class Engine:
-    def __init__(self, *, decoder: Decoder, handlers: Mapping[str, Handler], producer: Producer,
-                 dlq_topic: str, options: EngineOptions | None = None,
-                 metrics: RuntimeMetrics | None = None, on_outcome: OutcomeHook | None = None,
-                 jitter: Callable[[], float] = retry.jitter) -> None:
+    def __init__(
+        self,
+        *,
+        decoder: Decoder,
+        handlers: Mapping[str, Handler],
+        producer: Producer,
+        dlq_topic: str,
+        options: EngineOptions | None = None,
+        metrics: RuntimeMetrics | None = None,
+        on_outcome: OutcomeHook | None = None,
+        jitter: Callable[[], float] = retry.jitter,
+    ) -> None:
         self.decoder = decoder
         self.handlers = dict(handlers)
         self.producer = producer
@@ -77,7 +85,8 @@ class Engine:
         self.jitter = jitter
         self.cond = threading.Condition()  # guards the scheduler, the trackers and the counts
         self.scheduler: KeyScheduler[Work] = KeyScheduler(
-            max_in_flight=self.options.max_in_flight, group_limit=self.options.group_limit)
+            max_in_flight=self.options.max_in_flight, group_limit=self.options.group_limit
+        )
         self._running: Counter[PartitionOffsets] = Counter()
         self._pool: ThreadPoolExecutor | None = None
         self.accepting = False
@@ -185,8 +194,9 @@ class Engine:
             outcome = self._attempt(work)
             self._settle(work, outcome)
         except Exception:  # a bug here must not kill the pool thread silently
-            log.exception("runtime error on %s", decoding.where(work.message),
-                          extra=work.log_fields)
+            log.exception(
+                "runtime error on %s", decoding.where(work.message), extra=work.log_fields
+            )
             self._abandon(work)
 
     def _attempt(self, work: Work) -> Outcome:
@@ -202,8 +212,9 @@ class Engine:
         try:
             return work.handler.handle(work.event)
         except Exception as exc:  # a handler bug or an unexpected outage: retry, then DLQ
-            log.exception("handler for %s raised", decoding.where(work.message),
-                          extra=work.log_fields)
+            log.exception(
+                "handler for %s raised", decoding.where(work.message), extra=work.log_fields
+            )
             return Retry(f"{type(exc).__name__}: {exc}", after=0.0)
         finally:
             self.metrics.latency.labels(work.message.topic).observe(time.monotonic() - started)
@@ -213,8 +224,9 @@ class Engine:
             work.first_failure = work.first_failure or dt.datetime.now(dt.UTC)
             if self._retry(work, outcome):
                 return
-            outcome = Poison("RetriesExhausted",
-                             f"after {work.attempts} attempts: {outcome.reason}")
+            outcome = Poison(
+                "RetriesExhausted", f"after {work.attempts} attempts: {outcome.reason}"
+            )
         if isinstance(outcome, Poison) and not self._dead_letter(work, outcome):
             return
         self._finish(work, outcome)
@@ -222,15 +234,27 @@ class Engine:
     def _retry(self, work: Work, outcome: Retry) -> bool:
         """Schedules the next attempt; False when the attempts are used up."""
         o = self.options
-        delay = retry.next_retry(work.attempts, max_attempts=o.max_attempts, base=o.backoff_base,
-                                 cap=o.backoff_cap, floor=outcome.after, rand=self.jitter())
+        delay = retry.next_retry(
+            work.attempts,
+            max_attempts=o.max_attempts,
+            base=o.backoff_base,
+            cap=o.backoff_cap,
+            floor=outcome.after,
+            rand=self.jitter(),
+        )
         if delay is None:
             return False
         # A Retry with a wait is the other side (QBO's 429) asking the whole realm to slow down.
         self._defer(work, delay, hold=outcome.after)
         self.metrics.retries.labels(work.message.topic).inc()
-        log.info("retry %d of %s in %.2fs: %s", work.attempts, decoding.where(work.message), delay,
-                 outcome.reason, extra=work.log_fields)
+        log.info(
+            "retry %d of %s in %.2fs: %s",
+            work.attempts,
+            decoding.where(work.message),
+            delay,
+            outcome.reason,
+            extra=work.log_fields,
+        )
         return True
 
     def _defer(self, work: Work, delay: float, hold: float = 0.0) -> None:
@@ -250,20 +274,30 @@ class Engine:
         m = work.message
         if not self.options.dead_letter:
             return True
-        headers = dlq.dlq_headers(m, error_class=poison.error_class, reason=poison.reason,
-                                  attempts=work.attempts,
-                                  first_failure=work.first_failure or dt.datetime.now(dt.UTC))
+        headers = dlq.dlq_headers(
+            m,
+            error_class=poison.error_class,
+            reason=poison.reason,
+            attempts=work.attempts,
+            first_failure=work.first_failure or dt.datetime.now(dt.UTC),
+        )
         try:
-            kafka.produce_sync(self.producer, self.dlq_topic, key=m.key, value=m.value,
-                               headers=headers)
+            kafka.produce_sync(
+                self.producer, self.dlq_topic, key=m.key, value=m.value, headers=headers
+            )
         except kafka.DeliveryFailed as exc:
             log.error("cannot dead-letter %s: %s", decoding.where(m), exc, extra=work.log_fields)
             work.early = poison  # next time straight to the DLQ, not the handler
             self._defer(work, retry.backoff(work.attempts, base=1.0, cap=30.0))
             return False
         self.metrics.dead_lettered.labels(m.topic, poison.error_class).inc()
-        log.warning("dead-lettered %s: %s: %s", decoding.where(m), poison.error_class,
-                    poison.reason, extra=work.log_fields)
+        log.warning(
+            "dead-lettered %s: %s: %s",
+            decoding.where(m),
+            poison.error_class,
+            poison.reason,
+            extra=work.log_fields,
+        )
         return True
 
     def _finish(self, work: Work, outcome: Outcome) -> None:

@@ -44,8 +44,13 @@ def producer(bootstrap: str, **overrides: Any) -> Producer:
 
 
 def produce_sync(
-    producer_: Producer, topic: str, *, key: bytes | str | None, value: bytes | None,
-    headers: list[tuple[str, str | bytes | None]] | None = None, timeout: float = 30.0,
+    producer_: Producer,
+    topic: str,
+    *,
+    key: bytes | str | None,
+    value: bytes | None,
+    headers: list[tuple[str, str | bytes | None]] | None = None,
+    timeout: float = 30.0,
 ) -> None:
     """Produces one record and waits for the broker's acknowledgement."""
     errors: list[KafkaError] = []

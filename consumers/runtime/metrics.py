@@ -13,24 +13,52 @@ class RuntimeMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.processed = Counter("sequence_qbo_messages_processed", "Messages done with, by the "
-                                 "label of their outcome", ["topic", "outcome"], registry=r)
-        self.failed = Counter("sequence_qbo_messages_failed", "Messages that failed (business "
-                              "failure or dead-lettered), by reason", ["topic", "reason"],
-                              registry=r)
-        self.retries = Counter("sequence_qbo_retries", "Attempts scheduled again after a "
-                               "transient failure", ["topic"], registry=r)
-        self.dead_lettered = Counter("sequence_qbo_dead_lettered", "Messages written to the DLQ",
-                                     ["topic", "error_class"], registry=r)
+        self.processed = Counter(
+            "sequence_qbo_messages_processed",
+            "Messages done with, by the label of their outcome",
+            ["topic", "outcome"],
+            registry=r,
+        )
+        self.failed = Counter(
+            "sequence_qbo_messages_failed",
+            "Messages that failed (business failure or dead-lettered), by reason",
+            ["topic", "reason"],
+            registry=r,
+        )
+        self.retries = Counter(
+            "sequence_qbo_retries",
+            "Attempts scheduled again after a transient failure",
+            ["topic"],
+            registry=r,
+        )
+        self.dead_lettered = Counter(
+            "sequence_qbo_dead_lettered",
+            "Messages written to the DLQ",
+            ["topic", "error_class"],
+            registry=r,
+        )
         self.in_flight = Gauge("sequence_qbo_in_flight", "Handler calls running", registry=r)
-        self.buffered = Gauge("sequence_qbo_buffered", "Messages polled and not yet done",
-                              registry=r)
-        self.pauses = Counter("sequence_qbo_backpressure_pauses", "Times every partition was "
-                              "paused because the buffer was full", registry=r)
-        self.lag = Gauge("sequence_qbo_consumer_lag", "High watermark minus the committable "
-                         "position", ["topic", "partition"], registry=r)
-        self.latency = Histogram("sequence_qbo_handler_seconds", "Handler latency per attempt",
-                                 ["topic"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.buffered = Gauge(
+            "sequence_qbo_buffered", "Messages polled and not yet done", registry=r
+        )
+        self.pauses = Counter(
+            "sequence_qbo_backpressure_pauses",
+            "Times every partition was paused because the buffer was full",
+            registry=r,
+        )
+        self.lag = Gauge(
+            "sequence_qbo_consumer_lag",
+            "High watermark minus the committable position",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "sequence_qbo_handler_seconds",
+            "Handler latency per attempt",
+            ["topic"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
 
     def count(self, topic: str, outcome: Outcome) -> None:
         """One message done with."""

@@ -39,35 +39,60 @@ class Span:
         return max(0, self.end - self.start)
 
 
-def plan(consumer: Consumer, topic: str, since: dt.datetime, until: dt.datetime | None,
-         timeout: float = 30.0) -> list[Span]:
+def plan(
+    consumer: Consumer,
+    topic: str,
+    since: dt.datetime,
+    until: dt.datetime | None,
+    timeout: float = 30.0,
+) -> list[Span]:
     meta = consumer.list_topics(topic, timeout=timeout).topics[topic]
     if meta.error is not None:
         raise ValueError(f"no topic {topic}: {meta.error}")
     parts = sorted(meta.partitions)
-    highs = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
-             for p in parts}
+    highs = {
+        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
+        for p in parts
+    }
     starts = _offsets_at(consumer, topic, parts, since, highs, timeout)
     # Records stamped exactly `until` are included: stop at the first one after it.
-    ends = (_offsets_at(consumer, topic, parts, until + dt.timedelta(milliseconds=1), highs,
-                        timeout) if until else highs)
+    ends = (
+        _offsets_at(consumer, topic, parts, until + dt.timedelta(milliseconds=1), highs, timeout)
+        if until
+        else highs
+    )
     return [Span(topic, p, starts[p], min(ends[p], highs[p])) for p in parts]
 
 
-def _offsets_at(consumer: Consumer, topic: str, parts: list[int], when: dt.datetime,
-                highs: dict[int, int], timeout: float) -> dict[int, int]:
+def _offsets_at(
+    consumer: Consumer,
+    topic: str,
+    parts: list[int],
+    when: dt.datetime,
+    highs: dict[int, int],
+    timeout: float,
+) -> dict[int, int]:
     """First offset with a timestamp at or after `when`; the high watermark when none is."""
     ms = int(when.timestamp() * 1000)
-    found = consumer.offsets_for_times([TopicPartition(topic, p, ms) for p in parts],
-                                       timeout=timeout)
+    found = consumer.offsets_for_times(
+        [TopicPartition(topic, p, ms) for p in parts], timeout=timeout
+    )
     return {tp.partition: tp.offset if tp.offset >= 0 else highs[tp.partition] for tp in found}
 
 
 class Replay:
     """Feeds the spans through the engine (or only the decoder, for a dry run) and counts."""
 
-    def __init__(self, consumer: Consumer, spans: list[Span], *, engine: Engine | None,
-                 decoder: Decoder, event: str, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        consumer: Consumer,
+        spans: list[Span],
+        *,
+        engine: Engine | None,
+        decoder: Decoder,
+        event: str,
+        progress: Progress | None = None,
+    ) -> None:
         self.consumer = consumer
         self.spans = [s for s in spans if s.size]
         self.engine = engine
@@ -116,8 +141,12 @@ class Replay:
     def _busy(self) -> bool:
         return self.engine is not None and self.engine.buffered > 0
 
-    def _take(self, m: Message, ends: dict[tuple[str, int], int],
-              trackers: dict[tuple[str, int], PartitionOffsets]) -> None:
+    def _take(
+        self,
+        m: Message,
+        ends: dict[tuple[str, int], int],
+        trackers: dict[tuple[str, int], PartitionOffsets],
+    ) -> None:
         tp = (m.topic, m.partition)
         if tp not in ends or m.offset >= ends[tp]:
             return  # past the end: left to the live consumers

@@ -10,8 +10,9 @@ def jitter() -> float:
     return 0.5 + random.random() / 2
 
 
-def backoff(attempt: int, *, base: float = 0.5, cap: float = 60.0, floor: float = 0.0,
-            rand: float = 1.0) -> float:
+def backoff(
+    attempt: int, *, base: float = 0.5, cap: float = 60.0, floor: float = 0.0, rand: float = 1.0
+) -> float:
     """Seconds to wait before retry number `attempt` (1-based).
 
     wait = max(floor, min(cap, base · 2^(attempt-1)) · rand), where `floor` is a wait the
@@ -21,8 +22,15 @@ def backoff(attempt: int, *, base: float = 0.5, cap: float = 60.0, floor: float 
     return max(floor, exp * rand)
 
 
-def next_retry(attempt: int, *, max_attempts: int, base: float, floor: float = 0.0,
-               cap: float = 60.0, rand: float = 1.0) -> float | None:
+def next_retry(
+    attempt: int,
+    *,
+    max_attempts: int,
+    base: float,
+    floor: float = 0.0,
+    cap: float = 60.0,
+    rand: float = 1.0,
+) -> float | None:
     """After failed attempt number `attempt`: seconds until the next one, or None when the
     attempts are used up (the message is then dead-lettered as RetriesExhausted)."""
     if attempt >= max_attempts:

@@ -21,8 +21,13 @@ T = TypeVar("T")
 
 
 class KeyScheduler(Generic[T]):
-    def __init__(self, *, max_in_flight: int, group_limit: int = 10,
-                 group_limits: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_in_flight: int,
+        group_limit: int = 10,
+        group_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.max_in_flight = max_in_flight
         self.group_limit = group_limit
         self.group_limits = dict(group_limits or {})

@@ -27,8 +27,14 @@ log = logging.getLogger(__name__)
 
 class SequentialRuntime:
     def __init__(
-        self, *, consumer: Consumer, producer: Producer, serde: Serde,
-        handlers: Mapping[str, Handler], dlq_topic: str, max_attempts: int = 5,
+        self,
+        *,
+        consumer: Consumer,
+        producer: Producer,
+        serde: Serde,
+        handlers: Mapping[str, Handler],
+        dlq_topic: str,
+        max_attempts: int = 5,
         backoff_base: float = 0.2,
     ) -> None:
         self.consumer = consumer
@@ -66,8 +72,9 @@ class SequentialRuntime:
             if attempt >= self.max_attempts:
                 outcome = Poison("RetriesExhausted", f"after {attempt} attempts: {outcome.reason}")
                 break
-            wait = retry.backoff(attempt, base=self.backoff_base, floor=outcome.after,
-                                 rand=retry.jitter())
+            wait = retry.backoff(
+                attempt, base=self.backoff_base, floor=outcome.after, rand=retry.jitter()
+            )
             if stop.wait(wait):
                 return outcome  # shutting down: not stored, so it is redelivered
         if isinstance(outcome, Poison):
@@ -92,14 +99,23 @@ class SequentialRuntime:
             log.exception("handler for %s raised", message.topic)
             return Retry(f"{type(exc).__name__}: {exc}")
 
-    def _dead_letter(self, message: Message, poison: Poison, attempts: int,
-                     first_failure: dt.datetime | None) -> None:
+    def _dead_letter(
+        self, message: Message, poison: Poison, attempts: int, first_failure: dt.datetime | None
+    ) -> None:
         headers = dlq.dlq_headers(
-            message, error_class=poison.error_class, reason=poison.reason, attempts=attempts,
+            message,
+            error_class=poison.error_class,
+            reason=poison.reason,
+            attempts=attempts,
             first_failure=first_failure or dt.datetime.now(dt.UTC),
         )
-        kafka.produce_sync(self.producer, self.dlq_topic, key=message.key, value=message.value,
-                           headers=headers)
-        log.warning("dead-lettered %s[%d]@%d: %s", message.topic, message.partition,
-                    message.offset, poison.reason)
-
+        kafka.produce_sync(
+            self.producer, self.dlq_topic, key=message.key, value=message.value, headers=headers
+        )
+        log.warning(
+            "dead-lettered %s[%d]@%d: %s",
+            message.topic,
+            message.partition,
+            message.offset,
+            poison.reason,
+        )

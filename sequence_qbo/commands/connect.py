@@ -22,9 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser("connect", help="connect an account to a QuickBooks company (OAuth 2.0)")
     c.add_argument("--account", required=True, help="the Sequence account id")
     c.add_argument("--timeout", type=float, default=600, help="seconds to wait for the browser")
-    c.add_argument("--paste", action="store_true",
-                   help="paste the URL the browser was redirected to, instead of listening on "
-                   "the redirect URI (for a redirect URI that is not this machine)")
+    c.add_argument(
+        "--paste",
+        action="store_true",
+        help="paste the URL the browser was redirected to, instead of listening on "
+        "the redirect URI (for a redirect URI that is not this machine)",
+    )
     c.set_defaults(func=_connect)
     group = sub.add_parser("connections", help="QBO connections")
     cmds = group.add_subparsers(dest="connections_command", metavar="ACTION", required=True)
@@ -51,13 +54,19 @@ def _connect(args: argparse.Namespace, settings: Settings) -> int:
         factory = _factory(settings, db)
         try:
             if args.paste:
-                print(f"Open this URL, approve, then paste the address you land on:\n"
-                      f"{factory.oauth.authorize_url(state)}", flush=True)
+                print(
+                    f"Open this URL, approve, then paste the address you land on:\n"
+                    f"{factory.oauth.authorize_url(state)}",
+                    flush=True,
+                )
                 callback = parse_callback(input("> ").strip(), state)
             else:
                 with CallbackReceiver(settings.qbo_redirect_uri, state) as receiver:
-                    print(f"Open this URL in a browser and approve the connection:\n"
-                          f"{factory.oauth.authorize_url(state)}", flush=True)
+                    print(
+                        f"Open this URL in a browser and approve the connection:\n"
+                        f"{factory.oauth.authorize_url(state)}",
+                        flush=True,
+                    )
                     callback = receiver.wait(args.timeout)
             factory.complete_connect(args.account, callback.code, callback.realm_id)
         except errors.QboError as exc:
@@ -71,13 +80,27 @@ def _connect(args: argparse.Namespace, settings: Settings) -> int:
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     with wiring.database(settings) as db:
         rows = connections.list_all(db)
-    table = Table("account", "realm", "environment", "status", "access token expires",
-                  "refresh token expires", "last refresh", title=f"{len(rows)} connection(s)")
+    table = Table(
+        "account",
+        "realm",
+        "environment",
+        "status",
+        "access token expires",
+        "refresh token expires",
+        "last refresh",
+        title=f"{len(rows)} connection(s)",
+    )
     for row in rows:
         status = row["status"] + (f" ({row['status_reason']})" if row["status_reason"] else "")
-        table.add_row(row["account_id"], row["realm_id"] or "-", row["environment"], status,
-                      _when(row["access_expires_at"]), _when(row["refresh_expires_at"]),
-                      _when(row["refreshed_at"]))
+        table.add_row(
+            row["account_id"],
+            row["realm_id"] or "-",
+            row["environment"],
+            status,
+            _when(row["access_expires_at"]),
+            _when(row["refresh_expires_at"]),
+            _when(row["refreshed_at"]),
+        )
     Console().print(table)
     return 0
 

@@ -47,8 +47,12 @@ _PRO = "prod_pro"
 
 def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="sample events through the service into QBO and back")
-    demo.add_argument("--timeout", type=float, default=120.0,
-                      help="seconds to wait for the events to be processed (default 120)")
+    demo.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait for the events to be processed (default 120)",
+    )
     demo.set_defaults(func=_demo)
 
 
@@ -65,8 +69,13 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             _retire_earlier_demos(db)
             realm = _connect(settings, db, sandbox, account)
             console.print(f"[bold]account[/] {account} → QBO company (realm) {realm} at {base_url}")
-            _run(settings, db, lambda: _customers(settings, account), _customers_done(db, account),
-                 args.timeout)
+            _run(
+                settings,
+                db,
+                lambda: _customers(settings, account),
+                _customers_done(db, account),
+                args.timeout,
+            )
             _set_up(settings, db, account, console)
             _show_customers(console, db, account)
             docs = _documents(settings, account)
@@ -100,21 +109,36 @@ def _emulator(settings: Settings) -> Iterator[tuple[str, Any]]:
 
 def _demo_settings(settings: Settings, base_url: str) -> Settings:
     key = settings.token_encryption_key or Fernet.generate_key().decode()
-    return Settings(**{**settings.model_dump(), "qbo_environment": "emulator",
-                       "qbo_base_url": base_url, "token_encryption_key": key})
+    return Settings(
+        **{
+            **settings.model_dump(),
+            "qbo_environment": "emulator",
+            "qbo_base_url": base_url,
+            "token_encryption_key": key,
+        }
+    )
 
 
 def _connect(settings: Settings, db: wiring.Database, sandbox: Any, account: str) -> str:
     from sequence_qbo.cli import CliError
 
     if sandbox is None:
-        raise CliError("with SEQUENCE_QBO_QBO_BASE_URL set, connect the account yourself "
-                       "(`sequence-qbo connect`); the demo drives only its own emulator")
+        raise CliError(
+            "with SEQUENCE_QBO_QBO_BASE_URL set, connect the account yourself "
+            "(`sequence-qbo connect`); the demo drives only its own emulator"
+        )
     realm = sandbox.create_realm("UK")
     tokens = sandbox.token(realm)
     assert settings.token_encryption_key is not None
-    store_connection(db, settings.token_encryption_key, account, realm, tokens["access_token"],
-                     tokens["refresh_token"], dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    store_connection(
+        db,
+        settings.token_encryption_key,
+        account,
+        realm,
+        tokens["access_token"],
+        tokens["refresh_token"],
+        dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+    )
     return realm
 
 
@@ -147,21 +171,39 @@ def _set_up(settings: Settings, db: wiring.Database, account: str, console: Cons
     products.map_product(db, client, account, _PRO, "Pro plan", income)
     products.create_fallback_item(db, client, account, "Other Sequence charges", income)
     tax.map_tax_category(db, client, account, "vat_standard", "3")
-    settings_service.update_settings(db, lambda: client, account, {
-        "exempt_tax_code_id": "2", "reverse_charge_tax_code_id": "5",
-        "merchant_email": "billing@merchant.example"})
+    settings_service.update_settings(
+        db,
+        lambda: client,
+        account,
+        {
+            "exempt_tax_code_id": "2",
+            "reverse_charge_tax_code_id": "5",
+            "merchant_email": "billing@merchant.example",
+        },
+    )
 
 
-def _invoice(iid: str, customer: dict[str, Any], number: str, *,
-             status: str = "FINAL") -> dict[str, Any]:
-    lines = [samples.line("l1", "Pro plan", "1", "100.00", "100.00", product_id=_PRO),
-             samples.line("l2", "API calls", "1234.5678", "0.0015", "1.85")]
+def _invoice(
+    iid: str, customer: dict[str, Any], number: str, *, status: str = "FINAL"
+) -> dict[str, Any]:
+    lines = [
+        samples.line("l1", "Pro plan", "1", "100.00", "100.00", product_id=_PRO),
+        samples.line("l2", "API calls", "1234.5678", "0.0015", "1.85"),
+    ]
     net = sum((Decimal(ln["amount"]) for ln in lines), Decimal(0))
     rate = Decimal("0.2") if customer["tax_status"] == "TAXED" else Decimal(0)
     vat = (net * rate).quantize(Decimal("0.01"), ROUND_HALF_UP)
     group = samples.group("g1", "November", lines, "vat_standard")
-    return samples.invoice(iid, customer, [group], number=number, status=status,
-                           net=str(net), tax=str(vat), gross=str(net + vat))
+    return samples.invoice(
+        iid,
+        customer,
+        [group],
+        number=number,
+        status=status,
+        net=str(net),
+        tax=str(vat),
+        gross=str(net + vat),
+    )
 
 
 def _documents(settings: Settings, account: str) -> list[tuple[str, str]]:
@@ -174,33 +216,42 @@ def _documents(settings: Settings, account: str) -> list[tuple[str, str]]:
         _invoice("inv_1004", by_id["cus_004"], "INV-1004"),  # customer not linked
         _invoice("inv_1005", by_id["cus_001"], "INV-2026-11-LONG-NUMBER"),  # 23 characters
     ]
-    note = {**_invoice("cn_2001", by_id["cus_001"], "CN-2001"), "invoice_id": "inv_1001",
-            "invoice_number": "INV-1001", "issue_date": dt.date(2026, 11, 20)}
+    note = {
+        **_invoice("cn_2001", by_id["cus_001"], "CN-2001"),
+        "invoice_id": "inv_1001",
+        "invoice_number": "INV-1001",
+        "issue_date": dt.date(2026, 11, 20),
+    }
     del note["invoice_date"]
     envelope = samples.envelope
-    _produce(settings, "invoice.finalized",
-             [(i["id"], {**envelope(account), "invoice": i}) for i in invoices])
-    _produce(settings, "credit_note.sent",
-             [(note["id"], {**envelope(account), "credit_note": note})])
+    _produce(
+        settings,
+        "invoice.finalized",
+        [(i["id"], {**envelope(account), "invoice": i}) for i in invoices],
+    )
+    _produce(
+        settings, "credit_note.sent", [(note["id"], {**envelope(account), "credit_note": note})]
+    )
     voided = {**invoices[2], "status": "VOIDED"}
-    _produce(settings, "invoice.voided", [(voided["id"], {**envelope(account),
-                                                          "invoice": voided})])
+    _produce(settings, "invoice.voided", [(voided["id"], {**envelope(account), "invoice": voided})])
     return [("invoice", i["id"]) for i in invoices] + [("credit_note", note["id"])]
 
 
 def _documents_done(db: wiring.Database, account: str, docs: list[tuple[str, str]]) -> Any:
     def done() -> bool:
         with db.transaction() as tx:
-            rows = [ledger.get(tx, ledger.DocKey(account, ledger.DocumentType(t), i))
-                    for t, i in docs]
+            rows = [
+                ledger.get(tx, ledger.DocKey(account, ledger.DocumentType(t), i)) for t, i in docs
+            ]
         voided = next((r for r in rows if r and r["sequence_id"] == "inv_1003"), None)
         return all(r and r["status"] != "pending" for r in rows) and bool(
-            voided and voided["status"] == "voided")
+            voided and voided["status"] == "voided"
+        )
+
     return done
 
 
-def _run(settings: Settings, db: wiring.Database, produce: Any, done: Any,
-         timeout: float) -> None:
+def _run(settings: Settings, db: wiring.Database, produce: Any, done: Any, timeout: float) -> None:
     """Runs the consumers until `done()`, as `sequence-qbo run` would."""
     from sequence_qbo.cli import CliError
 
@@ -220,27 +271,43 @@ def _run(settings: Settings, db: wiring.Database, produce: Any, done: Any,
         worker.join(60)
 
 
-def _report(console: Console, db: wiring.Database, account: str, factory: Any,
-            docs: list[tuple[str, str]]) -> None:
+def _report(
+    console: Console, db: wiring.Database, account: str, factory: Any, docs: list[tuple[str, str]]
+) -> None:
     client = factory.for_account(account)[1]
-    table = Table("document", "id", "status", "reason", "QBO id", "QBO total", "message",
-                  title=f"what the service did for {account}")
+    table = Table(
+        "document",
+        "id",
+        "status",
+        "reason",
+        "QBO id",
+        "QBO total",
+        "message",
+        title=f"what the service did for {account}",
+    )
     for doc_type, sequence_id in docs:
         with db.transaction() as tx:
-            row = ledger.get(tx, ledger.DocKey(account, ledger.DocumentType(doc_type),
-                                               sequence_id))
+            row = ledger.get(tx, ledger.DocKey(account, ledger.DocumentType(doc_type), sequence_id))
         assert row is not None
         total = ""
         if row["qbo_id"]:
             entity = "Invoice" if doc_type == "invoice" else "CreditMemo"
             total = str(client.get(entity, row["qbo_id"])["TotalAmt"])
-        table.add_row(doc_type, sequence_id, row["status"], row["reason_code"] or "",
-                      row["qbo_id"] or "", total, row["message"] or "")
+        table.add_row(
+            doc_type,
+            sequence_id,
+            row["status"],
+            row["reason_code"] or "",
+            row["qbo_id"] or "",
+            total,
+            row["message"] or "",
+        )
     console.print(table)
 
 
-def _pay_and_watch(settings: Settings, db: wiring.Database, account: str, console: Console,
-                   timeout: float) -> None:
+def _pay_and_watch(
+    settings: Settings, db: wiring.Database, account: str, console: Console, timeout: float
+) -> None:
     """A customer pays INV-1001 in QBO; the service notices and publishes `invoice.paid`."""
     from sequence_qbo.cli import CliError
 
@@ -250,13 +317,21 @@ def _pay_and_watch(settings: Settings, db: wiring.Database, account: str, consol
     client = wiring.qbo_clients(settings).for_account(account)[1]
     invoice = client.get("Invoice", row["qbo_id"])
     amount = Decimal(str(invoice["Balance"]))
-    payment = client.create("Payment", {
-        "CustomerRef": invoice["CustomerRef"], "TotalAmt": amount,
-        "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": row["qbo_id"],
-                                                    "TxnType": "Invoice"}]}],
-    }, request_id=f"demo-pay-{account}")
-    console.print(f"paid QBO invoice {row['qbo_id']} (INV-1001): Payment {payment['Id']} "
-                  f"of {amount}; waiting for invoice.paid …")
+    payment = client.create(
+        "Payment",
+        {
+            "CustomerRef": invoice["CustomerRef"],
+            "TotalAmt": amount,
+            "Line": [
+                {"Amount": amount, "LinkedTxn": [{"TxnId": row["qbo_id"], "TxnType": "Invoice"}]}
+            ],
+        },
+        request_id=f"demo-pay-{account}",
+    )
+    console.print(
+        f"paid QBO invoice {row['qbo_id']} (INV-1001): Payment {payment['Id']} "
+        f"of {amount}; waiting for invoice.paid …"
+    )
     fast = Settings(**{**settings.model_dump(), "cdc_interval_seconds": 1.0})
     found = _watch_paid(fast, db, account, timeout)
     if found is None:
@@ -267,15 +342,21 @@ def _pay_and_watch(settings: Settings, db: wiring.Database, account: str, consol
     console.print(table)
 
 
-def _watch_paid(settings: Settings, db: wiring.Database, account: str,
-                timeout: float) -> dict[str, Any] | None:
+def _watch_paid(
+    settings: Settings, db: wiring.Database, account: str, timeout: float
+) -> dict[str, Any] | None:
     """Runs the consumers and the reconciliation loops until the event is on the topic."""
     from confluent_kafka import Consumer
 
     serde = wiring.serde(settings)
-    reader = Consumer({"bootstrap.servers": settings.kafka_bootstrap,
-                       "group.id": f"demo-reader-{uuid.uuid4().hex}",
-                       "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    reader = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"demo-reader-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
     reader.subscribe([settings.topics.invoice_paid])
     stop = threading.Event()
     runtime = wiring.runtime(settings, wiring.handlers(settings, db))
@@ -303,11 +384,23 @@ def _watch_paid(settings: Settings, db: wiring.Database, account: str,
 def _show_customers(console: Console, db: wiring.Database, account: str) -> None:
     from store import customers
 
-    table = Table("customer", "legal name", "email", "country", "tax status", "QBO customer",
-                  title="customer snapshots stored from customer.updated")
+    table = Table(
+        "customer",
+        "legal name",
+        "email",
+        "country",
+        "tax status",
+        "QBO customer",
+        title="customer snapshots stored from customer.updated",
+    )
     for row in customers.list_snapshots(db, account):
         snap = row["snapshot"]
-        table.add_row(row["customer_id"], snap["legal_name"], snap["email"],
-                      snap["address"]["country"], snap["tax_status"],
-                      row["qbo_customer_id"] or "not linked")
+        table.add_row(
+            row["customer_id"],
+            snap["legal_name"],
+            snap["email"],
+            snap["address"]["country"],
+            snap["tax_status"],
+            row["qbo_customer_id"] or "not linked",
+        )
     console.print(table)

@@ -18,8 +18,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     _selection_args(ls)
     ls.add_argument("--limit", type=int, default=100, help="at most this many rows (default 100)")
     ls.set_defaults(func=_list)
-    rp = cmds.add_parser("replay", help="re-inject dead-lettered records into their source "
-                         "topics (original key and value)")
+    rp = cmds.add_parser(
+        "replay",
+        help="re-inject dead-lettered records into their source topics (original key and value)",
+    )
     _selection_args(rp)
     rp.add_argument("--all", action="store_true", help="every record of the DLQ")
     rp.add_argument("--dry-run", action="store_true", help="show what would be re-injected")
@@ -29,14 +31,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _selection_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic", help="only records dead-lettered from this source topic")
     parser.add_argument("--error-class", help="only records with this error class")
-    parser.add_argument("--offsets", nargs="+", metavar="PARTITION:OFFSET", default=[],
-                        help="only these DLQ records (as `dlq list` shows them)")
+    parser.add_argument(
+        "--offsets",
+        nargs="+",
+        metavar="PARTITION:OFFSET",
+        default=[],
+        help="only these DLQ records (as `dlq list` shows them)",
+    )
 
 
 def _select(args: argparse.Namespace, letters: list[dlq.DeadLetter]) -> list[dlq.DeadLetter]:
     wanted = set(args.offsets)
     return [
-        x for x in letters
+        x
+        for x in letters
         if (not args.topic or x.source_topic == args.topic)
         and (not args.error_class or x.headers.get(dlq.HEADER_ERROR_CLASS) == args.error_class)
         and (not wanted or x.coordinates in wanted)
@@ -54,9 +62,12 @@ def _read(settings: Settings) -> list[dlq.DeadLetter]:
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     letters = _select(args, _read(settings))
-    shown = letters[-args.limit:] if args.limit > 0 else letters
-    table = _table(shown, f"{len(letters)} dead-lettered record(s) in {settings.topics.dlq}"
-                   + (f", showing the last {len(shown)}" if len(shown) < len(letters) else ""))
+    shown = letters[-args.limit :] if args.limit > 0 else letters
+    table = _table(
+        shown,
+        f"{len(letters)} dead-lettered record(s) in {settings.topics.dlq}"
+        + (f", showing the last {len(shown)}" if len(shown) < len(letters) else ""),
+    )
     Console().print(table)
     return 0
 
@@ -78,14 +89,23 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _table(letters: list[dlq.DeadLetter], title: str) -> Table:
-    table = Table("dlq", "source", "key", "error class", "reason", "attempts", "first failure",
-                  title=title)
+    table = Table(
+        "dlq", "source", "key", "error class", "reason", "attempts", "first failure", title=title
+    )
     for x in letters:
         h = x.headers
-        source = (f"{x.source_topic}[{h.get(dlq.HEADER_SOURCE_PARTITION, '?')}]"
-                  f"@{h.get(dlq.HEADER_SOURCE_OFFSET, '?')}")
+        source = (
+            f"{x.source_topic}[{h.get(dlq.HEADER_SOURCE_PARTITION, '?')}]"
+            f"@{h.get(dlq.HEADER_SOURCE_OFFSET, '?')}"
+        )
         key = x.key.decode("utf-8", "replace") if x.key is not None else ""
-        table.add_row(x.coordinates, source, key, h.get(dlq.HEADER_ERROR_CLASS, ""),
-                      h.get(dlq.HEADER_REASON, "")[:120], h.get(dlq.HEADER_ATTEMPTS, ""),
-                      h.get(dlq.HEADER_FIRST_FAILURE, ""))
+        table.add_row(
+            x.coordinates,
+            source,
+            key,
+            h.get(dlq.HEADER_ERROR_CLASS, ""),
+            h.get(dlq.HEADER_REASON, "")[:120],
+            h.get(dlq.HEADER_ATTEMPTS, ""),
+            h.get(dlq.HEADER_FIRST_FAILURE, ""),
+        )
     return table

@@ -27,12 +27,24 @@ from sequence_qbo.settings import Settings
 def register(sub: argparse._SubParsersAction) -> None:
     rp = sub.add_parser("replay", help="process a time range of a topic again (side consumer)")
     rp.add_argument("--topic", required=True, help="input topic to replay")
-    rp.add_argument("--from", dest="since", required=True, type=parse_time,
-                    help="ISO 8601 time (UTC when no zone), e.g. 2026-11-25T09:00")
-    rp.add_argument("--to", dest="until", type=parse_time,
-                    help="ISO 8601 end time, inclusive (default: the end of the topic now)")
-    rp.add_argument("--dry-run", action="store_true",
-                    help="decode and count the records without calling the handlers")
+    rp.add_argument(
+        "--from",
+        dest="since",
+        required=True,
+        type=parse_time,
+        help="ISO 8601 time (UTC when no zone), e.g. 2026-11-25T09:00",
+    )
+    rp.add_argument(
+        "--to",
+        dest="until",
+        type=parse_time,
+        help="ISO 8601 end time, inclusive (default: the end of the topic now)",
+    )
+    rp.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="decode and count the records without calling the handlers",
+    )
     rp.set_defaults(func=_replay)
 
 
@@ -52,11 +64,14 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     with wiring.database(settings) as db:
         handlers = wiring.handlers(settings, db)
         if args.topic not in handlers:
-            raise CliError(f"not an input topic: {args.topic} "
-                           f"(input topics: {', '.join(sorted(handlers))})")
-        consumer = kafka.consumer(settings.kafka_bootstrap,
-                                  f"{settings.consumer_group}-replay-{uuid.uuid4().hex[:8]}",
-                                  **{"enable.auto.commit": False})
+            raise CliError(
+                f"not an input topic: {args.topic} (input topics: {', '.join(sorted(handlers))})"
+            )
+        consumer = kafka.consumer(
+            settings.kafka_bootstrap,
+            f"{settings.consumer_group}-replay-{uuid.uuid4().hex[:8]}",
+            **{"enable.auto.commit": False},
+        )
         try:
             spans = replay.plan(consumer, args.topic, args.since, args.until)
         except ValueError as exc:
@@ -67,32 +82,55 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, settings: Settings, consumer: Consumer,
-         spans: list[replay.Span], handlers: Mapping[str, Handler]) -> dict[str, int]:
+def _run(
+    args: argparse.Namespace,
+    settings: Settings,
+    consumer: Consumer,
+    spans: list[replay.Span],
+    handlers: Mapping[str, Handler],
+) -> dict[str, int]:
     total = sum(s.size for s in spans)
     serde = wiring.serde(settings)
-    with Progress(TextColumn("[bold]replay {task.description}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+    with Progress(
+        TextColumn("[bold]replay {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ) as bar:
         task = bar.add_task(args.topic, total=total)
-        job = replay.Replay(consumer, spans, engine=None, decoder=serde,
-                            event=handlers[args.topic].event,
-                            progress=lambda n: bar.advance(task, n))
+        job = replay.Replay(
+            consumer,
+            spans,
+            engine=None,
+            decoder=serde,
+            event=handlers[args.topic].event,
+            progress=lambda n: bar.advance(task, n),
+        )
         if not args.dry_run:
-            job.engine = Engine(decoder=serde, handlers={args.topic: handlers[args.topic]},
-                                producer=kafka.producer(settings.kafka_bootstrap),
-                                dlq_topic=settings.topics.dlq,
-                                options=EngineOptions(dead_letter=False),
-                                on_outcome=job.on_outcome)
+            job.engine = Engine(
+                decoder=serde,
+                handlers={args.topic: handlers[args.topic]},
+                producer=kafka.producer(settings.kafka_bootstrap),
+                dlq_topic=settings.topics.dlq,
+                options=EngineOptions(dead_letter=False),
+                on_outcome=job.on_outcome,
+            )
         return dict(job.run(stop_on_signals()))
 
 
 def _summary(args: argparse.Namespace, counts: dict[str, int]) -> None:
-    columns = (["read", "decodable", "undecodable"] if args.dry_run
-               else ["read", "unchanged", "updated", "failed"])
+    columns = (
+        ["read", "decodable", "undecodable"]
+        if args.dry_run
+        else ["read", "unchanged", "updated", "failed"]
+    )
     columns += sorted(set(counts) - set(columns))  # other labels handlers return
     window = f"{args.since.isoformat()} → {args.until.isoformat() if args.until else 'now'}"
-    table = Table(*columns, title=f"replay of {args.topic}, {window}"
-                  + (" (dry run: no handler called)" if args.dry_run else ""))
+    table = Table(
+        *columns,
+        title=f"replay of {args.topic}, {window}"
+        + (" (dry run: no handler called)" if args.dry_run else ""),
+    )
     table.add_row(*(str(counts.get(c, 0)) for c in columns))
     console = Console()
     console.print(table)

@@ -45,8 +45,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with publisher:
             lookup = realms.cached(realms.AccountForRealm(db))
-            deps = Deps(settings, publisher, lookup, PgDeliveryLog(db),
-                        admin=_admin(settings, db) if settings.admin_token else None)
+            deps = Deps(
+                settings,
+                publisher,
+                lookup,
+                PgDeliveryLog(db),
+                admin=_admin(settings, db) if settings.admin_token else None,
+            )
             log.info("serving on http://%s:%d", settings.api_host, settings.api_port)
             uvicorn.run(
                 create_app(deps),

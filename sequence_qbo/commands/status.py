@@ -20,8 +20,13 @@ from store.ledger import DocumentType
 def register(sub: argparse._SubParsersAction) -> None:
     st = sub.add_parser("status", help="ledger summary and failures with their reasons")
     st.add_argument("--account", help="only this Sequence account")
-    st.add_argument("--failures", type=int, default=20, metavar="N",
-                    help="show at most N failed documents (default 20)")
+    st.add_argument(
+        "--failures",
+        type=int,
+        default=20,
+        metavar="N",
+        help="show at most N failed documents (default 20)",
+    )
     st.set_defaults(func=_status)
     rs = sub.add_parser("resync", help="sync documents again from their latest snapshot")
     rs.add_argument("--account", required=True, help="the Sequence account")
@@ -40,15 +45,33 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         failures = ledger.failed(db, account_id=args.account, limit=args.failures)
     table = Table("account", "document", "status", "count", "latest", title="sync ledger")
     for row in summary:
-        table.add_row(row["account_id"], row["document_type"], row["status"],
-                      str(row["documents"]), f"{row['latest']:%Y-%m-%d %H:%M:%S}")
+        table.add_row(
+            row["account_id"],
+            row["document_type"],
+            row["status"],
+            str(row["documents"]),
+            f"{row['latest']:%Y-%m-%d %H:%M:%S}",
+        )
     console.print(table if summary else "no documents in the ledger yet")
     if failures:
-        fail = Table("account", "document", "id", "reason", "message", "attempts",
-                     title=f"failed documents (newest {len(failures)})")
+        fail = Table(
+            "account",
+            "document",
+            "id",
+            "reason",
+            "message",
+            "attempts",
+            title=f"failed documents (newest {len(failures)})",
+        )
         for row in failures:
-            fail.add_row(row["account_id"], row["document_type"], row["sequence_id"],
-                         row["reason_code"], row["message"], str(row["attempts"]))
+            fail.add_row(
+                row["account_id"],
+                row["document_type"],
+                row["sequence_id"],
+                row["reason_code"],
+                row["message"],
+                str(row["attempts"]),
+            )
         console.print(fail)
     return 0
 
@@ -60,19 +83,27 @@ def _resync(args: argparse.Namespace, settings: Settings) -> int:
         sync = wiring.document_sync(settings, db, wiring.qbo_clients(settings))
         targets = _targets(db, args)
         if not targets:
-            raise CliError(f"no failed documents in account {args.account}"
-                           + (f" with reason {args.reason}" if args.reason else ""))
+            raise CliError(
+                f"no failed documents in account {args.account}"
+                + (f" with reason {args.reason}" if args.reason else "")
+            )
         results = []
         with Progress(transient=True) as progress:
             task = progress.add_task("re-syncing", total=len(targets))
             for doc_type, sequence_id in targets:
-                results.append((doc_type, sequence_id, _one(sync, args.account, doc_type,
-                                                           sequence_id)))
+                results.append(
+                    (doc_type, sequence_id, _one(sync, args.account, doc_type, sequence_id))
+                )
                 progress.advance(task)
     table = Table("document", "id", "outcome", "reason", "message", title="re-sync")
     for doc_type, sequence_id, result in results:
-        table.add_row(str(doc_type), sequence_id, result.outcome, result.reason_code or "",
-                      result.message or "")
+        table.add_row(
+            str(doc_type),
+            sequence_id,
+            result.outcome,
+            result.reason_code or "",
+            result.message or "",
+        )
     Console().print(table)
     return 1 if any(r.outcome in ("failed", "waiting") for _, _, r in results) else 0
 
@@ -86,8 +117,9 @@ def _targets(db: wiring.Database, args: argparse.Namespace) -> list[tuple[Docume
     return [(DocumentType(r["document_type"]), r["sequence_id"]) for r in rows]
 
 
-def _one(sync: wiring.DocumentSync, account: str, doc_type: DocumentType,
-         sequence_id: str) -> SyncResult:
+def _one(
+    sync: wiring.DocumentSync, account: str, doc_type: DocumentType, sequence_id: str
+) -> SyncResult:
     from sequence_qbo.cli import CliError
 
     try:

@@ -16,8 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     topics = sub.add_parser("topics", help="Kafka topics of the service")
     cmds = topics.add_subparsers(dest="topics_command", metavar="ACTION", required=True)
     c = cmds.add_parser("create", help="create every topic that is missing")
-    c.add_argument("--partitions", type=int, help="partitions per topic "
-                   "(default SEQUENCE_QBO_TOPIC_PARTITIONS)")
+    c.add_argument(
+        "--partitions",
+        type=int,
+        help="partitions per topic (default SEQUENCE_QBO_TOPIC_PARTITIONS)",
+    )
     c.set_defaults(func=_create)
 
 

@@ -60,26 +60,37 @@ StatusSink = Callable[[DocKey, SyncResult, str | None], None]
 
 
 class DocumentSync:
-    def __init__(self, db: Database, clients: ClientProvider, *,
-                 status: StatusSink | None = None,
-                 ensure_customer: EnsureCustomer | None = None,
-                 today: Callable[[], dt.date] = dt.date.today) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clients: ClientProvider,
+        *,
+        status: StatusSink | None = None,
+        ensure_customer: EnsureCustomer | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
         self.db = db
         self.clients = clients
         self.status = status
         self.ensure_customer = ensure_customer
         self.today = today
 
-    def sync(self, account_id: str, doc: Doc, occurred_at: dt.datetime, *,
-             force: bool = False) -> SyncResult:
+    def sync(
+        self, account_id: str, doc: Doc, occurred_at: dt.datetime, *, force: bool = False
+    ) -> SyncResult:
         key = DocKey(account_id, _doc_type(doc), doc.id)
         api = self._api(account_id)
         with self.db.transaction() as tx:
             ledger.lock(tx, key)
             snapshot = doc.model_dump(mode="json")
-            stored = ledger.receive(tx, key, customer_id=doc.customer_id, snapshot=snapshot,
-                                    snapshot_hash=builder.payload_hash(snapshot),
-                                    occurred_at=occurred_at)
+            stored = ledger.receive(
+                tx,
+                key,
+                customer_id=doc.customer_id,
+                snapshot=snapshot,
+                snapshot_hash=builder.payload_hash(snapshot),
+                occurred_at=occurred_at,
+            )
             row = ledger.get(tx, key)
             assert row is not None  # written or already there, under our lock
             if not stored and row["snapshot_hash"] != builder.payload_hash(snapshot):
@@ -99,8 +110,15 @@ class DocumentSync:
         except qbo_errors.AuthError as exc:  # not connected, or needs re-authorization
             return exc
 
-    def _sync_connected(self, tx: Tx, key: DocKey, api: CountingApi | qbo_errors.AuthError,
-                        doc: Doc, row: Row, force: bool) -> SyncResult:
+    def _sync_connected(
+        self,
+        tx: Tx,
+        key: DocKey,
+        api: CountingApi | qbo_errors.AuthError,
+        doc: Doc,
+        row: Row,
+        force: bool,
+    ) -> SyncResult:
         """Nothing can reach QBO until the merchant (re)connects: recorded as failed, and
         `sequence-qbo resync` sends it once they have."""
         if isinstance(api, qbo_errors.AuthError):
@@ -110,8 +128,7 @@ class DocumentSync:
         except qbo_errors.AuthError as exc:
             return self._fail(tx, key, api, "qbo_not_connected", str(exc))
 
-    def resync(self, account_id: str, document_type: DocumentType,
-               sequence_id: str) -> SyncResult:
+    def resync(self, account_id: str, document_type: DocumentType, sequence_id: str) -> SyncResult:
         """Syncs the ledger's latest snapshot again (manual re-sync, or after linking)."""
         key = DocKey(account_id, document_type, sequence_id)
         with self.db.transaction() as tx:
@@ -148,14 +165,19 @@ class DocumentSync:
                 token = api.void("Invoice", row["qbo_id"], token, request_id=rid)["SyncToken"]
             except qbo_errors.Conflict:  # edited in QBO since our last write
                 fresh = api.get("Invoice", row["qbo_id"])["SyncToken"]
-                token = api.void("Invoice", row["qbo_id"], fresh,
-                                 request_id=requestids.derive(rid, f"sync{fresh}"))["SyncToken"]
+                token = api.void(
+                    "Invoice",
+                    row["qbo_id"],
+                    fresh,
+                    request_id=requestids.derive(rid, f"sync{fresh}"),
+                )["SyncToken"]
         ledger.mark_voided(tx, key, sync_token=str(token) if token else "")
         ledger.record_attempt(tx, key, outcome="voided", qbo_calls=api.calls)
         return SyncResult("voided", qbo_id=row["qbo_id"], qbo_calls=api.calls)
 
-    def _sync_locked(self, tx: Tx, key: DocKey, api: CountingApi, doc: Doc, row: Row,
-                     force: bool) -> SyncResult:
+    def _sync_locked(
+        self, tx: Tx, key: DocKey, api: CountingApi, doc: Doc, row: Row, force: bool
+    ) -> SyncResult:
         if isinstance(doc, CreditNote):
             waiting = _invoice_not_synced(tx, key.account_id, doc)
             if waiting:
@@ -174,15 +196,23 @@ class DocumentSync:
             outcome, saved, request_id = self._write(key, api, doc, row, payload, digest)
         except qbo_errors.Validation as exc:
             return self._fail(tx, key, api, "qbo_validation", _fault_text(exc))
-        ledger.mark_synced(tx, key, realm_id=api.realm_id, qbo_id=str(saved["Id"]),
-                           sync_token=str(saved["SyncToken"]), payload_hash=digest,
-                           request_id=request_id, exchange_rate=rate)
+        ledger.mark_synced(
+            tx,
+            key,
+            realm_id=api.realm_id,
+            qbo_id=str(saved["Id"]),
+            sync_token=str(saved["SyncToken"]),
+            payload_hash=digest,
+            request_id=request_id,
+            exchange_rate=rate,
+        )
         ledger.record_attempt(tx, key, outcome="synced", qbo_calls=api.calls)
         return SyncResult(outcome, qbo_id=str(saved["Id"]), qbo_calls=api.calls)
 
     # -- step 2: the payload -------------------------------------------------------------------
-    def _build(self, tx: Tx, key: DocKey, api: CountingApi, doc: Doc,
-               row: Row) -> tuple[dict[str, Any], Decimal | None]:
+    def _build(
+        self, tx: Tx, key: DocKey, api: CountingApi, doc: Doc, row: Row
+    ) -> tuple[dict[str, Any], Decimal | None]:
         company = company_mod.company_facts(api.preferences(), api.company_info())
         customer_id, customer_currency = self._customer(tx, api, key.account_id, doc)
         rate = self._rate(api, doc, company, row)
@@ -199,18 +229,22 @@ class DocumentSync:
         ctx = _replace(ctx, qbo_customer_default_tax_code=default)
         return _build_payload(doc, ctx), rate
 
-    def _customer(self, tx: Tx, api: CountingApi, account_id: str,
-                  doc: Doc) -> tuple[str, str | None]:
+    def _customer(
+        self, tx: Tx, api: CountingApi, account_id: str, doc: Doc
+    ) -> tuple[str, str | None]:
         link = sync_context.link(tx, account_id, doc.customer_id)
         if link is not None:
             return link["qbo_customer_id"], link["currency"]
         if self.ensure_customer is None:
-            raise CustomerNotLinked(f"Sequence customer {doc.customer_id} "
-                                    f"({doc.customer.legal_name}) is not linked to a QBO customer")
+            raise CustomerNotLinked(
+                f"Sequence customer {doc.customer_id} "
+                f"({doc.customer.legal_name}) is not linked to a QBO customer"
+            )
         return self.ensure_customer(tx, api, account_id, doc)
 
-    def _rate(self, api: CountingApi, doc: Doc, company: builder.Company,
-              row: Row) -> Decimal | None:
+    def _rate(
+        self, api: CountingApi, doc: Doc, company: builder.Company, row: Row
+    ) -> Decimal | None:
         if doc.currency == company.home_currency or not company.multi_currency_enabled:
             return None
         if row["exchange_rate"] is not None:
@@ -218,8 +252,15 @@ class DocumentSync:
         return Decimal(str(api.exchange_rate(doc.currency, self.today())["Rate"]))
 
     # -- steps 4 and 5: find, create or update ---------------------------------------------------
-    def _write(self, key: DocKey, api: CountingApi, doc: Doc, row: Row,
-               payload: dict[str, Any], digest: str) -> tuple[Any, dict[str, Any], str]:
+    def _write(
+        self,
+        key: DocKey,
+        api: CountingApi,
+        doc: Doc,
+        row: Row,
+        payload: dict[str, Any],
+        digest: str,
+    ) -> tuple[Any, dict[str, Any], str]:
         entity = _ENTITY[key.document_type]
         existing = _ref(row)
         if existing is None and ledger.create_attempted(self.db, key):
@@ -227,47 +268,62 @@ class DocumentSync:
             # (requestid alone is reported unreliable).
             existing = self._find(api, entity, key, doc, payload)
         if existing is None:
-            rid = requestids.make(key.account_id, str(key.document_type), key.sequence_id,
-                                  digest, "create")
+            rid = requestids.make(
+                key.account_id, str(key.document_type), key.sequence_id, digest, "create"
+            )
             ledger.record_create_intent(self.db, key, rid)
             return "created", api.create(entity, payload, request_id=rid), rid
-        rid = requestids.make(key.account_id, str(key.document_type), key.sequence_id,
-                              digest, "update")
+        rid = requestids.make(
+            key.account_id, str(key.document_type), key.sequence_id, digest, "update"
+        )
         outcome = "updated" if _ref(row) else "adopted"
         return outcome, self._update(api, entity, existing, payload, rid), rid
 
-    def _update(self, api: CountingApi, entity: str, existing: tuple[str, str],
-                payload: dict[str, Any], rid: str) -> dict[str, Any]:
+    def _update(
+        self,
+        api: CountingApi,
+        entity: str,
+        existing: tuple[str, str],
+        payload: dict[str, Any],
+        rid: str,
+    ) -> dict[str, Any]:
         qbo_id, token = existing
         # A sparse update carrying every field we own (and all lines, which replaces them); on
         # 5010 someone edited it in QBO meanwhile: re-read the SyncToken and re-apply ours.
-        return api.update(entity, qbo_id, token, payload, request_id=rid,
-                          reapply_on_conflict=True)
+        return api.update(entity, qbo_id, token, payload, request_id=rid, reapply_on_conflict=True)
 
-    def _find(self, api: CountingApi, entity: str, key: DocKey, doc: Doc,
-              payload: dict[str, Any]) -> tuple[str, str] | None:
-        doc_type: builder.DocType = "invoice" if key.document_type is DocumentType.INVOICE \
-            else "credit_note"
+    def _find(
+        self, api: CountingApi, entity: str, key: DocKey, doc: Doc, payload: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        doc_type: builder.DocType = (
+            "invoice" if key.document_type is DocumentType.INVOICE else "credit_note"
+        )
         marker = builder.private_note_marker(doc_type, key.sequence_id)
         customer = payload["CustomerRef"]["value"]
         if doc.number:
             query = Query(entity).where("DocNumber", "=", doc.number)
         else:
-            query = Query(entity).where("CustomerRef", "=", customer) \
+            query = (
+                Query(entity)
+                .where("CustomerRef", "=", customer)
                 .where("TxnDate", "=", payload["TxnDate"])
+            )
         for found in api.query(query):
             if found.get("PrivateNote") == marker or (
-                    doc.number and (found.get("CustomerRef") or {}).get("value") == customer):
+                doc.number and (found.get("CustomerRef") or {}).get("value") == customer
+            ):
                 return str(found["Id"]), str(found["SyncToken"])
         return None
 
     # -- failures and status -------------------------------------------------------------------
-    def _fail(self, tx: Tx, key: DocKey, api: CountingApi | None, reason: str,
-              message: str) -> SyncResult:
+    def _fail(
+        self, tx: Tx, key: DocKey, api: CountingApi | None, reason: str, message: str
+    ) -> SyncResult:
         calls = api.calls if api is not None else 0
         ledger.mark_failed(tx, key, reason_code=reason, message=message)
-        ledger.record_attempt(tx, key, outcome="failed", reason_code=reason, message=message,
-                              qbo_calls=calls)
+        ledger.record_attempt(
+            tx, key, outcome="failed", reason_code=reason, message=message, qbo_calls=calls
+        )
         return SyncResult("failed", reason, message, qbo_calls=calls)
 
     def _publish(self, key: DocKey, result: SyncResult, realm_id: str | None) -> None:
@@ -282,8 +338,10 @@ def _invoice_not_synced(tx: Tx, account_id: str, note: CreditNote) -> str | None
     if row is None or row["status"] == "pending":
         raise Waiting(f"credit note {note.id} waits for invoice {note.invoice_id} to be synced")
     if row["status"] == "failed":
-        return (f"invoice {note.invoice_id} is not in QBO ({row['reason_code']}); "
-                "the credit note follows once it is")
+        return (
+            f"invoice {note.invoice_id} is not in QBO ({row['reason_code']}); "
+            "the credit note follows once it is"
+        )
     return None
 
 
@@ -307,8 +365,15 @@ def _replace(ctx: builder.BuildContext, **changes: Any) -> builder.BuildContext:
     return dataclasses.replace(ctx, **changes)
 
 
-def _context(tx: Tx, account_id: str, doc: Doc, company: builder.Company, customer_id: str,
-             customer_currency: str | None, rate: Decimal | None) -> builder.BuildContext:
+def _context(
+    tx: Tx,
+    account_id: str,
+    doc: Doc,
+    company: builder.Company,
+    customer_id: str,
+    customer_currency: str | None,
+    rate: Decimal | None,
+) -> builder.BuildContext:
     from qbo import tax
 
     s = sync_context.settings(tx, account_id) or {}
@@ -319,15 +384,19 @@ def _context(tx: Tx, account_id: str, doc: Doc, company: builder.Company, custom
         company=company,
         settings=builder.SyncSettings(
             merchant_email=s.get("merchant_email"),
-            txn_date_source="accounting_date" if s.get("txn_date_source") == "accounting_date"
+            txn_date_source="accounting_date"
+            if s.get("txn_date_source") == "accounting_date"
             else "document_date",
-            tax=tax.TaxSettings(fallback=s.get("fallback_tax_code_id"),
-                                exempt=s.get("exempt_tax_code_id"),
-                                reverse_charge=s.get("reverse_charge_tax_code_id")),
+            tax=tax.TaxSettings(
+                fallback=s.get("fallback_tax_code_id"),
+                exempt=s.get("exempt_tax_code_id"),
+                reverse_charge=s.get("reverse_charge_tax_code_id"),
+            ),
         ),
         qbo_customer_currency=customer_currency,
         item_mappings=sync_context.item_mappings(
-            tx, account_id, [i.product_id for _, i in lines if i.product_id]),
+            tx, account_id, [i.product_id for _, i in lines if i.product_id]
+        ),
         fallback_item_id=s.get("fallback_item_id"),
         tax_mappings=sync_context.tax_mappings(tx, account_id, categories),
         exchange_rate=rate,

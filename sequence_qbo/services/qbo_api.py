@@ -17,15 +17,24 @@ class QboApi(Protocol):
 
     def create(self, entity: str, payload: Payload, *, request_id: str) -> Payload: ...
 
-    def update(self, entity: str, entity_id: str, sync_token: str, changes: Payload, *,
-               request_id: str, reapply_on_conflict: bool = False) -> Payload: ...
+    def update(
+        self,
+        entity: str,
+        entity_id: str,
+        sync_token: str,
+        changes: Payload,
+        *,
+        request_id: str,
+        reapply_on_conflict: bool = False,
+    ) -> Payload: ...
 
     def get(self, entity: str, qbo_id: str) -> dict[str, Any]: ...
 
     def query(self, query: Query) -> Iterator[dict[str, Any]]: ...
 
-    def void(self, entity: str, qbo_id: str, sync_token: str, *,
-             request_id: str) -> dict[str, Any]: ...
+    def void(
+        self, entity: str, qbo_id: str, sync_token: str, *, request_id: str
+    ) -> dict[str, Any]: ...
 
     def preferences(self) -> dict[str, Any]: ...
 
@@ -55,11 +64,25 @@ class CountingApi:
         result: dict[str, Any] = self._counted("create", entity, payload, request_id=request_id)
         return result
 
-    def update(self, entity: str, entity_id: str, sync_token: str, changes: Payload, *,
-               request_id: str, reapply_on_conflict: bool = False) -> Payload:
-        result: Payload = self._counted("update", entity, entity_id, sync_token, changes,
-                                        request_id=request_id,
-                                        reapply_on_conflict=reapply_on_conflict)
+    def update(
+        self,
+        entity: str,
+        entity_id: str,
+        sync_token: str,
+        changes: Payload,
+        *,
+        request_id: str,
+        reapply_on_conflict: bool = False,
+    ) -> Payload:
+        result: Payload = self._counted(
+            "update",
+            entity,
+            entity_id,
+            sync_token,
+            changes,
+            request_id=request_id,
+            reapply_on_conflict=reapply_on_conflict,
+        )
         return result
 
     def get(self, entity: str, qbo_id: str) -> dict[str, Any]:
@@ -70,10 +93,10 @@ class CountingApi:
         self.calls += 1  # one page; documents look-ups never need a second
         return self.inner.query(query)
 
-    def void(self, entity: str, qbo_id: str, sync_token: str, *,
-             request_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._counted("void", entity, qbo_id, sync_token,
-                                               request_id=request_id)
+    def void(self, entity: str, qbo_id: str, sync_token: str, *, request_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._counted(
+            "void", entity, qbo_id, sync_token, request_id=request_id
+        )
         return result
 
     def preferences(self) -> dict[str, Any]:

@@ -40,21 +40,29 @@ class Connected:
         return self.sandbox.requests(realm=self.realm_id, **filters)
 
 
-def connect(db: Database, settings: Settings, sb: SandboxHandle, profile: str,
-            **realm_options: Any) -> Connected:
+def connect(
+    db: Database, settings: Settings, sb: SandboxHandle, profile: str, **realm_options: Any
+) -> Connected:
     realm_id = sb.create_realm(profile, **realm_options)
     tokens = sb.token(realm_id)
     account_id = f"acct_{uuid.uuid4().hex[:8]}"
     key = Fernet.generate_key().decode()
-    connected = Settings(**{
-        **settings.model_dump(), "qbo_environment": "emulator", "qbo_base_url": sb.base_url,
-        "token_encryption_key": key, "qbo_client_id": "test-client",
-        "qbo_client_secret": "test-secret",
-        # The emulator's realms are roomy (ROOMY); quota behaviour has tests of its own.
-        "qbo_requests_per_second": 10_000, "qbo_requests_per_minute": 100_000,
-        "qbo_concurrent_requests": 50,
-    })
+    connected = Settings(
+        **{
+            **settings.model_dump(),
+            "qbo_environment": "emulator",
+            "qbo_base_url": sb.base_url,
+            "token_encryption_key": key,
+            "qbo_client_id": "test-client",
+            "qbo_client_secret": "test-secret",
+            # The emulator's realms are roomy (ROOMY); quota behaviour has tests of its own.
+            "qbo_requests_per_second": 10_000,
+            "qbo_requests_per_minute": 100_000,
+            "qbo_concurrent_requests": 50,
+        }
+    )
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=int(tokens.get("expires_in", 3600)))
-    store_connection(db, key, account_id, realm_id, tokens["access_token"],
-                     tokens["refresh_token"], expires)
+    store_connection(
+        db, key, account_id, realm_id, tokens["access_token"], tokens["refresh_token"], expires
+    )
     return Connected(account_id, realm_id, connected, sb)

@@ -38,10 +38,14 @@ def running(runtime: Any) -> Iterator[Any]:
 
 def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:
     """Reads `topic` from the beginning until `expected` records arrived (or fails)."""
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex}",
-        "auto.offset.reset": "earliest", "enable.auto.commit": False,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
     meta = consumer.list_topics(topic, timeout=10).topics[topic]
     consumer.assign([TopicPartition(topic, p, 0) for p in meta.partitions])
     got: list[Any] = []

@@ -32,8 +32,11 @@ def registry(schema_registry_url: str) -> SchemaRegistryClient:
 
 
 def _serializer(registry: SchemaRegistryClient) -> AvroSerializer:
-    return AvroSerializer(registry, loader.schema_text("customer.updated"),
-                          conf={"subject.name.strategy": topic_subject_name_strategy})
+    return AvroSerializer(
+        registry,
+        loader.schema_text("customer.updated"),
+        conf={"subject.name.strategy": topic_subject_name_strategy},
+    )
 
 
 def _event(cid: str, name: str, occurred_at: dt.datetime | None = None) -> dict:
@@ -41,13 +44,15 @@ def _event(cid: str, name: str, occurred_at: dt.datetime | None = None) -> dict:
         "event_id": str(uuid.uuid4()),
         "occurred_at": occurred_at or dt.datetime.now(dt.UTC),
         "account_id": "acct_it",
-        "customer": samples.customer(cid, name, f"{cid}@x.example", "1 St", "Leeds", "LS1 1AA",
-                                     "GB", "TAXED"),
+        "customer": samples.customer(
+            cid, name, f"{cid}@x.example", "1 St", "Leeds", "LS1 1AA", "GB", "TAXED"
+        ),
     }
 
 
-def _runtime(settings: Settings, db: Database, registry: SchemaRegistryClient,
-             group: str | None = None) -> SequentialRuntime:
+def _runtime(
+    settings: Settings, db: Database, registry: SchemaRegistryClient, group: str | None = None
+) -> SequentialRuntime:
     return SequentialRuntime(
         consumer=kafka.consumer(settings.kafka_bootstrap, group or settings.consumer_group),
         producer=kafka.producer(settings.kafka_bootstrap),
@@ -62,8 +67,7 @@ def _produce_avro(settings: Settings, registry: SchemaRegistryClient, events: li
     topic = settings.topics.customer_updated
     ser = _serializer(registry)
     ctx = SerializationContext(topic, MessageField.VALUE)
-    produce(settings.kafka_bootstrap, topic,
-            [(e["customer"]["id"], ser(e, ctx)) for e in events])
+    produce(settings.kafka_bootstrap, topic, [(e["customer"]["id"], ser(e, ctx)) for e in events])
 
 
 def _stored(db: Database) -> dict[str, dict]:
@@ -71,16 +75,24 @@ def _stored(db: Database) -> dict[str, dict]:
 
 
 def test_snapshot_is_stored_from_the_broker(settings, db, registry) -> None:
-    events = [_event("cus_1", "Acme Ltd"), _event("cus_2", "O'Brien & Sons \"UK\""),
-              _event("cus_3", "東京商事株式会社")]
+    events = [
+        _event("cus_1", "Acme Ltd"),
+        _event("cus_2", 'O\'Brien & Sons "UK"'),
+        _event("cus_3", "東京商事株式会社"),
+    ]
     _produce_avro(settings, registry, events)
     with running(_runtime(settings, db, registry)):
         rows = wait_until(lambda: len(_stored(db)) == 3 and _stored(db), message="3 snapshots")
-    assert rows["cus_2"]["snapshot"]["legal_name"] == "O'Brien & Sons \"UK\""
+    assert rows["cus_2"]["snapshot"]["legal_name"] == 'O\'Brien & Sons "UK"'
     assert rows["cus_3"]["snapshot"]["legal_name"] == "東京商事株式会社"
     assert rows["cus_1"]["snapshot"]["address"] == {
-        "line1": "1 St", "line2": None, "town": "Leeds", "state": None, "postcode": "LS1 1AA",
-        "country": "GB"}
+        "line1": "1 St",
+        "line2": None,
+        "town": "Leeds",
+        "state": None,
+        "postcode": "LS1 1AA",
+        "country": "GB",
+    }
     row = customers.get_snapshot(db, "acct_it", "cus_1")
     assert row is not None and str(row["last_event_id"]) == events[0]["event_id"]
 
@@ -98,17 +110,20 @@ def test_replaying_the_topic_changes_nothing(settings, db, registry) -> None:
 
 def test_an_older_event_never_overwrites_a_newer_snapshot(settings, db, registry) -> None:
     now = dt.datetime.now(dt.UTC)
-    _produce_avro(settings, registry, [
-        _event("cus_1", "New name", occurred_at=now),
-        _event("cus_1", "Old name", occurred_at=now - dt.timedelta(hours=1)),
-    ])
+    _produce_avro(
+        settings,
+        registry,
+        [
+            _event("cus_1", "New name", occurred_at=now),
+            _event("cus_1", "Old name", occurred_at=now - dt.timedelta(hours=1)),
+        ],
+    )
     with running(_runtime(settings, db, registry)) as rt:
         wait_until(lambda: rt.processed == 2, message="both events")
     assert _stored(db)["cus_1"]["snapshot"]["legal_name"] == "New name"
 
 
-def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(settings, db,
-                                                                     registry) -> None:
+def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(settings, db, registry) -> None:
     topic = settings.topics.customer_updated
     garbage = b"definitely not avro"
     unknown_id = struct.pack(">bI", 0, 987654) + b"\x00\x01\x02"
@@ -118,9 +133,16 @@ def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(settings, db
     good = _event("cus_ok", "Fine Ltd")
     ctx = SerializationContext(topic, MessageField.VALUE)
     # One key, so the partition and the order are the same for all four.
-    produce(settings.kafka_bootstrap, topic, [
-        ("k", garbage), ("k", unknown_id), ("k", ser(bad_email, ctx)), ("k", ser(good, ctx)),
-    ])
+    produce(
+        settings.kafka_bootstrap,
+        topic,
+        [
+            ("k", garbage),
+            ("k", unknown_id),
+            ("k", ser(bad_email, ctx)),
+            ("k", ser(good, ctx)),
+        ],
+    )
     with running(_runtime(settings, db, registry)):
         wait_until(lambda: "cus_ok" in _stored(db), message="the good message after the poison")
         dead = read_all(settings.kafka_bootstrap, settings.topics.dlq, expected=3)
@@ -129,7 +151,10 @@ def test_poison_messages_go_to_the_dlq_and_the_consumer_keeps_going(settings, db
     assert [m.value() for m in dead][:2] == [garbage, unknown_id]
     assert all(m.key() == b"k" for m in dead)
     assert [h["dlq.error.class"] for h in headers] == [
-        "UndecodableMessage", "UnknownSchemaId", "InvalidEvent"]
+        "UndecodableMessage",
+        "UnknownSchemaId",
+        "InvalidEvent",
+    ]
     assert "magic byte" in headers[0]["dlq.reason"]
     assert "987654" in headers[1]["dlq.reason"]
     assert "country" in headers[2]["dlq.reason"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +9,7 @@ import requests
 
 from sandbox.config import Quotas
 from sandbox.testing import SandboxHandle
+from tests.helpers import wait_until
 
 # Generous quotas for the shared server; quota tests set their own per realm.
 ROOMY = Quotas(per_minute=100_000, per_second=100_000, concurrent=100, batch_per_minute=1000)
@@ -84,13 +84,6 @@ def sales_line(
     }
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
     """Poll until `condition()` is truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
+    return wait_until(condition, timeout=timeout, interval=0.02)

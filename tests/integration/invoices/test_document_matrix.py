@@ -330,33 +330,52 @@ def test_replaying_every_input_topic_from_the_beginning_writes_nothing(new_world
     all synced once; a new consumer group replays them all: not one write reaches QBO."""
     world = new_world("UK")
     world.link(UK_CUSTOMER)
-    world.settings(fallback_item_id=world.item_id(), fallback_tax_code_id="3",
-                   merchant_email="billing@merchant.example")
+    world.settings(
+        fallback_item_id=world.item_id(),
+        fallback_tax_code_id="3",
+        merchant_email="billing@merchant.example",
+    )
     first = _one_line("rp1", UK_CUSTOMER, number="RP-1", tax="20.00")
     sent = {**_one_line("rp2", UK_CUSTOMER, number="RP-2", tax="20.00"), "status": "SENT"}
-    note = {**_one_line("rpc", UK_CUSTOMER, number="RPC-1", tax="20.00"), "invoice_id": "rp1",
-            "invoice_number": "RP-1", "issue_date": samples.dt.date(2026, 11, 6)}
+    note = {
+        **_one_line("rpc", UK_CUSTOMER, number="RPC-1", tax="20.00"),
+        "invoice_id": "rp1",
+        "invoice_number": "RP-1",
+        "issue_date": samples.dt.date(2026, 11, 6),
+    }
     del note["invoice_date"]
     renamed = {**UK_CUSTOMER, "email": "new-ap@acme.example"}
     world.produce("customer.updated", UK_CUSTOMER["id"], {"customer": renamed})
-    _sync(world, ("invoice.finalized", "rp1", {"invoice": first}),
-          ("invoice.sent", "rp2", {"invoice": sent}),
-          ("credit_note.sent", "rpc", {"credit_note": note}))
+    _sync(
+        world,
+        ("invoice.finalized", "rp1", {"invoice": first}),
+        ("invoice.sent", "rp2", {"invoice": sent}),
+        ("credit_note.sent", "rpc", {"credit_note": note}),
+    )
     world.produce("invoice.voided", "rp2", {"invoice": {**sent, "status": "VOIDED"}})
     with running(world.runtime()):
         from tests.helpers import wait_until
+
         wait_until(lambda: world.row("invoice", "rp2")["status"] == "voided", message="voided")
     writes = world.writes()
     attempts = _attempt_count(world)
     with running(world.runtime(group="replay-all")):
         from tests.helpers import wait_until
+
         # rp1, rp2 (twice: finalized-as-sent and voided), rpc: four more skipped attempts
-        wait_until(lambda: _attempt_count(world) >= attempts + 4, timeout=60,
-                   message="the replay to reach every document")
+        wait_until(
+            lambda: _attempt_count(world) >= attempts + 4,
+            timeout=60,
+            message="the replay to reach every document",
+        )
     assert world.writes() == writes
 
 
 def _attempt_count(world: World) -> int:
     with world.db.transaction() as tx:
-        return int(tx.conn.execute("select count(*) as n from sync_attempts where account_id = %s",
-                                   (world.c.account_id,)).fetchone()["n"])
+        return int(
+            tx.conn.execute(
+                "select count(*) as n from sync_attempts where account_id = %s",
+                (world.c.account_id,),
+            ).fetchone()["n"]
+        )

@@ -20,8 +20,9 @@ from tests.helpers import wait_until
 from tests.integration.conftest import Connected, connect
 from tests.integration.harness import produce
 
-UK_CUSTOMER = samples.customer("cus_uk", "Acme Widgets Ltd", "ap@acme.example", "1 Main St",
-                               "Leeds", "LS1 1AA", "GB", "TAXED")
+UK_CUSTOMER = samples.customer(
+    "cus_uk", "Acme Widgets Ltd", "ap@acme.example", "1 Main St", "Leeds", "LS1 1AA", "GB", "TAXED"
+)
 
 
 class World:
@@ -37,23 +38,31 @@ class World:
     def link(self, snapshot: dict[str, Any], currency: str | None = None) -> str:
         from schemas.models import Customer
 
-        body = customer_builder.build_customer(Customer.model_validate(snapshot),
-                                               currency=currency)
+        body = customer_builder.build_customer(Customer.model_validate(snapshot), currency=currency)
         created = self.client.create("Customer", body, request_id=f"cust-{uuid.uuid4().hex}")
         with self.db.transaction() as tx:
             tx.conn.execute(
                 "insert into customer_links (account_id, customer_id, realm_id, qbo_customer_id,"
                 " qbo_sync_token, currency, origin) values (%s, %s, %s, %s, %s, %s, 'link')",
-                (self.c.account_id, snapshot["id"], self.c.realm_id, created["Id"],
-                 created["SyncToken"], currency))
+                (
+                    self.c.account_id,
+                    snapshot["id"],
+                    self.c.realm_id,
+                    created["Id"],
+                    created["SyncToken"],
+                    currency,
+                ),
+            )
         return str(created["Id"])
 
     def settings(self, **values: Any) -> None:
         cols = ", ".join(values)
         marks = ", ".join(["%s"] * len(values))
         with self.db.transaction() as tx:
-            tx.conn.execute(f"insert into account_settings (account_id, {cols}) "
-                            f"values (%s, {marks})", (self.c.account_id, *values.values()))
+            tx.conn.execute(
+                f"insert into account_settings (account_id, {cols}) values (%s, {marks})",
+                (self.c.account_id, *values.values()),
+            )
 
     def item_id(self, name: str = "Services") -> str:
         items = self.c.sandbox.objects(self.c.realm_id, "Item")["objects"]
@@ -61,30 +70,44 @@ class World:
 
     def produce(self, event: str, key: str, body: dict[str, Any]) -> None:
         topic = self.c.settings.topics.by_event()[event]
-        ser = AvroSerializer(self.registry, loader.schema_text(event),
-                             conf={"subject.name.strategy": topic_subject_name_strategy})
-        value = {"event_id": str(uuid.uuid4()), "occurred_at": dt.datetime.now(dt.UTC),
-                 "account_id": self.c.account_id, **body}
-        produce(self.c.settings.kafka_bootstrap, topic,
-                [(key, ser(value, SerializationContext(topic, MessageField.VALUE)))])
+        ser = AvroSerializer(
+            self.registry,
+            loader.schema_text(event),
+            conf={"subject.name.strategy": topic_subject_name_strategy},
+        )
+        value = {
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": dt.datetime.now(dt.UTC),
+            "account_id": self.c.account_id,
+            **body,
+        }
+        produce(
+            self.c.settings.kafka_bootstrap,
+            topic,
+            [(key, ser(value, SerializationContext(topic, MessageField.VALUE)))],
+        )
 
     def runtime(self, group: str | None = None) -> Any:
         settings = self.c.settings
         if group:
             settings = settings.model_copy(update={"consumer_group": group})
-        return wiring.runtime(settings, wiring.handlers(settings, self.db, self.serde),
-                              serde_=self.serde)
+        return wiring.runtime(
+            settings, wiring.handlers(settings, self.db, self.serde), serde_=self.serde
+        )
 
     def row(self, doc_type: str, sequence_id: str) -> dict[str, Any] | None:
         with self.db.transaction() as tx:
-            return ledger.get(tx, ledger.DocKey(self.c.account_id,
-                                                ledger.DocumentType(doc_type), sequence_id))
+            return ledger.get(
+                tx, ledger.DocKey(self.c.account_id, ledger.DocumentType(doc_type), sequence_id)
+            )
 
     def synced(self, doc_type: str, sequence_id: str, timeout: float = 30.0) -> dict[str, Any]:
         """Waits until the document's sync has an outcome; returns its ledger row."""
-        return wait_until(lambda: (r := self.row(doc_type, sequence_id)) and
-                          r["status"] != "pending" and r, timeout=timeout,
-                          message=f"{doc_type} {sequence_id} to be synced or failed")
+        return wait_until(
+            lambda: (r := self.row(doc_type, sequence_id)) and r["status"] != "pending" and r,
+            timeout=timeout,
+            message=f"{doc_type} {sequence_id} to be synced or failed",
+        )
 
     def qbo(self, entity: str) -> list[dict[str, Any]]:
         return self.c.sandbox.objects(self.c.realm_id, entity)["objects"]
@@ -100,10 +123,19 @@ class World:
         return self.c.sandbox.objects(self.c.realm_id, "Invoice")["objects"]
 
     def writes(self) -> int:
-        return sum(1 for r in self.c.requests() if r["method"] == "POST"
-                   and r["entity"].lower() not in ("query", "token"))
+        return sum(
+            1
+            for r in self.c.requests()
+            if r["method"] == "POST" and r["entity"].lower() not in ("query", "token")
+        )
 
 
-def make_world(db: Database, settings: Any, sandbox: Any, registry_url: str,
-               profile: str = "UK", **realm_options: Any) -> World:
+def make_world(
+    db: Database,
+    settings: Any,
+    sandbox: Any,
+    registry_url: str,
+    profile: str = "UK",
+    **realm_options: Any,
+) -> World:
     return World(connect(db, settings, sandbox, profile, **realm_options), db, registry_url)

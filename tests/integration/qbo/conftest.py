@@ -30,8 +30,7 @@ ROOMY = Quotas(per_minute=1_000_000, per_second=100_000, concurrent=200, batch_p
 # Our side too: functional tests should not wait for the real 10/s.
 FAST = Limits(per_second=10_000, per_minute=1_000_000, concurrent=50)
 # Short waits so retry tests finish quickly; the 429 wait too.
-QUICK = RetryPolicy(max_attempts=4, base=0.01, cap=0.05, max_inline_wait=1.0,
-                    throttle_wait=0.05)
+QUICK = RetryPolicy(max_attempts=4, base=0.01, cap=0.05, max_inline_wait=1.0, throttle_wait=0.05)
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +52,15 @@ def fernet_key() -> str:
 
 @pytest.fixture
 def qbo_settings(db_url: str, sb: SandboxHandle, fernet_key: str) -> Settings:
-    return Settings(database_url=db_url, qbo_environment="emulator", qbo_base_url=sb.base_url,
-                    qbo_client_id="app-id", qbo_client_secret="app-secret-Zx81",
-                    token_encryption_key=fernet_key,
-                    webhook_verifier_token="verifier-Qm42-secret")
+    return Settings(
+        database_url=db_url,
+        qbo_environment="emulator",
+        qbo_base_url=sb.base_url,
+        qbo_client_id="app-id",
+        qbo_client_secret="app-secret-Zx81",
+        token_encryption_key=fernet_key,
+        webhook_verifier_token="verifier-Qm42-secret",
+    )
 
 
 @pytest.fixture
@@ -76,18 +80,30 @@ class Connected:
     refresh_token: str
 
 
-def connect_account(sb: SandboxHandle, db: Database, factory: ClientFactory, fernet_key: str,
-                    profile: str = "US", expires_in: dt.timedelta | None = None) -> Connected:
+def connect_account(
+    sb: SandboxHandle,
+    db: Database,
+    factory: ClientFactory,
+    fernet_key: str,
+    profile: str = "US",
+    expires_in: dt.timedelta | None = None,
+) -> Connected:
     """A realm with admin-minted tokens, registered as an account's connection."""
     realm_id = sb.create_realm(profile)
     minted = sb.token(realm_id)
     account_id = f"acc_{uuid.uuid4().hex[:8]}"
     expires_at = dt.datetime.now(dt.UTC) + (expires_in or dt.timedelta(hours=1))
-    store_connection(db, fernet_key, account_id, realm_id, minted["access_token"],
-                     minted["refresh_token"], expires_at)
+    store_connection(
+        db,
+        fernet_key,
+        account_id,
+        realm_id,
+        minted["access_token"],
+        minted["refresh_token"],
+        expires_at,
+    )
     _, client = factory.for_account(account_id)
-    return Connected(account_id, realm_id, client, minted["access_token"],
-                     minted["refresh_token"])
+    return Connected(account_id, realm_id, client, minted["access_token"], minted["refresh_token"])
 
 
 @pytest.fixture

@@ -32,8 +32,11 @@ VERIFIER = "verifier-token-Lp27xw"
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, db_url: str, sb) -> dict[str, str]:
     values = {
-        "DATABASE_URL": db_url, "QBO_ENVIRONMENT": "emulator", "QBO_BASE_URL": sb.base_url,
-        "QBO_CLIENT_ID": "app-flow", "QBO_CLIENT_SECRET": SECRET,
+        "DATABASE_URL": db_url,
+        "QBO_ENVIRONMENT": "emulator",
+        "QBO_BASE_URL": sb.base_url,
+        "QBO_CLIENT_ID": "app-flow",
+        "QBO_CLIENT_SECRET": SECRET,
         "QBO_REDIRECT_URI": f"http://127.0.0.1:{free_port()}/callback",
         "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "WEBHOOK_VERIFIER_TOKEN": VERIFIER,
@@ -54,11 +57,15 @@ def test_connect_sync_disconnect_leaks_no_secret(env, sb, db: Database, caplog, 
 
     # 1. connect: the CLI prints the authorize URL and listens for the callback.
     rc: list[int] = []
-    runner = threading.Thread(target=lambda: rc.append(
-        cli.main(["-v", "connect", "--account", "acc_flow", "--timeout", "30"])))
+    runner = threading.Thread(
+        target=lambda: rc.append(
+            cli.main(["-v", "connect", "--account", "acc_flow", "--timeout", "30"])
+        )
+    )
     runner.start()
-    printed = wait_until(lambda: "/connect/oauth2?" in drain() and drain(),
-                         message="the authorize URL")
+    printed = wait_until(
+        lambda: "/connect/oauth2?" in drain() and drain(), message="the authorize URL"
+    )
     url = next(w for w in printed.split() if "/connect/oauth2?" in w)
     status, callback = browser_get(url)  # the emulator's consent screen approves at once
     assert status == 302
@@ -72,10 +79,16 @@ def test_connect_sync_disconnect_leaks_no_secret(env, sb, db: Database, caplog, 
     factory = ClientFactory(settings, db)
     realm_id, client = factory.for_account("acc_flow")
     secrets_seen = set(_tokens(db, factory))
-    made = client.create("Customer", {"DisplayName": "Flow Ltd"},
-                         request_id=requestids.make("flow", realm_id))
-    client.update("Customer", made["Id"], made["SyncToken"], {"CompanyName": "Flow"},
-                  request_id=requestids.make("flow-upd", realm_id))
+    made = client.create(
+        "Customer", {"DisplayName": "Flow Ltd"}, request_id=requestids.make("flow", realm_id)
+    )
+    client.update(
+        "Customer",
+        made["Id"],
+        made["SyncToken"],
+        {"CompanyName": "Flow"},
+        request_id=requestids.make("flow-upd", realm_id),
+    )
     assert len(list(client.query(Query("Customer").where("DisplayName", "=", "Flow Ltd")))) == 1
     factory.tokens("acc_flow").refresh(stale=client.tokens.access_token())
     client.cdc(["Customer"], dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
@@ -112,5 +125,7 @@ def browser_get(url: str) -> tuple[int, str]:
 
 def _tokens(db: Database, factory: ClientFactory) -> list[str]:
     row = connections.get(db, "acc_flow")
-    return [factory.cipher.decrypt(row["access_token_enc"]),
-            factory.cipher.decrypt(row["refresh_token_enc"])]
+    return [
+        factory.cipher.decrypt(row["access_token_enc"]),
+        factory.cipher.decrypt(row["refresh_token_enc"]),
+    ]

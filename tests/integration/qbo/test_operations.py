@@ -17,7 +17,7 @@ from .conftest import QUICK, Connected
 
 pytestmark = pytest.mark.integration
 
-NASTY = "O'Brien & Sons \"UK\" \\ 100% ;--"
+NASTY = 'O\'Brien & Sons "UK" \\ 100% ;--'
 
 
 def rid(*parts: str) -> str:
@@ -36,8 +36,13 @@ def test_create_get_update_and_query_with_quotes(us: Connected) -> None:
     assert us.client.count(Query("Customer").where("DisplayName", "=", NASTY)) == 1
     like = list(us.client.query(Query("Customer").where("DisplayName", "LIKE", "O'Brien%")))
     assert [c["Id"] for c in like] == [made["Id"]]
-    updated = us.client.update("Customer", made["Id"], made["SyncToken"],
-                               {"CompanyName": NASTY}, request_id=rid("upd", made["Id"]))
+    updated = us.client.update(
+        "Customer",
+        made["Id"],
+        made["SyncToken"],
+        {"CompanyName": NASTY},
+        request_id=rid("upd", made["Id"]),
+    )
     assert updated["CompanyName"] == NASTY and updated["DisplayName"] == NASTY
     assert updated["SyncToken"] != made["SyncToken"]
 
@@ -45,7 +50,8 @@ def test_create_get_update_and_query_with_quotes(us: Connected) -> None:
 def test_minorversion_and_requestid_are_on_the_wire(us: Connected, sb) -> None:
     seen: list[str] = []
     us.client.transport.session.hooks["response"].append(
-        lambda resp, **_: seen.append(resp.request.url))
+        lambda resp, **_: seen.append(resp.request.url)
+    )
     try:
         made = customer(us, "Versioned Ltd")
         us.client.get("Customer", made["Id"])
@@ -59,26 +65,50 @@ def test_minorversion_and_requestid_are_on_the_wire(us: Connected, sb) -> None:
 
 def test_money_round_trips_as_decimal(us: Connected) -> None:
     c = customer(us, "Decimal Ltd")
-    inv = us.client.create("Invoice", {
-        "CustomerRef": {"value": c["Id"]},
-        "Line": [{"DetailType": "SalesItemLineDetail", "Amount": Decimal("100.10"),
-                  "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": Decimal("1"),
-                                          "UnitPrice": Decimal("100.10"),
-                                          "TaxCodeRef": {"value": "NON"}}}]},
-        request_id=rid("inv", c["Id"]))
+    inv = us.client.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": c["Id"]},
+            "Line": [
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": Decimal("100.10"),
+                    "SalesItemLineDetail": {
+                        "ItemRef": {"value": "1"},
+                        "Qty": Decimal("1"),
+                        "UnitPrice": Decimal("100.10"),
+                        "TaxCodeRef": {"value": "NON"},
+                    },
+                }
+            ],
+        },
+        request_id=rid("inv", c["Id"]),
+    )
     assert isinstance(inv["TotalAmt"], Decimal) and inv["Line"][0]["Amount"] == Decimal("100.10")
 
 
 def test_stale_sync_token_is_a_conflict_and_can_be_reapplied(us: Connected) -> None:
     c = customer(us, "Stale Ltd")
-    us.client.update("Customer", c["Id"], c["SyncToken"], {"CompanyName": "first"},
-                     request_id=rid("s1", c["Id"]))
+    us.client.update(
+        "Customer", c["Id"], c["SyncToken"], {"CompanyName": "first"}, request_id=rid("s1", c["Id"])
+    )
     with pytest.raises(errors.Conflict) as exc:
-        us.client.update("Customer", c["Id"], c["SyncToken"], {"CompanyName": "second"},
-                         request_id=rid("s2", c["Id"]))
+        us.client.update(
+            "Customer",
+            c["Id"],
+            c["SyncToken"],
+            {"CompanyName": "second"},
+            request_id=rid("s2", c["Id"]),
+        )
     assert exc.value.code == "5010" and exc.value.status == 400 and exc.value.intuit_tid
-    done = us.client.update("Customer", c["Id"], c["SyncToken"], {"CompanyName": "second"},
-                            request_id=rid("s3", c["Id"]), reapply_on_conflict=True)
+    done = us.client.update(
+        "Customer",
+        c["Id"],
+        c["SyncToken"],
+        {"CompanyName": "second"},
+        request_id=rid("s3", c["Id"]),
+        reapply_on_conflict=True,
+    )
     assert done["CompanyName"] == "second"
 
 
@@ -91,11 +121,22 @@ def test_duplicate_name(us: Connected) -> None:
 
 def test_duplicate_doc_number(us: Connected) -> None:
     c = customer(us, "Docs Ltd")
-    body = {"CustomerRef": {"value": c["Id"]}, "DocNumber": "INV-77",
-            "Line": [{"DetailType": "SalesItemLineDetail", "Amount": Decimal("5"),
-                      "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 1,
-                                              "UnitPrice": Decimal("5"),
-                                              "TaxCodeRef": {"value": "NON"}}}]}
+    body = {
+        "CustomerRef": {"value": c["Id"]},
+        "DocNumber": "INV-77",
+        "Line": [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": Decimal("5"),
+                "SalesItemLineDetail": {
+                    "ItemRef": {"value": "1"},
+                    "Qty": 1,
+                    "UnitPrice": Decimal("5"),
+                    "TaxCodeRef": {"value": "NON"},
+                },
+            }
+        ],
+    }
     us.client.create("Invoice", body, request_id=rid("doc1"))
     with pytest.raises(errors.DuplicateDocNumber) as exc:
         us.client.create("Invoice", body, request_id=rid("doc2"))
@@ -117,8 +158,13 @@ def test_validation_keeps_message_and_detail(us: Connected) -> None:
 
 def test_bad_token_is_an_auth_error_without_the_token(us: Connected, sb) -> None:
     bogus = "eyJlbmMiOiJBMTI4Q0JDLUhTMjU2bogus0123456789abcdefghij"
-    client = QboClient(us.realm_id, base_url=sb.base_url, transport=Transport(),
-                       tokens=StaticToken(bogus), policy=QUICK)
+    client = QboClient(
+        us.realm_id,
+        base_url=sb.base_url,
+        transport=Transport(),
+        tokens=StaticToken(bogus),
+        policy=QUICK,
+    )
     with pytest.raises(errors.AuthError) as exc:
         client.get("Customer", "1")
     assert exc.value.status == 401 and exc.value.code == "3200"
@@ -127,8 +173,13 @@ def test_bad_token_is_an_auth_error_without_the_token(us: Connected, sb) -> None
 
 def test_token_of_another_realm_is_forbidden(us: Connected, sb) -> None:
     other = sb.create_realm("US")
-    client = QboClient(other, base_url=sb.base_url, transport=Transport(),
-                       tokens=StaticToken(us.access_token), policy=QUICK)
+    client = QboClient(
+        other,
+        base_url=sb.base_url,
+        transport=Transport(),
+        tokens=StaticToken(us.access_token),
+        policy=QUICK,
+    )
     with pytest.raises(errors.AuthError) as exc:
         client.get("Customer", "1")
     assert exc.value.status == 403
@@ -136,23 +187,36 @@ def test_token_of_another_realm_is_forbidden(us: Connected, sb) -> None:
 
 def test_void_invoice_and_payment(us: Connected) -> None:
     c = customer(us, "Void Ltd")
-    line = {"DetailType": "SalesItemLineDetail", "Amount": Decimal("10"),
-            "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 1,
-                                    "UnitPrice": Decimal("10"), "TaxCodeRef": {"value": "NON"}}}
-    inv = us.client.create("Invoice", {"CustomerRef": {"value": c["Id"]}, "Line": [line]},
-                           request_id=rid("vinv"))
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": Decimal("10"),
+        "SalesItemLineDetail": {
+            "ItemRef": {"value": "1"},
+            "Qty": 1,
+            "UnitPrice": Decimal("10"),
+            "TaxCodeRef": {"value": "NON"},
+        },
+    }
+    inv = us.client.create(
+        "Invoice", {"CustomerRef": {"value": c["Id"]}, "Line": [line]}, request_id=rid("vinv")
+    )
     voided = us.client.void("Invoice", inv["Id"], inv["SyncToken"], request_id=rid("vv"))
     assert voided["Balance"] == 0
-    pay = us.client.create("Payment", {"CustomerRef": {"value": c["Id"]},
-                                       "TotalAmt": Decimal("3")}, request_id=rid("vpay"))
+    pay = us.client.create(
+        "Payment",
+        {"CustomerRef": {"value": c["Id"]}, "TotalAmt": Decimal("3")},
+        request_id=rid("vpay"),
+    )
     us.client.void("Payment", pay["Id"], pay["SyncToken"], request_id=rid("vpv"))
 
 
 def test_batch_mixes_results_and_errors(us: Connected) -> None:
     customer(us, "Batch Taken")
-    items = [{"bId": "1", "operation": "create", "Customer": {"DisplayName": "Batch New"}},
-             {"bId": "2", "operation": "create", "Customer": {"DisplayName": "Batch Taken"}},
-             {"bId": "3", "Query": "select * from Customer where DisplayName = 'Batch New'"}]
+    items = [
+        {"bId": "1", "operation": "create", "Customer": {"DisplayName": "Batch New"}},
+        {"bId": "2", "operation": "create", "Customer": {"DisplayName": "Batch Taken"}},
+        {"bId": "3", "Query": "select * from Customer where DisplayName = 'Batch New'"},
+    ]
     out = us.client.batch(items, request_id=rid("batch1"))
     assert out["1"]["Customer"]["DisplayName"] == "Batch New"
     assert isinstance(out["2"], errors.DuplicateName)
@@ -184,17 +248,26 @@ def test_preferences_and_company_info_are_cached(us: Connected, sb) -> None:
     assert us.client.preferences() == prefs
     info = us.client.company_info()
     assert info["CompanyName"] and us.client.company_info() == info
-    reads = [r for r in sb.requests(realm=us.realm_id)
-             if r["entity"] in ("Preferences", "CompanyInfo")]
+    reads = [
+        r for r in sb.requests(realm=us.realm_id) if r["entity"] in ("Preferences", "CompanyInfo")
+    ]
     assert len(reads) == 2  # one each: the second calls came from the cache
 
 
 def test_send_invoice(us: Connected) -> None:
     c = customer(us, "Mail Ltd")
-    line = {"DetailType": "SalesItemLineDetail", "Amount": Decimal("10"),
-            "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 1,
-                                    "UnitPrice": Decimal("10"), "TaxCodeRef": {"value": "NON"}}}
-    inv = us.client.create("Invoice", {"CustomerRef": {"value": c["Id"]}, "Line": [line]},
-                           request_id=rid("mail"))
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": Decimal("10"),
+        "SalesItemLineDetail": {
+            "ItemRef": {"value": "1"},
+            "Qty": 1,
+            "UnitPrice": Decimal("10"),
+            "TaxCodeRef": {"value": "NON"},
+        },
+    }
+    inv = us.client.create(
+        "Invoice", {"CustomerRef": {"value": c["Id"]}, "Line": [line]}, request_id=rid("mail")
+    )
     sent = us.client.send_invoice(inv["Id"], to="ap@example.com", request_id=rid("mail-send"))
     assert sent["EmailStatus"] == "EmailSent" and sent["BillEmail"]["Address"] == "ap@example.com"

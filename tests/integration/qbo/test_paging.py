@@ -17,9 +17,14 @@ TOTAL = 2500
 def test_paging_across_2500_customers(us: Connected, sb) -> None:
     before = us.client.count(Query("Customer"))
     for start in range(0, TOTAL, 30):  # batches of 30, QBO's recommended maximum
-        items = [{"bId": str(i), "operation": "create",
-                  "Customer": {"DisplayName": f"Paged {i:05d} O'Hara \"&\""}}
-                 for i in range(start, min(start + 30, TOTAL))]
+        items = [
+            {
+                "bId": str(i),
+                "operation": "create",
+                "Customer": {"DisplayName": f'Paged {i:05d} O\'Hara "&"'},
+            }
+            for i in range(start, min(start + 30, TOTAL))
+        ]
         out = us.client.batch(items, request_id=requestids.make("page", str(start)))
         assert all(isinstance(v, dict) for v in out.values())
     assert us.client.count(Query("Customer")) == before + TOTAL
@@ -31,7 +36,9 @@ def test_paging_across_2500_customers(us: Connected, sb) -> None:
     pages = [r for r in sb.requests(realm=us.realm_id) if r["seq"] > seq]
     assert len(pages) == (len(everyone) // 1000) + 1  # 3 pages; the last one short
 
-    small = list(us.client.query(Query("Customer").where("DisplayName", "LIKE", "Paged 001%"),
-                                 page_size=7))
+    small = list(
+        us.client.query(Query("Customer").where("DisplayName", "LIKE", "Paged 001%"), page_size=7)
+    )
     assert sorted(c["DisplayName"] for c in small) == [
-        f"Paged {i:05d} O'Hara \"&\"" for i in range(100, 200)]
+        f'Paged {i:05d} O\'Hara "&"' for i in range(100, 200)
+    ]

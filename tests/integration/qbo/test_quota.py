@@ -26,12 +26,20 @@ def load_bench():
 
 
 @pytest.mark.timeout(180)
-def test_three_processes_stay_within_and_use_the_realm_quota(sb, db: Database, db_url,
-                                                            fernet_key) -> None:
+def test_three_processes_stay_within_and_use_the_realm_quota(
+    sb, db: Database, db_url, fernet_key
+) -> None:
     bench = load_bench()
     realm_id, account = bench.register(db, fernet_key, sb, latency_ms=600)
-    procs = bench.spawn(3, db_url=db_url, base_url=sb.base_url, account=account,
-                        key=fernet_key, seconds=62, threads=6)
+    procs = bench.spawn(
+        3,
+        db_url=db_url,
+        base_url=sb.base_url,
+        account=account,
+        key=fernet_key,
+        seconds=62,
+        threads=6,
+    )
     outcomes = bench.collect(procs, timeout=150)
     figures = bench.analyze(sb.requests(realm=realm_id))
     print(f"\nquota: client outcomes {dict(outcomes)}; emulator figures {figures}")

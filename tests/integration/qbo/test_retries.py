@@ -16,8 +16,7 @@ pytestmark = pytest.mark.integration
 
 def calls(sb, realm_id: str, **match: str) -> list[dict]:
     # By path: the emulator logs a replayed request with entity "customer", no operation.
-    return [r for r in sb.requests(realm=realm_id)
-            if all(r.get(k) == v for k, v in match.items())]
+    return [r for r in sb.requests(realm=realm_id) if all(r.get(k) == v for k, v in match.items())]
 
 
 def creates(sb, realm_id: str) -> list[dict]:
@@ -66,10 +65,10 @@ def test_dropped_connection_on_a_read_is_retried(us: Connected, sb) -> None:
 
 
 def test_committed_then_dropped_create_is_not_duplicated(us: Connected, sb) -> None:
-    sb.add_fault(kind="commit_drop", next=1, realm=us.realm_id, method="POST",
-                 entity="customer")
-    made = us.client.create("Customer", {"DisplayName": "Dropped Ltd"},
-                            request_id=requestids.make("drop", us.realm_id))
+    sb.add_fault(kind="commit_drop", next=1, realm=us.realm_id, method="POST", entity="customer")
+    made = us.client.create(
+        "Customer", {"DisplayName": "Dropped Ltd"}, request_id=requestids.make("drop", us.realm_id)
+    )
     assert [c["Id"] for c in named(us, "Dropped Ltd")] == [made["Id"]]
     posts = creates(sb, us.realm_id)
     assert len(posts) == 2 and posts[1]["replayed"] is True
@@ -79,28 +78,34 @@ def test_committed_then_timed_out_create_is_not_duplicated(us: Connected, sb) ->
     """The write commits, the answer never comes; the client's read timeout fires; the retry
     with the same requestid gets the original answer instead of a second customer."""
     us.client.transport = Transport(timeouts=Timeouts(connect=2.0, read=1.0))
-    sb.add_fault(kind="commit_hold", hold_seconds=3.0, next=1, realm=us.realm_id,
-                 method="POST", entity="customer")
-    made = us.client.create("Customer", {"DisplayName": "Slow Ltd"},
-                            request_id=requestids.make("hold", us.realm_id))
+    sb.add_fault(
+        kind="commit_hold",
+        hold_seconds=3.0,
+        next=1,
+        realm=us.realm_id,
+        method="POST",
+        entity="customer",
+    )
+    made = us.client.create(
+        "Customer", {"DisplayName": "Slow Ltd"}, request_id=requestids.make("hold", us.realm_id)
+    )
     assert [c["Id"] for c in named(us, "Slow Ltd")] == [made["Id"]]
     posts = creates(sb, us.realm_id)
     assert len(posts) == 2 and posts[1]["replayed"] is True
 
 
 def test_a_write_without_requestid_is_never_repeated(us: Connected, sb) -> None:
-    sb.add_fault(kind="commit_drop", next=1, realm=us.realm_id, method="POST",
-                 entity="customer")
+    sb.add_fault(kind="commit_drop", next=1, realm=us.realm_id, method="POST", entity="customer")
     with pytest.raises(errors.TransportError):
         us.client.call("POST", "customer", body={"DisplayName": "Once Ltd"})
     assert len(creates(sb, us.realm_id)) == 1
     assert len(named(us, "Once Ltd")) == 1  # it did commit: exactly once
 
 
-def test_server_error_on_a_create_is_retried_with_the_same_requestid(us: Connected,
-                                                                     sb) -> None:
-    sb.add_fault(kind="error", status=502, next=1, realm=us.realm_id, method="POST",
-                 entity="customer")
+def test_server_error_on_a_create_is_retried_with_the_same_requestid(us: Connected, sb) -> None:
+    sb.add_fault(
+        kind="error", status=502, next=1, realm=us.realm_id, method="POST", entity="customer"
+    )
     rid = requestids.make("502", us.realm_id)
     us.client.create("Customer", {"DisplayName": "Gateway Ltd"}, request_id=rid)
     posts = creates(sb, us.realm_id)

@@ -29,12 +29,15 @@ def token_calls(sb) -> list[dict]:
 def stored_tokens(db: Database, factory: ClientFactory, account_id: str) -> tuple[str, str]:
     row = connections.get(db, account_id)
     assert row is not None
-    return (factory.cipher.decrypt(row["access_token_enc"]),
-            factory.cipher.decrypt(row["refresh_token_enc"]))
+    return (
+        factory.cipher.decrypt(row["access_token_enc"]),
+        factory.cipher.decrypt(row["refresh_token_enc"]),
+    )
 
 
-def test_refreshes_before_expiry_and_keeps_the_newest_refresh_token(sb, db, factory,
-                                                                     fernet_key) -> None:
+def test_refreshes_before_expiry_and_keeps_the_newest_refresh_token(
+    sb, db, factory, fernet_key
+) -> None:
     c = connect_account(sb, db, factory, fernet_key, expires_in=dt.timedelta(minutes=2))
     before = len(token_calls(sb))
     assert c.client.get("Item", "1")["Id"] == "1"
@@ -50,8 +53,15 @@ def test_refreshes_before_expiry_and_keeps_the_newest_refresh_token(sb, db, fact
 def test_a_401_refreshes_once_and_retries(sb, db, factory, fernet_key) -> None:
     realm_id = sb.create_realm("US")
     minted = sb.token(realm_id)
-    store_connection(db, fernet_key, "acc_401", realm_id, "eyJrevoked0123456789abcdefghijkl",
-                     minted["refresh_token"], dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    store_connection(
+        db,
+        fernet_key,
+        "acc_401",
+        realm_id,
+        "eyJrevoked0123456789abcdefghijkl",
+        minted["refresh_token"],
+        dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+    )
     _, client = factory.for_account("acc_401")
     assert client.get("Item", "1")["Id"] == "1"
     statuses = [r["status"] for r in sb.requests(realm=realm_id)]
@@ -60,8 +70,15 @@ def test_a_401_refreshes_once_and_retries(sb, db, factory, fernet_key) -> None:
 
 def test_invalid_grant_marks_the_connection_needs_reauth(sb, db, factory, fernet_key) -> None:
     realm_id = sb.create_realm("US")
-    store_connection(db, fernet_key, "acc_dead", realm_id, "eyJexpired0123456789abcdefgh",
-                     "AB11dead-refresh-token-0123456789", dt.datetime.now(dt.UTC))
+    store_connection(
+        db,
+        fernet_key,
+        "acc_dead",
+        realm_id,
+        "eyJexpired0123456789abcdefgh",
+        "AB11dead-refresh-token-0123456789",
+        dt.datetime.now(dt.UTC),
+    )
     _, client = factory.for_account("acc_dead")
     with pytest.raises(errors.ReauthRequired) as exc:
         client.get("Item", "1")
@@ -86,14 +103,16 @@ def strict_sb() -> Iterator[SandboxHandle]:
         yield handle
 
 
-def test_refresh_race_makes_exactly_one_token_call(strict_sb, db_url, qbo_settings,
-                                                   fernet_key, db) -> None:
+def test_refresh_race_makes_exactly_one_token_call(
+    strict_sb, db_url, qbo_settings, fernet_key, db
+) -> None:
     """8 workers, each with its own pool and factory (as separate processes would be), force a
     refresh of the same stale token at once: one token call, all end with the same token."""
     sb = strict_sb
     qbo_settings = qbo_settings.model_copy(update={"qbo_base_url": sb.base_url})
-    c = connect_account(sb, db, ClientFactory(qbo_settings, db, limits=FAST, policy=QUICK),
-                        fernet_key)
+    c = connect_account(
+        sb, db, ClientFactory(qbo_settings, db, limits=FAST, policy=QUICK), fernet_key
+    )
     before = len(token_calls(sb))
     barrier = threading.Barrier(8)
     results: list[str] = []
@@ -122,23 +141,25 @@ def test_refresh_race_makes_exactly_one_token_call(strict_sb, db_url, qbo_settin
     assert len(calls) == 1 and calls[0]["status"] == 200  # no invalid_grant either
     assert len(results) == 8 and len(set(results)) == 1 and results[0] != c.access_token
     assert connections.get(db, c.account_id)["refresh_count"] == 1
-    print(f"\nrefresh race: 8 workers, {len(calls)} token call(s), "
-          f"{sum(1 for r in calls if r['status'] != 200)} invalid_grant")
+    print(
+        f"\nrefresh race: 8 workers, {len(calls)} token call(s), "
+        f"{sum(1 for r in calls if r['status'] != 200)} invalid_grant"
+    )
 
 
 def test_tokens_are_encrypted_at_rest(us: Connected, db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
         dump = conn.execute("select t::text from qbo_connections t").fetchall()
-        raw = conn.execute("select access_token_enc, refresh_token_enc "
-                           "from qbo_connections").fetchall()
+        raw = conn.execute(
+            "select access_token_enc, refresh_token_enc from qbo_connections"
+        ).fetchall()
     text = " ".join(r[0] for r in dump)
     assert us.access_token not in text and us.refresh_token not in text
     blobs = b"".join(bytes(b) for row in raw for b in row if b)
     assert us.access_token.encode() not in blobs and us.refresh_token.encode() not in blobs
 
 
-def test_refuses_to_start_without_an_encryption_key(qbo_settings, db, monkeypatch,
-                                                    capsys) -> None:
+def test_refuses_to_start_without_an_encryption_key(qbo_settings, db, monkeypatch, capsys) -> None:
     no_key = qbo_settings.model_copy(update={"token_encryption_key": None})
     with pytest.raises(errors.ConfigError, match="SEQUENCE_QBO_TOKEN_ENCRYPTION_KEY"):
         ClientFactory(no_key, db)

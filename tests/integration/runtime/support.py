@@ -112,10 +112,16 @@ class TestHandler:
         if self.pool is None:
             return
         with self.pool.connection() as conn:
-            conn.execute("insert into test_effects (id, key, seq) values (%s, %s, %s) "
-                         "on conflict do nothing", (v["id"], v["key"], v["seq"]))
-            conn.execute("insert into test_deliveries values (%s, 1) "
-                         "on conflict (id) do update set n = test_deliveries.n + 1", (v["id"],))
+            conn.execute(
+                "insert into test_effects (id, key, seq) values (%s, %s, %s) "
+                "on conflict do nothing",
+                (v["id"], v["key"], v["seq"]),
+            )
+            conn.execute(
+                "insert into test_deliveries values (%s, 1) "
+                "on conflict (id) do update set n = test_deliveries.n + 1",
+                (v["id"],),
+            )
 
     def close(self) -> None:
         if self.pool is not None:
@@ -127,26 +133,47 @@ def random_latency(low: float, high: float, seed: int = 1) -> Any:
     return lambda _v: rng.uniform(low, high)
 
 
-def records(n_keys: int, per_key: int, accounts: int = 20, prefix: str = "m",
-            **extra: Any) -> list[tuple[str, bytes]]:
+def records(
+    n_keys: int, per_key: int, accounts: int = 20, prefix: str = "m", **extra: Any
+) -> list[tuple[str, bytes]]:
     """Messages interleaved across keys: seq 0 of every key, then seq 1, …"""
     out = []
     for seq in range(per_key):
         for k in range(n_keys):
-            value = {"id": f"{prefix}-{k}-{seq}", "account_id": f"acct_{k % accounts}",
-                     "key": f"k{k}", "seq": seq, **extra}
+            value = {
+                "id": f"{prefix}-{k}-{seq}",
+                "account_id": f"acct_{k % accounts}",
+                "key": f"k{k}",
+                "seq": seq,
+                **extra,
+            }
             out.append((f"k{k}", json.dumps(value).encode()))
     return out
 
 
-def runtime(bootstrap: str, topic: str, group: str, dlq_topic: str, handler: TestHandler,
-            **engine: Any) -> ConcurrentRuntime:
-    options = RuntimeOptions(engine=EngineOptions(**{"backoff_base": 0.05, **engine}),
-                             revoke_deadline=10.0, shutdown_deadline=10.0, lag_every=0.5)
+def runtime(
+    bootstrap: str, topic: str, group: str, dlq_topic: str, handler: TestHandler, **engine: Any
+) -> ConcurrentRuntime:
+    options = RuntimeOptions(
+        engine=EngineOptions(**{"backoff_base": 0.05, **engine}),
+        revoke_deadline=10.0,
+        shutdown_deadline=10.0,
+        lag_every=0.5,
+    )
     return ConcurrentRuntime(
         # A short session so the group notices a SIGKILLed member quickly (broker minimum: 6 s).
-        consumer=kafka.consumer(bootstrap, group, **{"auto.commit.interval.ms": 200,
-                                                     "session.timeout.ms": 6000,
-                                                     "heartbeat.interval.ms": 1000}),
-        producer=kafka.producer(bootstrap), serde=JsonDecoder(), handlers={topic: handler},
-        dlq_topic=dlq_topic, options=options)
+        consumer=kafka.consumer(
+            bootstrap,
+            group,
+            **{
+                "auto.commit.interval.ms": 200,
+                "session.timeout.ms": 6000,
+                "heartbeat.interval.ms": 1000,
+            },
+        ),
+        producer=kafka.producer(bootstrap),
+        serde=JsonDecoder(),
+        handlers={topic: handler},
+        dlq_topic=dlq_topic,
+        options=options,
+    )

@@ -17,8 +17,14 @@ def test_the_buffer_is_bounded_by_pausing_partitions(settings) -> None:
     topic = settings.topics.customer_updated
     produce(settings.kafka_bootstrap, topic, records(n_keys=100, per_key=6))
     handler = TestHandler(latency=lambda _v: 0.002)
-    rt = runtime(settings.kafka_bootstrap, topic, settings.consumer_group, settings.topics.dlq,
-                 handler, max_in_flight=8)
+    rt = runtime(
+        settings.kafka_bootstrap,
+        topic,
+        settings.consumer_group,
+        settings.topics.dlq,
+        handler,
+        max_in_flight=8,
+    )
     rt.options = RuntimeOptions(engine=rt.options.engine, max_buffered=200, batch=50)
     peak = 0
 

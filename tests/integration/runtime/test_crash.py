@@ -22,12 +22,21 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _worker(settings, db_url: str, log: Path) -> subprocess.Popen:
-    args = [settings.kafka_bootstrap, settings.topics.customer_updated, settings.consumer_group,
-            settings.topics.dlq, db_url]
+    args = [
+        settings.kafka_bootstrap,
+        settings.topics.customer_updated,
+        settings.consumer_group,
+        settings.topics.dlq,
+        db_url,
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEQUENCE_QBO_")}
-    return subprocess.Popen([sys.executable, "-m", "tests.integration.runtime.worker", *args],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=log.open("wb"))
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.runtime.worker", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
 
 
 def _stop(proc: subprocess.Popen) -> int:
@@ -39,17 +48,19 @@ def _stop(proc: subprocess.Popen) -> int:
             proc.kill()
 
 
-def test_sigkill_then_restart_applies_every_effect_exactly_once(settings, db_url,
-                                                                tmp_path) -> None:
+def test_sigkill_then_restart_applies_every_effect_exactly_once(settings, db_url, tmp_path) -> None:
     create_tables(db_url)
     n_keys, per_key = 100, 30
     total = n_keys * per_key
-    produce(settings.kafka_bootstrap, settings.topics.customer_updated,
-            records(n_keys, per_key))
+    produce(settings.kafka_bootstrap, settings.topics.customer_updated, records(n_keys, per_key))
     first = _worker(settings, db_url, tmp_path / "first.log")
     try:
-        wait_until(lambda: len(effects(db_url)) >= total // 4, timeout=60, interval=0.1,
-                   message="a quarter of the effects")
+        wait_until(
+            lambda: len(effects(db_url)) >= total // 4,
+            timeout=60,
+            interval=0.1,
+            message="a quarter of the effects",
+        )
     finally:
         first.kill()  # SIGKILL: no revoke, no commit, in-flight work lost mid-way
         first.wait(30)
@@ -59,8 +70,12 @@ def test_sigkill_then_restart_applies_every_effect_exactly_once(settings, db_url
 
     second = _worker(settings, db_url, tmp_path / "second.log")
     try:
-        wait_until(lambda: len(effects(db_url)) == total, timeout=120, interval=0.2,
-                   message="every effect after the restart")
+        wait_until(
+            lambda: len(effects(db_url)) == total,
+            timeout=120,
+            interval=0.2,
+            message="every effect after the restart",
+        )
     finally:
         code = _stop(second)
     assert code == 0, (tmp_path / "second.log").read_text()[-3000:]
@@ -74,11 +89,14 @@ def test_sigkill_then_restart_applies_every_effect_exactly_once(settings, db_url
 
 def _committed(settings) -> dict[int, int]:
     topic = settings.topics.customer_updated
-    c = Consumer({"bootstrap.servers": settings.kafka_bootstrap,
-                  "group.id": settings.consumer_group})
+    c = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": settings.consumer_group}
+    )
     try:
-        return {tp.partition: tp.offset
-                for tp in c.committed([TopicPartition(topic, p) for p in range(3)], timeout=10)}
+        return {
+            tp.partition: tp.offset
+            for tp in c.committed([TopicPartition(topic, p) for p in range(3)], timeout=10)
+        }
     finally:
         c.close()
 
@@ -87,7 +105,8 @@ def _ends(settings) -> dict[int, int]:
     topic = settings.topics.customer_updated
     c = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "ends"})
     try:
-        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                for p in range(3)}
+        return {
+            p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(3)
+        }
     finally:
         c.close()

@@ -22,19 +22,31 @@ def _env(monkeypatch, settings) -> None:
     monkeypatch.setenv("SEQUENCE_QBO_TOPIC_DLQ", settings.topics.dlq)
 
 
-def test_poison_lands_in_the_dlq_and_replay_brings_it_back(settings, monkeypatch,
-                                                            capsys) -> None:
+def test_poison_lands_in_the_dlq_and_replay_brings_it_back(settings, monkeypatch, capsys) -> None:
     topic = settings.topics.customer_updated
     good = records(n_keys=50, per_key=4)
-    bad = [("k1", b"{not json"),
-           ("k2", json.dumps({"id": "p-1", "account_id": "a", "key": "k2", "seq": 99}).encode()),
-           ("k3", json.dumps({"id": "x-1", "account_id": "a", "key": "k3", "seq": 98,
-                              "fail_times": 99}).encode())]
+    bad = [
+        ("k1", b"{not json"),
+        ("k2", json.dumps({"id": "p-1", "account_id": "a", "key": "k2", "seq": 99}).encode()),
+        (
+            "k3",
+            json.dumps(
+                {"id": "x-1", "account_id": "a", "key": "k3", "seq": 98, "fail_times": 99}
+            ).encode(),
+        ),
+    ]
     produce(settings.kafka_bootstrap, topic, good[:100] + bad + good[100:])
     handler = TestHandler()
     handler.poison_ids.add("p-1")
-    rt = runtime(settings.kafka_bootstrap, topic, settings.consumer_group, settings.topics.dlq,
-                 handler, max_attempts=3, backoff_base=0.01)
+    rt = runtime(
+        settings.kafka_bootstrap,
+        topic,
+        settings.consumer_group,
+        settings.topics.dlq,
+        handler,
+        max_attempts=3,
+        backoff_base=0.01,
+    )
     with running(rt):
         wait_until(lambda: rt.processed >= len(good) + 3, message="all messages")
         dead = read_all(settings.kafka_bootstrap, settings.topics.dlq, expected=3)

@@ -27,18 +27,35 @@ def test_a_consumer_joining_mid_stream_loses_and_duplicates_nothing(settings, db
     topic = settings.topics.customer_updated
     produce(settings.kafka_bootstrap, topic, records(N_KEYS, PER_KEY))
     total = N_KEYS * PER_KEY
-    first, second = (TestHandler(db_url, latency=random_latency(0.015, 0.035, seed=s))
-                     for s in (1, 2))
-    a = runtime(settings.kafka_bootstrap, topic, settings.consumer_group, settings.topics.dlq,
-                first, max_in_flight=8)
-    b = runtime(settings.kafka_bootstrap, topic, settings.consumer_group, settings.topics.dlq,
-                second, max_in_flight=8)
+    first, second = (
+        TestHandler(db_url, latency=random_latency(0.015, 0.035, seed=s)) for s in (1, 2)
+    )
+    a = runtime(
+        settings.kafka_bootstrap,
+        topic,
+        settings.consumer_group,
+        settings.topics.dlq,
+        first,
+        max_in_flight=8,
+    )
+    b = runtime(
+        settings.kafka_bootstrap,
+        topic,
+        settings.consumer_group,
+        settings.topics.dlq,
+        second,
+        max_in_flight=8,
+    )
     try:
         with running(a):
             wait_until(lambda: a.processed >= total // 5, timeout=60, message="a fifth done")
             with running(b):
-                wait_until(lambda: len(effects(db_url)) == total, timeout=120,
-                           interval=0.2, message="every effect")
+                wait_until(
+                    lambda: len(effects(db_url)) == total,
+                    timeout=120,
+                    interval=0.2,
+                    message="every effect",
+                )
                 assert b.processed > 0, "the second consumer got no partition"
     finally:
         first.close()

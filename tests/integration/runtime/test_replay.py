@@ -25,9 +25,21 @@ def _produce(settings, ids: range, at: dt.datetime) -> None:
     codec = serde.make_serde(None)
     producer = kafka.producer(settings.kafka_bootstrap)
     for i in ids:
-        value = {"event_id": str(uuid.uuid4()), "occurred_at": at, "account_id": "acct_rp",
-                 "customer": samples.customer(f"cus_{i}", f"Customer {i}", f"c{i}@x.example",
-                                              "1 St", "Leeds", "LS1 1AA", "GB", "TAXED")}
+        value = {
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": at,
+            "account_id": "acct_rp",
+            "customer": samples.customer(
+                f"cus_{i}",
+                f"Customer {i}",
+                f"c{i}@x.example",
+                "1 St",
+                "Leeds",
+                "LS1 1AA",
+                "GB",
+                "TAXED",
+            ),
+        }
         data = codec.encode("customer.updated", topic, value)
         producer.produce(topic, key=f"cus_{i}", value=data, timestamp=int(at.timestamp() * 1000))
     assert producer.flush(30) == 0
@@ -40,12 +52,14 @@ def _replay(capsys, *args: str) -> str:
 
 @pytest.fixture
 def env(settings, monkeypatch):
-    for name, value in {"KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-                        "DATABASE_URL": settings.database_url.get_secret_value(),
-                        "CONSUMER_GROUP": settings.consumer_group,
-                        "TOPIC_CUSTOMER_UPDATED": settings.topics.customer_updated,
-                        "TOPIC_DLQ": settings.topics.dlq,
-                        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode()}.items():
+    for name, value in {
+        "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "DATABASE_URL": settings.database_url.get_secret_value(),
+        "CONSUMER_GROUP": settings.consumer_group,
+        "TOPIC_CUSTOMER_UPDATED": settings.topics.customer_updated,
+        "TOPIC_DLQ": settings.topics.dlq,
+        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }.items():
         monkeypatch.setenv(f"SEQUENCE_QBO_{name}", value)
     return settings
 
@@ -55,8 +69,14 @@ def test_replay_a_window_through_the_handlers(env, db, capsys) -> None:
     hour_ago = NOW - dt.timedelta(hours=1)
     _produce(env, range(10), at=hour_ago)
     _produce(env, range(10, 15), at=NOW)
-    window = ["--topic", topic, "--from", (hour_ago - dt.timedelta(minutes=5)).isoformat(),
-              "--to", (hour_ago + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S")]
+    window = [
+        "--topic",
+        topic,
+        "--from",
+        (hour_ago - dt.timedelta(minutes=5)).isoformat(),
+        "--to",
+        (hour_ago + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S"),
+    ]
 
     assert _replay(capsys, *window, "--dry-run") == "read 10, decodable 10, undecodable 0"
     assert customers.list_snapshots(db, "acct_rp", 100) == []

@@ -38,41 +38,66 @@ def _produce(settings, n: int) -> None:
     topic = settings.topics.customer_updated
     codec, producer = serde.make_serde(None), kafka.producer(settings.kafka_bootstrap)
     for i in range(n):
-        value = {"event_id": str(uuid.uuid4()), "occurred_at": dt.datetime.now(dt.UTC),
-                 "account_id": "acct_run",
-                 "customer": samples.customer(f"cus_{i}", f"Customer {i}", f"c{i}@x.example",
-                                              "1 St", "Leeds", "LS1 1AA", "GB", "TAXED")}
-        producer.produce(topic, key=f"cus_{i}", value=codec.encode("customer.updated", topic,
-                                                                   value))
+        value = {
+            "event_id": str(uuid.uuid4()),
+            "occurred_at": dt.datetime.now(dt.UTC),
+            "account_id": "acct_run",
+            "customer": samples.customer(
+                f"cus_{i}",
+                f"Customer {i}",
+                f"c{i}@x.example",
+                "1 St",
+                "Leeds",
+                "LS1 1AA",
+                "GB",
+                "TAXED",
+            ),
+        }
+        producer.produce(
+            topic, key=f"cus_{i}", value=codec.encode("customer.updated", topic, value)
+        )
     assert producer.flush(30) == 0
 
 
 def test_run_serves_metrics_logs_json_and_stops_on_sigterm(settings, db, tmp_path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEQUENCE_QBO_")}
-    env.update({"SEQUENCE_QBO_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-                "SEQUENCE_QBO_DATABASE_URL": settings.database_url.get_secret_value(),
-                "SEQUENCE_QBO_CONSUMER_GROUP": settings.consumer_group,
-                "SEQUENCE_QBO_TOPIC_CUSTOMER_UPDATED": settings.topics.customer_updated,
-                "SEQUENCE_QBO_TOPIC_DLQ": settings.topics.dlq,
-                "SEQUENCE_QBO_METRICS_PORT": str(port),
-                "SEQUENCE_QBO_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode()})
+    env.update(
+        {
+            "SEQUENCE_QBO_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "SEQUENCE_QBO_DATABASE_URL": settings.database_url.get_secret_value(),
+            "SEQUENCE_QBO_CONSUMER_GROUP": settings.consumer_group,
+            "SEQUENCE_QBO_TOPIC_CUSTOMER_UPDATED": settings.topics.customer_updated,
+            "SEQUENCE_QBO_TOPIC_DLQ": settings.topics.dlq,
+            "SEQUENCE_QBO_METRICS_PORT": str(port),
+            "SEQUENCE_QBO_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        }
+    )
     _produce(settings, 5)
     log = tmp_path / "run.log"
-    proc = subprocess.Popen([sys.executable, "-m", "sequence_qbo", "run", "--only",
-                             settings.topics.customer_updated], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sequence_qbo", "run", "--only", settings.topics.customer_updated],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
     try:
-        wait_until(lambda: len(customers.list_snapshots(db, "acct_run", 100)) == 5,
-                   timeout=60, interval=0.2, message="5 snapshots")
+        wait_until(
+            lambda: len(customers.list_snapshots(db, "acct_run", 100)) == 5,
+            timeout=60,
+            interval=0.2,
+            message="5 snapshots",
+        )
         metrics = wait_until(lambda: _metrics(port), timeout=10, message="the metrics endpoint")
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(60)
     assert code == 0, log.read_text()[-3000:]
     topic = settings.topics.customer_updated
-    assert (f'sequence_qbo_messages_processed_total{{outcome="updated",topic="{topic}"}} 5.0'
-            in metrics)
+    assert (
+        f'sequence_qbo_messages_processed_total{{outcome="updated",topic="{topic}"}} 5.0' in metrics
+    )
     assert "sequence_qbo_handler_seconds_bucket" in metrics
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     assert any(line["message"].startswith("consuming") for line in lines)

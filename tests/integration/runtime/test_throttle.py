@@ -28,12 +28,23 @@ def test_a_throttled_group_does_not_slow_another_group(settings) -> None:
     # The throttled account's records come first in every partition.
     produce(settings.kafka_bootstrap, topic, slow + fast)
     handler = TestHandler(latency=lambda v: 1.0 if v["account_id"] == "throttled" else 0.01)
-    rt = runtime(settings.kafka_bootstrap, topic, settings.consumer_group, settings.topics.dlq,
-                 handler, max_in_flight=32, group_limit=10, backoff_base=0.2)
+    rt = runtime(
+        settings.kafka_bootstrap,
+        topic,
+        settings.consumer_group,
+        settings.topics.dlq,
+        handler,
+        max_in_flight=32,
+        group_limit=10,
+        backoff_base=0.2,
+    )
     with running(rt):
         started = time.monotonic()
-        wait_until(lambda: sum(i.startswith("healthy") for i in handler.done_at) == 300,
-                   timeout=30, message="the healthy account's messages")
+        wait_until(
+            lambda: sum(i.startswith("healthy") for i in handler.done_at) == 300,
+            timeout=30,
+            message="the healthy account's messages",
+        )
         healthy_took = time.monotonic() - started
         throttled_done = sum(i.startswith("throttled") for i in handler.done_at)
         wait_until(lambda: len(handler.done_at) == 320, timeout=60, message="everything")

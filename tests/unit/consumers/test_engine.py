@@ -68,10 +68,15 @@ def world():
 
     def make(script: dict[str, list[Any]], **options: Any) -> tuple[Engine, Scripted]:
         handler = Scripted(script)
-        engine = Engine(decoder=Decoder(), handlers={"t": handler}, producer=producer,  # type: ignore[arg-type]
-                        dlq_topic="dlq", options=EngineOptions(**{"backoff_base": 0.01, **options}),
-                        on_outcome=lambda m, o: outcomes.append((m.offset, o)),
-                        jitter=lambda: 1.0)
+        engine = Engine(
+            decoder=Decoder(),
+            handlers={"t": handler},
+            producer=producer,  # type: ignore[arg-type]
+            dlq_topic="dlq",
+            options=EngineOptions(**{"backoff_base": 0.01, **options}),
+            on_outcome=lambda m, o: outcomes.append((m.offset, o)),
+            jitter=lambda: 1.0,
+        )
         engine.start()
         return engine, handler
 
@@ -80,6 +85,7 @@ def world():
 
 def _pump(engine: Engine, tracker: PartitionOffsets, until: int) -> None:
     """What the poll loop does for retries: dispatch what came due."""
+
     def done() -> bool:
         engine.dispatch()
         with engine.cond:
@@ -101,8 +107,14 @@ def test_transient_failures_are_retried_then_done(world) -> None:
 
 def test_exhausted_retries_and_poison_are_dead_lettered_with_headers(world) -> None:
     make, producer, outcomes = world
-    engine, _ = make({"a": [Retry("5xx", after=0.0)], "b": [Poison("InvalidEvent", "bad")],
-                      "c": [Failed("NOT_LINKED", "customer not linked")]}, max_attempts=3)
+    engine, _ = make(
+        {
+            "a": [Retry("5xx", after=0.0)],
+            "b": [Poison("InvalidEvent", "bad")],
+            "c": [Failed("NOT_LINKED", "customer not linked")],
+        },
+        max_attempts=3,
+    )
     tracker = PartitionOffsets()
     engine.submit(_message(0, "k1", id="a"), tracker)
     engine.submit(_message(1, "k2", id="b"), tracker)
@@ -169,8 +181,9 @@ def test_a_handler_may_choose_the_concurrency_group(world) -> None:
     engine.handlers["t"] = OneRealm({})
     tracker = PartitionOffsets()
     for offset in range(5):
-        engine.submit(_message(offset, f"k{offset}", id=str(offset), account_id=f"a{offset}"),
-                      tracker)
+        engine.submit(
+            _message(offset, f"k{offset}", id=str(offset), account_id=f"a{offset}"), tracker
+        )
     wait_until(lambda: len(running) == 2, timeout=5)
     assert engine.scheduler.in_flight == 2  # five accounts, one realm: two at a time
     gate.set()

@@ -9,8 +9,9 @@ from sequence_qbo.logs import JsonFormatter
 
 
 def _record(**extra: object) -> logging.LogRecord:
-    record = logging.LogRecord("consumers.x", logging.WARNING, __file__, 1, "retry %d of %s",
-                               (2, "t[0]@5"), None)
+    record = logging.LogRecord(
+        "consumers.x", logging.WARNING, __file__, 1, "retry %d of %s", (2, "t[0]@5"), None
+    )
     record.__dict__.update(extra)
     return record
 

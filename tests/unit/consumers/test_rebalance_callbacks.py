@@ -53,10 +53,14 @@ class JsonLike:
 
 def _runtime(deadline: float) -> tuple[ConcurrentRuntime, FakeConsumer, Gated]:
     consumer, handler = FakeConsumer(), Gated()
-    rt = ConcurrentRuntime(consumer=consumer, producer=None, serde=JsonLike(),  # type: ignore[arg-type]
-                           handlers={"t": handler}, dlq_topic="dlq",
-                           options=RuntimeOptions(engine=EngineOptions(max_in_flight=4),
-                                                  revoke_deadline=deadline))
+    rt = ConcurrentRuntime(
+        consumer=consumer,
+        producer=None,
+        serde=JsonLike(),  # type: ignore[arg-type]
+        handlers={"t": handler},
+        dlq_topic="dlq",
+        options=RuntimeOptions(engine=EngineOptions(max_in_flight=4), revoke_deadline=deadline),
+    )
     rt.engine.start()
     rt._on_assign(consumer, [TopicPartition("t", 0)])  # type: ignore[arg-type]
     for offset in range(4):  # distinct keys: 0, 2, 3 finish, 1 blocks

@@ -15,32 +15,53 @@ from qbo.tax import BuildFailure, Reason
 D = Decimal
 
 
-@pytest.mark.parametrize(("qty", "price", "amount"), [
-    ("1234.5678", "0.0015", "1.85"),  # 1.8518517
-    ("1", "2.125", "2.13"),  # a tie rounds up
-    ("-1", "2.125", "-2.13"),  # ... away from zero
-    ("3", "0.33333", "1.00"),  # 0.99999
-    ("0", "99", "0.00"),
-])
+@pytest.mark.parametrize(
+    ("qty", "price", "amount"),
+    [
+        ("1234.5678", "0.0015", "1.85"),  # 1.8518517
+        ("1", "2.125", "2.13"),  # a tie rounds up
+        ("-1", "2.125", "-2.13"),  # ... away from zero
+        ("3", "0.33333", "1.00"),  # 0.99999
+        ("0", "99", "0.00"),
+    ],
+)
 def test_qbo_line_amount_is_half_up_to_the_cent(qty: str, price: str, amount: str) -> None:
     assert qbo_line_amount(D(qty), D(price)) == D(amount)
 
 
 CASES = [
-    ("usage: fractional qty, 4-place rate, QBO agrees",
-     ("1234.5678", "0.0015", "1.85"), QboLine(D("1234.5678"), D("0.0015"), D("1.85"), True)),
+    (
+        "usage: fractional qty, 4-place rate, QBO agrees",
+        ("1234.5678", "0.0015", "1.85"),
+        QboLine(D("1234.5678"), D("0.0015"), D("1.85"), True),
+    ),
     ("whole units", ("12", "49.99", "599.88"), QboLine(D(12), D("49.99"), D("599.88"), True)),
     ("negative (discount) line", ("2", "-10", "-20.00"), QboLine(D(2), D(-10), D("-20.00"), True)),
-    ("Sequence rounded half-even: price adjusted, qty kept",
-     ("1", "2.345", "2.34"), QboLine(D(1), D("2.34"), D("2.34"), False)),
-    ("rate with 6 places: price adjusted to 5 places",
-     ("3", "0.333333", "1.00"), QboLine(D(3), D("0.33333"), D("1.00"), False)),
-    ("huge usage at a 7-place rate: no 5-place price fits, Qty 1",
-     ("10000000", "0.0000125", "125.00"), QboLine(D(1), D("125.00"), D("125.00"), False)),
-    ("minimum charge on zero usage: Qty 1", ("0", "0.01", "5.00"),
-     QboLine(D(1), D("5.00"), D("5.00"), False)),
-    ("qty with 7 places: Qty 1", ("1.0000001", "10", "10.00"),
-     QboLine(D(1), D("10.00"), D("10.00"), False)),
+    (
+        "Sequence rounded half-even: price adjusted, qty kept",
+        ("1", "2.345", "2.34"),
+        QboLine(D(1), D("2.34"), D("2.34"), False),
+    ),
+    (
+        "rate with 6 places: price adjusted to 5 places",
+        ("3", "0.333333", "1.00"),
+        QboLine(D(3), D("0.33333"), D("1.00"), False),
+    ),
+    (
+        "huge usage at a 7-place rate: no 5-place price fits, Qty 1",
+        ("10000000", "0.0000125", "125.00"),
+        QboLine(D(1), D("125.00"), D("125.00"), False),
+    ),
+    (
+        "minimum charge on zero usage: Qty 1",
+        ("0", "0.01", "5.00"),
+        QboLine(D(1), D("5.00"), D("5.00"), False),
+    ),
+    (
+        "qty with 7 places: Qty 1",
+        ("1.0000001", "10", "10.00"),
+        QboLine(D(1), D("10.00"), D("10.00"), False),
+    ),
 ]
 
 
@@ -62,10 +83,13 @@ def test_trailing_zeros_are_still_cents() -> None:
     assert qbo_line(D(2), D("0.5"), D("1.000")).exact
 
 
-@pytest.mark.parametrize(("lines", "net", "tax", "gross"), [
-    (["1.00", "2.00"], "3.01", "0", "3.01"),
-    (["1.00", "2.00"], "3.00", "0.60", "3.59"),
-])
+@pytest.mark.parametrize(
+    ("lines", "net", "tax", "gross"),
+    [
+        (["1.00", "2.00"], "3.01", "0", "3.01"),
+        (["1.00", "2.00"], "3.00", "0.60", "3.59"),
+    ],
+)
 def test_totals_mismatch(lines: list[str], net: str, tax: str, gross: str) -> None:
     with pytest.raises(BuildFailure) as failure:
         check_totals([D(x) for x in lines], D(net), D(tax), D(gross))
@@ -73,6 +97,7 @@ def test_totals_mismatch(lines: list[str], net: str, tax: str, gross: str) -> No
 
 
 # ---- property: 1,000 random invoices, seeded ------------------------------------------------
+
 
 def _decimal(rng: random.Random, maximum: int, max_places: int, min_places: int = 0) -> Decimal:
     """A random Decimal in [0, maximum] with a random number of places; built from integers."""
@@ -104,8 +129,9 @@ def _sequence_amount(rng: random.Random, qty: Decimal, rate: Decimal) -> Decimal
     return (qty * rate).quantize(D("0.01"), rounding=how)
 
 
-def _invoice(rng: random.Random) -> tuple[list[tuple[Decimal, Decimal, Decimal]], Decimal,
-                                          Decimal, Decimal]:
+def _invoice(
+    rng: random.Random,
+) -> tuple[list[tuple[Decimal, Decimal, Decimal]], Decimal, Decimal, Decimal]:
     lines = []
     for _ in range(rng.randint(1, 30)):
         qty, rate = _quantity(rng), _rate(rng)

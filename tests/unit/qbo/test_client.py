@@ -42,16 +42,27 @@ class Tokens:
         return self.token
 
 
-def client(script: Script, tokens: Tokens | None = None,
-           policy: RetryPolicy | None = None) -> QboClient:
-    return QboClient("123", base_url="https://qbo.test/", transport=script,  # type: ignore[arg-type]
-                     tokens=tokens or Tokens(), sleep=lambda s: None, rand=lambda: 1.0,
-                     policy=policy or RetryPolicy(base=0.01, cap=0.02))
+def client(
+    script: Script, tokens: Tokens | None = None, policy: RetryPolicy | None = None
+) -> QboClient:
+    return QboClient(
+        "123",
+        base_url="https://qbo.test/",
+        transport=script,  # type: ignore[arg-type]
+        tokens=tokens or Tokens(),
+        sleep=lambda s: None,
+        rand=lambda: 1.0,
+        policy=policy or RetryPolicy(base=0.01, cap=0.02),
+    )
 
 
 def fault(code: str) -> dict:
-    return {"Fault": {"Error": [{"Message": "m", "Detail": "d", "code": code}],
-                      "type": "ValidationFault"}}
+    return {
+        "Fault": {
+            "Error": [{"Message": "m", "Detail": "d", "code": code}],
+            "type": "ValidationFault",
+        }
+    }
 
 
 def test_url_minorversion_and_requestid() -> None:
@@ -101,22 +112,29 @@ def test_a_long_throttle_wait_is_handed_back() -> None:
 
 
 def test_update_reapplies_once_on_conflict_with_a_new_requestid() -> None:
-    s = Script((400, fault("5010")), (200, {"Customer": {"Id": "1", "SyncToken": "4"}}),
-               (200, {"Customer": {"Id": "1", "SyncToken": "5"}}))
-    out = client(s).update("Customer", "1", "2", {"Notes": "x"}, request_id="sq-3",
-                           reapply_on_conflict=True)
+    s = Script(
+        (400, fault("5010")),
+        (200, {"Customer": {"Id": "1", "SyncToken": "4"}}),
+        (200, {"Customer": {"Id": "1", "SyncToken": "5"}}),
+    )
+    out = client(s).update(
+        "Customer", "1", "2", {"Notes": "x"}, request_id="sq-3", reapply_on_conflict=True
+    )
     assert out["SyncToken"] == "5"
     assert s.sent[2][2]["json_body"]["SyncToken"] == "4"
     assert s.sent[2][2]["params"]["requestid"] not in ("sq-3", None)
 
 
 def test_paging_stops_on_a_short_page() -> None:
-    s = Script((200, {"QueryResponse": {"Customer": [{"Id": "1"}, {"Id": "2"}]}}),
-               (200, {"QueryResponse": {"Customer": [{"Id": "3"}]}}))
+    s = Script(
+        (200, {"QueryResponse": {"Customer": [{"Id": "1"}, {"Id": "2"}]}}),
+        (200, {"QueryResponse": {"Customer": [{"Id": "3"}]}}),
+    )
     assert [c["Id"] for c in client(s).query(Query("Customer"), page_size=2)] == ["1", "2", "3"]
     assert [kw["data"] for _, _, kw in s.sent] == [
         "SELECT * FROM Customer STARTPOSITION 1 MAXRESULTS 2",
-        "SELECT * FROM Customer STARTPOSITION 3 MAXRESULTS 2"]
+        "SELECT * FROM Customer STARTPOSITION 3 MAXRESULTS 2",
+    ]
 
 
 def test_a_200_with_a_fault_raises() -> None:
@@ -125,7 +143,16 @@ def test_a_200_with_a_fault_raises() -> None:
 
 
 def test_batch_maps_item_faults() -> None:
-    s = Script((200, {"BatchItemResponse": [{"bId": "1", "Customer": {"Id": "9"}},
-                                            {"bId": "2", "Fault": fault("6240")["Fault"]}]}))
+    s = Script(
+        (
+            200,
+            {
+                "BatchItemResponse": [
+                    {"bId": "1", "Customer": {"Id": "9"}},
+                    {"bId": "2", "Fault": fault("6240")["Fault"]},
+                ]
+            },
+        )
+    )
     out = client(s).batch([{"bId": "1"}, {"bId": "2"}], request_id="sq-5")
     assert out["1"]["Customer"]["Id"] == "9" and isinstance(out["2"], errors.DuplicateName)

@@ -8,49 +8,58 @@ from qbo import _countries
 from qbo.customer import normalise_country
 
 
-@pytest.mark.parametrize(("value", "alpha2", "how"), [
-    ("GB", "GB", "alpha-2"),
-    ("gb", "GB", "alpha-2"),
-    (" de ", "DE", "alpha-2"),
-    ("GBR", "GB", "alpha-3"),
-    ("usa", "US", "alpha-3"),
-    ("U.S.A.", "US", "alpha-3"),
-    ("United Kingdom", "GB", "name"),
-    ("united states", "US", "name"),
-    ("United States of America", "US", "name"),
-    ("UK", "GB", "name"),
-    ("Great Britain", "GB", "name"),
-    ("England", "GB", "name"),
-    ("Deutschland", "DE", "name"),
-    ("Germany", "DE", "name"),
-    ("The Netherlands", "NL", "name"),
-    ("Holland", "NL", "name"),
-    ("C\u00f4te d\u2019Ivoire", "CI", "name"),  # curly apostrophe
-    ("Ivory Coast", "CI", "name"),
-    ("Korea, Republic of", "KR", "name"),
-    ("South Korea", "KR", "name"),
-    ("Türkiye", "TR", "name"),
-    ("Turkey", "TR", "name"),
-    ("Czech Republic", "CZ", "name"),
-    ("Bosnia & Herzegovina", "BA", "name"),
-    ("St. Lucia", "LC", "name"),
-    ("España", "ES", "name"),
-    ("Schweiz", "CH", "name"),
-    ("Viet Nam", "VN", "name"),
-    ("Vietnam", "VN", "name"),
-    ("UAE", "AE", "name"),
-])
+@pytest.mark.parametrize(
+    ("value", "alpha2", "how"),
+    [
+        ("GB", "GB", "alpha-2"),
+        ("gb", "GB", "alpha-2"),
+        (" de ", "DE", "alpha-2"),
+        ("GBR", "GB", "alpha-3"),
+        ("usa", "US", "alpha-3"),
+        ("U.S.A.", "US", "alpha-3"),
+        ("United Kingdom", "GB", "name"),
+        ("united states", "US", "name"),
+        ("United States of America", "US", "name"),
+        ("UK", "GB", "name"),
+        ("Great Britain", "GB", "name"),
+        ("England", "GB", "name"),
+        ("Deutschland", "DE", "name"),
+        ("Germany", "DE", "name"),
+        ("The Netherlands", "NL", "name"),
+        ("Holland", "NL", "name"),
+        ("C\u00f4te d\u2019Ivoire", "CI", "name"),  # curly apostrophe
+        ("Ivory Coast", "CI", "name"),
+        ("Korea, Republic of", "KR", "name"),
+        ("South Korea", "KR", "name"),
+        ("Türkiye", "TR", "name"),
+        ("Turkey", "TR", "name"),
+        ("Czech Republic", "CZ", "name"),
+        ("Bosnia & Herzegovina", "BA", "name"),
+        ("St. Lucia", "LC", "name"),
+        ("España", "ES", "name"),
+        ("Schweiz", "CH", "name"),
+        ("Viet Nam", "VN", "name"),
+        ("Vietnam", "VN", "name"),
+        ("UAE", "AE", "name"),
+    ],
+)
 def test_known_countries(value: str, alpha2: str, how: str) -> None:
     code, note = normalise_country(value)
     assert code == alpha2
     assert note.startswith(how)
 
 
-@pytest.mark.parametrize(("value", "note"), [
-    (None, "country is empty"), ("", "country is empty"), ("  ", "country is empty"),
-    ("Narnia", "unknown country 'Narnia'"), ("XX", "unknown country 'XX'"),
-    ("ZZZ", "unknown country 'ZZZ'"),
-])
+@pytest.mark.parametrize(
+    ("value", "note"),
+    [
+        (None, "country is empty"),
+        ("", "country is empty"),
+        ("  ", "country is empty"),
+        ("Narnia", "unknown country 'Narnia'"),
+        ("XX", "unknown country 'XX'"),
+        ("ZZZ", "unknown country 'ZZZ'"),
+    ],
+)
 def test_unknown_countries_say_why(value: str | None, note: str) -> None:
     assert normalise_country(value) == (None, note)
 

@@ -8,8 +8,13 @@ from qbo import _json
 
 
 def test_decimals_stay_exact_both_ways() -> None:
-    body = {"Amount": Decimal("100.10"), "Qty": Decimal("3"),
-            "Rate": Decimal("1.234567890123456789"), "Name": "x", "n": 1}
+    body = {
+        "Amount": Decimal("100.10"),
+        "Qty": Decimal("3"),
+        "Rate": Decimal("1.234567890123456789"),
+        "Name": "x",
+        "n": 1,
+    }
     text = _json.dumps(body)
     assert text == ('{"Amount":100.10,"Qty":3,"Rate":1.234567890123456789,"Name":"x","n":1}')
     assert _json.loads(text) == body
@@ -22,5 +27,7 @@ def test_non_finite_is_refused() -> None:
 
 
 def test_strings_that_look_like_markers_are_untouched() -> None:
-    assert _json.loads(_json.dumps({"a": "abc0", "b": Decimal("1")})) == {"a": "abc0",
-                                                                          "b": Decimal("1")}
+    assert _json.loads(_json.dumps({"a": "abc0", "b": Decimal("1")})) == {
+        "a": "abc0",
+        "b": Decimal("1"),
+    }

@@ -8,19 +8,22 @@ import pytest
 from qbo.query import Query, literal
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("Acme", "'Acme'"),
-    ("O'Brien & Sons \"UK\"", "'O\\'Brien & Sons \"UK\"'"),
-    ("back\\slash", "'back\\\\slash'"),
-    ("it\\'s", "'it\\\\\\'s'"),
-    ("%_ ; -- DROP", "'%_ ; -- DROP'"),
-    (True, "true"),
-    (False, "false"),
-    (42, "42"),
-    (Decimal("10.50"), "10.50"),
-    (dt.date(2025, 11, 1), "'2025-11-01'"),
-    (dt.datetime(2025, 11, 1, 12, 0, tzinfo=dt.UTC), "'2025-11-01T12:00:00+00:00'"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Acme", "'Acme'"),
+        ('O\'Brien & Sons "UK"', "'O\\'Brien & Sons \"UK\"'"),
+        ("back\\slash", "'back\\\\slash'"),
+        ("it\\'s", "'it\\\\\\'s'"),
+        ("%_ ; -- DROP", "'%_ ; -- DROP'"),
+        (True, "true"),
+        (False, "false"),
+        (42, "42"),
+        (Decimal("10.50"), "10.50"),
+        (dt.date(2025, 11, 1), "'2025-11-01'"),
+        (dt.datetime(2025, 11, 1, 12, 0, tzinfo=dt.UTC), "'2025-11-01T12:00:00+00:00'"),
+    ],
+)
 def test_literals(value, expected) -> None:
     assert literal(value) == expected
 
@@ -32,15 +35,21 @@ def test_bad_literals(value) -> None:
 
 
 def test_select_with_conditions_order_and_page() -> None:
-    q = (Query("Customer").where("DisplayName", "=", "O'Brien & Sons \"UK\"")
-         .where("Active", "in", [True, False]).order_by("MetaData.LastUpdatedTime",
-                                                         descending=True))
+    q = (
+        Query("Customer")
+        .where("DisplayName", "=", 'O\'Brien & Sons "UK"')
+        .where("Active", "in", [True, False])
+        .order_by("MetaData.LastUpdatedTime", descending=True)
+    )
     assert q.select(start=1001, max_results=1000) == (
         "SELECT * FROM Customer WHERE DisplayName = 'O\\'Brien & Sons \"UK\"' AND "
         "Active IN (true, false) ORDERBY MetaData.LastUpdatedTime DESC STARTPOSITION 1001 "
-        "MAXRESULTS 1000")
-    assert q.count() == ("SELECT COUNT(*) FROM Customer WHERE DisplayName = "
-                         "'O\\'Brien & Sons \"UK\"' AND Active IN (true, false)")
+        "MAXRESULTS 1000"
+    )
+    assert q.count() == (
+        "SELECT COUNT(*) FROM Customer WHERE DisplayName = "
+        "'O\\'Brien & Sons \"UK\"' AND Active IN (true, false)"
+    )
 
 
 def test_query_is_immutable() -> None:
@@ -75,6 +84,6 @@ def test_round_trip_through_the_emulator_parser() -> None:
     """The emulator's tokenizer (Intuit's backslash escapes) reads back exactly the value."""
     from sandbox import query as sandbox_query
 
-    name = "O'Brien & Sons \"UK\" \\ 100%"
+    name = 'O\'Brien & Sons "UK" \\ 100%'
     parsed = sandbox_query.parse(Query("Customer").where("DisplayName", "=", name).select())
     assert parsed.where == [("DisplayName", "=", name)]

@@ -10,7 +10,14 @@ POLICY = RetryPolicy(max_attempts=4, base=0.25, cap=4.0, max_inline_wait=10.0)
 
 def test_backoff_formula() -> None:
     assert [backoff(n, base=0.25, cap=4.0) for n in range(1, 8)] == [
-        0.25, 0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+        0.25,
+        0.5,
+        1.0,
+        2.0,
+        4.0,
+        4.0,
+        4.0,
+    ]
     assert backoff(3, base=0.25, cap=4.0, rand=0.5) == 0.5
     assert backoff(1, base=0.25, cap=4.0, floor=3.0, rand=0.5) == 3.0
 
@@ -19,10 +26,14 @@ def test_jitter_range() -> None:
     assert all(0.5 <= jitter() < 1.0 for _ in range(1000))
 
 
-@pytest.mark.parametrize("error", [
-    errors.ServerError("x", status=503), errors.TransportError("timed out"),
-    errors.Throttled("slow down", status=429, retry_after=2.0),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.ServerError("x", status=503),
+        errors.TransportError("timed out"),
+        errors.Throttled("slow down", status=429, retry_after=2.0),
+    ],
+)
 def test_reads_are_retried(error) -> None:
     assert POLICY.wait(error, 1, repeatable=True, rand=1.0) is not None
 
@@ -31,10 +42,16 @@ def test_writes_without_requestid_are_not_retried() -> None:
     assert POLICY.wait(errors.TransportError("timed out"), 1, repeatable=False, rand=1.0) is None
 
 
-@pytest.mark.parametrize("error", [
-    errors.Conflict("stale"), errors.Validation("bad"), errors.AuthError("no"),
-    errors.DuplicateName("dup"), errors.NotFound("gone"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.Conflict("stale"),
+        errors.Validation("bad"),
+        errors.AuthError("no"),
+        errors.DuplicateName("dup"),
+        errors.NotFound("gone"),
+    ],
+)
 def test_permanent_errors_are_not_retried(error) -> None:
     assert POLICY.wait(error, 1, repeatable=True, rand=1.0) is None
 

@@ -33,17 +33,26 @@ NON_US = [
     ("taxed 2: unmapped category -> fallback", Row(TAXED, line="cat_unknown"), "FB"),
     ("taxed 2: no category -> fallback", Row(TAXED), "FB"),
     ("taxed 3: no fallback -> company default", Row(TAXED, settings=TaxSettings()), "CO"),
-    ("taxed 4: no company default -> customer default",
-     Row(TAXED, settings=TaxSettings(), company=None), "CU"),
+    (
+        "taxed 4: no company default -> customer default",
+        Row(TAXED, settings=TaxSettings(), company=None),
+        "CU",
+    ),
     # Customer TAX_EXEMPT
     ("exempt 1: exempt code", Row(EXEMPT, line="cat_std"), "EX"),
-    ("exempt 2: no exempt code -> company default",
-     Row(EXEMPT, settings=TaxSettings(fallback="FB", reverse_charge="RC")), "CO"),
+    (
+        "exempt 2: no exempt code -> company default",
+        Row(EXEMPT, settings=TaxSettings(fallback="FB", reverse_charge="RC")),
+        "CO",
+    ),
     ("exempt 3: -> customer default", Row(EXEMPT, settings=TaxSettings(), company=None), "CU"),
     # Customer REVERSE_CHARGED
     ("reverse 1: reverse-charge code", Row(REVERSE, group="cat_std"), "RC"),
-    ("reverse 2: no reverse-charge code -> company default",
-     Row(REVERSE, settings=TaxSettings(fallback="FB", exempt="EX")), "CO"),
+    (
+        "reverse 2: no reverse-charge code -> company default",
+        Row(REVERSE, settings=TaxSettings(fallback="FB", exempt="EX")),
+        "CO",
+    ),
     ("reverse 3: -> customer default", Row(REVERSE, settings=TaxSettings(), company=None), "CU"),
 ]
 
@@ -68,28 +77,45 @@ US = [
     ("exempt: NON, exempt code on the transaction", Row(EXEMPT, line="cat_std"), "NON", "EX"),
     ("reverse: NON, reverse code on the transaction", Row(REVERSE), "NON", "RC"),
     ("exempt: NON, company default", Row(EXEMPT, settings=TaxSettings()), "NON", "CO"),
-    ("exempt: pseudo-code setting is not a transaction code",
-     Row(EXEMPT, settings=TaxSettings(exempt="NON"), company=None), "NON", "CU"),
-    ("exempt: nothing set -> NON without a transaction code (no tax to compute)",
-     Row(EXEMPT, settings=TaxSettings(), company=None, customer=None), "NON", None),
+    (
+        "exempt: pseudo-code setting is not a transaction code",
+        Row(EXEMPT, settings=TaxSettings(exempt="NON"), company=None),
+        "NON",
+        "CU",
+    ),
+    (
+        "exempt: nothing set -> NON without a transaction code (no tax to compute)",
+        Row(EXEMPT, settings=TaxSettings(), company=None, customer=None),
+        "NON",
+        None,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("row", "line", "txn"), [r[1:] for r in US], ids=[r[0] for r in US])
 def test_us_lines_say_tax_or_non_and_the_chain_picks_the_transaction_code(
-        row: Row, line: str, txn: str | None) -> None:
+    row: Row, line: str, txn: str | None
+) -> None:
     assert _choose(row, us=True) == TaxChoice(line_code=line, txn_code=txn)
 
 
 NOTHING = TaxSettings()
 MISSING = [
-    ("non-US taxed", Row(TAXED, line="cat_unknown", settings=NOTHING, company=None, customer=None),
-     False),
+    (
+        "non-US taxed",
+        Row(TAXED, line="cat_unknown", settings=NOTHING, company=None, customer=None),
+        False,
+    ),
     ("non-US exempt", Row(EXEMPT, settings=NOTHING, company=None, customer=None), False),
     ("non-US reverse", Row(REVERSE, settings=NOTHING, company=None, customer=None), False),
     ("US taxed", Row(TAXED, settings=NOTHING, company=None, customer=None), True),
-    ("US taxed, only pseudo-codes", Row(TAXED, line="cat_tax", settings=TaxSettings(
-        fallback="TAX"), company=None, customer=None), True),
+    (
+        "US taxed, only pseudo-codes",
+        Row(
+            TAXED, line="cat_tax", settings=TaxSettings(fallback="TAX"), company=None, customer=None
+        ),
+        True,
+    ),
 ]
 
 

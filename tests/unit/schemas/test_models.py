@@ -8,8 +8,7 @@ from pydantic import ValidationError
 
 from schemas import models
 
-LINE = {"id": "l1", "title": "Usage", "quantity": "1234.5678", "rate": "0.0015",
-        "amount": "1.85"}
+LINE = {"id": "l1", "title": "Usage", "quantity": "1234.5678", "rate": "0.0015", "amount": "1.85"}
 
 
 def test_money_is_an_exact_decimal() -> None:
@@ -31,12 +30,27 @@ def test_country_must_be_alpha_2() -> None:
 
 
 def test_invoice_dates_are_dates() -> None:
-    customer = {"id": "c", "legal_name": "A", "email": "a@b", "tax_status": "TAXED",
-                "address": {"line1": "1", "town": "t", "postcode": "p", "country": "GB"}}
-    invoice = models.Invoice.model_validate({
-        "id": "i", "status": "FINAL", "payment_status": "UNPAID", "currency": "GBP",
-        "invoice_date": dt.date(2026, 11, 1), "customer_id": "c", "customer": customer,
-        "line_item_groups": [], "net_total": "0", "total_tax": "0", "gross_total": "0",
-    })
+    customer = {
+        "id": "c",
+        "legal_name": "A",
+        "email": "a@b",
+        "tax_status": "TAXED",
+        "address": {"line1": "1", "town": "t", "postcode": "p", "country": "GB"},
+    }
+    invoice = models.Invoice.model_validate(
+        {
+            "id": "i",
+            "status": "FINAL",
+            "payment_status": "UNPAID",
+            "currency": "GBP",
+            "invoice_date": dt.date(2026, 11, 1),
+            "customer_id": "c",
+            "customer": customer,
+            "line_item_groups": [],
+            "net_total": "0",
+            "total_tax": "0",
+            "gross_total": "0",
+        }
+    )
     assert invoice.invoice_date == dt.date(2026, 11, 1)
     assert invoice.status is models.DocumentStatus.FINAL

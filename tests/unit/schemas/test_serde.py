@@ -16,8 +16,12 @@ def local() -> serde.Serde:
 
 
 def _customer_event() -> dict:
-    return {**samples.envelope("acct_1"), "customer": samples.customer(
-        "cus_1", "O'Brien & Sons", "a@b.example", "1 St", "Leeds", "LS1", "GB", "TAXED")}
+    return {
+        **samples.envelope("acct_1"),
+        "customer": samples.customer(
+            "cus_1", "O'Brien & Sons", "a@b.example", "1 St", "Leeds", "LS1", "GB", "TAXED"
+        ),
+    }
 
 
 def test_round_trip_in_local_mode(local: serde.Serde) -> None:
@@ -28,7 +32,8 @@ def test_round_trip_in_local_mode(local: serde.Serde) -> None:
     assert decoded["customer"]["legal_name"] == "O'Brien & Sons"
     assert decoded["event_id"] == event["event_id"]
     assert decoded["occurred_at"] == event["occurred_at"].replace(
-        microsecond=event["occurred_at"].microsecond // 1000 * 1000)
+        microsecond=event["occurred_at"].microsecond // 1000 * 1000
+    )
 
 
 def test_local_ids_are_stable_across_instances() -> None:
@@ -37,12 +42,15 @@ def test_local_ids_are_stable_across_instances() -> None:
     assert a == b and a > 0
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (None, "empty"),
-    (b"", "empty"),
-    (b"\x00\x00", "shorter than the header"),
-    (b"garbage bytes", "magic byte"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (None, "empty"),
+        (b"", "empty"),
+        (b"\x00\x00", "shorter than the header"),
+        (b"garbage bytes", "magic byte"),
+    ],
+)
 def test_undecodable_bytes_raise_a_specific_error(local: serde.Serde, data, message) -> None:
     with pytest.raises(serde.UndecodableMessage, match=message):
         local.decode("customer.updated", data)
@@ -82,8 +90,11 @@ def test_registry_mode_reads_confluent_serializer_output() -> None:
     from schemas import loader
 
     client = SchemaRegistryClient.new_client({"url": "mock://serde-test"})
-    ser = AvroSerializer(client, loader.schema_text("customer.updated"),
-                         conf={"subject.name.strategy": _topic_strategy()})
+    ser = AvroSerializer(
+        client,
+        loader.schema_text("customer.updated"),
+        conf={"subject.name.strategy": _topic_strategy()},
+    )
     event = _customer_event()
     event["event_id"] = str(event["event_id"])
     data = ser(event, SerializationContext("cu", MessageField.VALUE))
@@ -104,9 +115,15 @@ def _topic_strategy():
 def test_dates_are_dates() -> None:
     s = serde.make_serde(None)
     record = {
-        **samples.envelope("a"), "invoice_id": "inv", "invoice_number": None, "realm_id": "1",
-        "qbo_invoice_id": "9", "currency": "GBP", "amount_paid": "12.30",
-        "paid_at": dt.date(2026, 11, 2), "qbo_payment_ids": ["5"],
+        **samples.envelope("a"),
+        "invoice_id": "inv",
+        "invoice_number": None,
+        "realm_id": "1",
+        "qbo_invoice_id": "9",
+        "currency": "GBP",
+        "amount_paid": "12.30",
+        "paid_at": dt.date(2026, 11, 2),
+        "qbo_payment_ids": ["5"],
     }
     out = s.decode("invoice.paid", s.encode("invoice.paid", "t", record))
     assert out["paid_at"] == dt.date(2026, 11, 2)
@@ -128,12 +145,20 @@ def test_data_from_an_older_writer_schema_is_resolved_to_the_current_one() -> No
         def writer_schema(self, schema_id: int) -> dict:
             return older if schema_id == 7 else super().writer_schema(schema_id)
 
-    record = {**samples.envelope("a"), "invoice_id": "inv", "realm_id": "1",
-              "qbo_invoice_id": "9", "currency": "GBP", "amount_paid": "1.00",
-              "paid_at": dt.date(2026, 1, 2), "qbo_payment_ids": []}
+    record = {
+        **samples.envelope("a"),
+        "invoice_id": "inv",
+        "realm_id": "1",
+        "qbo_invoice_id": "9",
+        "currency": "GBP",
+        "amount_paid": "1.00",
+        "paid_at": dt.date(2026, 1, 2),
+        "qbo_payment_ids": [],
+    }
     buf = io.BytesIO()
     fastavro.schemaless_writer(buf, fastavro.parse_schema(older, named_schemas={}), record)
-    decoded = serde.Serde(WithOlder()).decode("invoice.paid",
-                                              struct.pack(">bI", 0, 7) + buf.getvalue())
+    decoded = serde.Serde(WithOlder()).decode(
+        "invoice.paid", struct.pack(">bI", 0, 7) + buf.getvalue()
+    )
     assert decoded["invoice_number"] is None  # the current field's default
     assert decoded["amount_paid"] == "1.00"
