@@ -185,6 +185,8 @@ def main(n: int = 300, latency_ms: float = 150.0, rate: float = 10.0) -> None:
             replay_calls = len(sb.requests(realm=realm)) - replay_before
     emulator_ms = statistics.median(r["ms"] for r in log) if log else 0.0
     q = statistics.quantiles(lat, n=100)
+    print(f"latency p90 {q[89] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms, "
+          f"max {max(lat) * 1000:.0f} ms")
     print(
         f"invoices synced: {n} produced at {rate:.0f}/s, done in {elapsed:.1f}s; emulator "
         f"latency {latency_ms:.0f} ms per request"
