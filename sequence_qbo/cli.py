@@ -60,10 +60,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # one line per Schema Registry request is noise, not news
+        for noisy in ("httpx", "httpx2", "urllib3"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = settings_mod.load()
     except ValidationError as exc:
-        print(f"sequence-qbo: invalid configuration: {exc}", file=sys.stderr)
+        problems = "; ".join(
+            f"SEQUENCE_QBO_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        print(f"sequence-qbo: invalid configuration: {problems}", file=sys.stderr)
         return 2
     try:
         code: int = args.func(args, settings)

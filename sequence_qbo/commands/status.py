@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    console = Console()
+    console = Console(width=max(Console().width, 140))  # messages are sentences
     with wiring.database(settings) as db:
         summary = ledger.summary(db, args.account)
         failures = ledger.failed(db, account_id=args.account, limit=args.failures)
@@ -104,7 +104,7 @@ def _resync(args: argparse.Namespace, settings: Settings) -> int:
             result.reason_code or "",
             result.message or "",
         )
-    Console().print(table)
+    Console(width=max(Console().width, 140)).print(table)
     return 1 if any(r.outcome in ("failed", "waiting") for _, _, r in results) else 0
 
 
