@@ -379,3 +379,59 @@ def _attempt_count(world: World) -> int:
                 (world.c.account_id,),
             ).fetchone()["n"]
         )
+
+
+def test_linking_the_customer_resyncs_its_waiting_invoice_through_kafka(new_world) -> None:
+    """customer_not_linked → the merchant links the customer → the re-sync request travels
+    through `sequence-qbo.resync` to the running consumers → the invoice is created."""
+    from qbo import customer as customer_builder
+    from schemas.models import Customer
+    from sequence_qbo.services import customers as customer_service
+    from sequence_qbo.services.outbox import kafka_publishing
+
+    world = new_world("UK")
+    world.settings(fallback_item_id=world.item_id(), fallback_tax_code_id="3")
+    world.produce("customer.updated", UK_CUSTOMER["id"], {"customer": UK_CUSTOMER})
+    invoice = _one_line("wait1", UK_CUSTOMER, number="W-1", tax="20.00")
+    with running(world.runtime()):
+        world.produce("invoice.finalized", "wait1", {"invoice": invoice})
+        assert world.synced("invoice", "wait1")["reason_code"] == "customer_not_linked"
+        existing = world.client.create(
+            "Customer",
+            customer_builder.build_customer(Customer.model_validate(UK_CUSTOMER)),
+            request_id="link-test-customer",
+        )
+        pub = kafka_publishing(world.c.settings, world.serde)
+        result = customer_service.link_customer(
+            world.db, world.client, pub, world.c.account_id, UK_CUSTOMER["id"], existing["Id"]
+        )
+        assert result.resynced == ["wait1"]
+        from tests.helpers import wait_until
+
+        row = wait_until(
+            lambda: (r := world.row("invoice", "wait1"))["status"] == "synced" and r,
+            message="the re-synced invoice",
+        )
+    [inv] = world.qbo_invoices()
+    assert inv["Id"] == row["qbo_id"] and inv["CustomerRef"]["value"] == existing["Id"]
+
+
+def test_auto_create_customers_creates_the_qbo_customer_on_first_invoice(new_world) -> None:
+    world = new_world("UK")
+    world.settings(
+        fallback_item_id=world.item_id(), fallback_tax_code_id="3", auto_create_customers=True
+    )
+    world.produce("customer.updated", UK_CUSTOMER["id"], {"customer": UK_CUSTOMER})
+    _sync(
+        world,
+        (
+            "invoice.finalized",
+            "auto1",
+            {"invoice": _one_line("auto1", UK_CUSTOMER, number="A-1", tax="20.00")},
+        ),
+    )
+    assert world.row("invoice", "auto1")["status"] == "synced"
+    [customer] = world.qbo("Customer")
+    assert customer["DisplayName"] == "Acme Widgets Ltd"
+    [inv] = world.qbo_invoices()
+    assert inv["CustomerRef"]["value"] == customer["Id"]
