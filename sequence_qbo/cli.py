@@ -66,10 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = settings_mod.load()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"SEQUENCE_QBO_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
+        problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in exc.errors())
         print(f"sequence-qbo: invalid configuration: {problems}", file=sys.stderr)
         return 2
     try:
@@ -90,6 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """The environment variable behind a settings field (topics have their own prefix)."""
+    parts = [str(p).upper() for p in loc]
+    if parts[:1] == ["TOPICS"]:
+        parts[0] = "TOPIC"
+    return "SEQUENCE_QBO_" + "_".join(parts)
 
 
 if __name__ == "__main__":
