@@ -43,3 +43,17 @@ stop_pidfile() {
   rm -f "$pidfile"
   log "$name stopped"
 }
+
+# pg_dir: the project's PostgreSQL folder. It lives under INFRA_DATA_DIR, unless the server's
+# `postgres` user cannot reach that folder (a checkout under /root, say, when run as root):
+# then under /var/lib/sequence-qbo, which it can.
+pg_dir() {
+  local dir="$INFRA_DATA_DIR/postgres-$PG_PORT"
+  if [[ $(id -u) -eq 0 ]] && id postgres >/dev/null 2>&1; then
+    mkdir -p "$INFRA_DATA_DIR"
+    if ! runuser -u postgres -- test -x "$INFRA_DATA_DIR" 2>/dev/null; then
+      dir="/var/lib/sequence-qbo/postgres-$PG_PORT"
+    fi
+  fi
+  echo "$dir"
+}

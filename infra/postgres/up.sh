@@ -12,11 +12,11 @@ if [[ -z $(pg_bin) ]]; then
   log "installing Debian's postgresql package"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  # policy-rc.d keeps the package from starting its own cluster on 5432.
+  # The package may start a cluster of its own on 5432; ours runs beside it on PG_PORT.
   apt-get install -y -qq postgresql >/dev/null || die "apt-get install postgresql failed"
 fi
 bin=$(pg_bin)
-dir="$INFRA_DATA_DIR/postgres-$PG_PORT"
+dir=$(pg_dir)
 sock="$dir/run"
 as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
