@@ -11,9 +11,13 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
+# `python3 -m uv` works right after `pip install uv`, even where the new `uv` executable is not
+# on PATH yet (pyenv shims need a rehash).
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+
 $(VENV)/.synced: pyproject.toml uv.lock
-	@command -v uv >/dev/null || python3 -m pip install -q "uv==$(UV_VERSION)"
-	uv sync --frozen --quiet
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install -q "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --quiet
 	@touch $@
 
 deps: $(VENV)/.synced ## install Python dependencies from the lock file (into .venv)
