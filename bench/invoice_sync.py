@@ -199,7 +199,8 @@ def main(n: int = 300, latency_ms: float = 150.0, rate: float = 10.0) -> None:
     )
     print(f"QBO requests per invoice: {len(log) / n:.3f} (goal <= 1.05)")
     print(
-        f"event -> synced latency (after a 3 s warm-up): p50 {q[49] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms; "
+        f"event -> synced latency (after a 3 s warm-up): p50 {q[49] * 1000:.0f} ms, "
+        f"p99 {q[98] * 1000:.0f} ms; "
         f"emulator time per request p50 {emulator_ms:.0f} ms"
     )
     print(f"QBO requests made by a full replay: {replay_calls} (goal 0)")
