@@ -20,19 +20,7 @@ from sequence_qbo import samples
 def _records(n: int) -> list[dict]:
     out = []
     for i in range(n):
-        event = {
-            **samples.envelope("acct_bench"),
-            "customer": samples.customer(
-                f"cus_{i}",
-                f"Customer {i} Ltd",
-                f"c{i}@x.example",
-                f"{i} Main St",
-                "Leeds",
-                "LS1 1AA",
-                "GB",
-                "TAXED",
-            ),
-        }
+        event = samples.numbered_customer_event("acct_bench", i)
         event["event_id"] = str(event["event_id"])
         out.append(event)
     return out

@@ -161,3 +161,13 @@ def group(
     gid: str, title: str, lines: list[dict[str, Any]], tax_category_id: str | None = None
 ) -> dict[str, Any]:
     return {"id": gid, "title": title, "tax_category_id": tax_category_id, "line_items": lines}
+
+
+def numbered_customer_event(
+    account_id: str, i: int, occurred_at: dt.datetime | None = None
+) -> dict[str, Any]:
+    """A `customer.updated` value for customer `cus_{i}`, for bulk tests and benchmarks."""
+    cust = customer(
+        f"cus_{i}", f"Customer {i}", f"c{i}@x.example", "1 St", "Leeds", "LS1 1AA", "GB", "TAXED"
+    )
+    return {**envelope(account_id, occurred_at), "customer": cust}

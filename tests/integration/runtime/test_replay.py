@@ -4,7 +4,6 @@ that leaves the live group's offsets alone."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -25,21 +24,7 @@ def _produce(settings, ids: range, at: dt.datetime) -> None:
     codec = serde.make_serde(None)
     producer = kafka.producer(settings.kafka_bootstrap)
     for i in ids:
-        value = {
-            "event_id": str(uuid.uuid4()),
-            "occurred_at": at,
-            "account_id": "acct_rp",
-            "customer": samples.customer(
-                f"cus_{i}",
-                f"Customer {i}",
-                f"c{i}@x.example",
-                "1 St",
-                "Leeds",
-                "LS1 1AA",
-                "GB",
-                "TAXED",
-            ),
-        }
+        value = samples.numbered_customer_event("acct_rp", i, at)
         data = codec.encode("customer.updated", topic, value)
         producer.produce(topic, key=f"cus_{i}", value=data, timestamp=int(at.timestamp() * 1000))
     assert producer.flush(30) == 0

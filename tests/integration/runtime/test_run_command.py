@@ -3,7 +3,6 @@ JSON logs, and a graceful exit 0 on SIGTERM."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import signal
@@ -11,7 +10,6 @@ import socket
 import subprocess
 import sys
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
@@ -38,21 +36,7 @@ def _produce(settings, n: int) -> None:
     topic = settings.topics.customer_updated
     codec, producer = serde.make_serde(None), kafka.producer(settings.kafka_bootstrap)
     for i in range(n):
-        value = {
-            "event_id": str(uuid.uuid4()),
-            "occurred_at": dt.datetime.now(dt.UTC),
-            "account_id": "acct_run",
-            "customer": samples.customer(
-                f"cus_{i}",
-                f"Customer {i}",
-                f"c{i}@x.example",
-                "1 St",
-                "Leeds",
-                "LS1 1AA",
-                "GB",
-                "TAXED",
-            ),
-        }
+        value = samples.numbered_customer_event("acct_run", i)
         producer.produce(
             topic, key=f"cus_{i}", value=codec.encode("customer.updated", topic, value)
         )
