@@ -19,12 +19,12 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, SecretStr
 
-from sequence_qbo.services import customers, import_, products, suggest, tax
-from sequence_qbo.services import settings as settings_service
-from sequence_qbo.services.deps import Deps
-from sequence_qbo.services.documents import DocumentSync
-from sequence_qbo.services.errors import ServiceError
 from store import links
+from sync import customers, import_, products, suggest, tax
+from sync import settings as settings_service
+from sync.deps import Deps
+from sync.documents import DocumentSync
+from sync.errors import ServiceError
 
 __all__ = ["PREFIX", "AdminDeps", "authorizer", "problem", "router"]
 

@@ -21,10 +21,10 @@ from pydantic import BaseModel
 from api import admin
 from api.admin import AdminDeps
 from qbo import errors as qbo_errors
-from sequence_qbo.services.documents import DocumentSync, SyncResult, Waiting
 from store import ledger
 from store.db import Database
 from store.ledger import DocumentType
+from sync.documents import DocumentSync, SyncResult, Waiting
 
 __all__ = ["AccountStatus", "ResyncOut", "read_status", "router"]
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from consumers.runtime.types import Done, Failed, Outcome, Retry
 from qbo import errors as qbo_errors
-from sequence_qbo.services.documents import SyncResult, Waiting
 from store.db import StoreUnavailable
+from sync.documents import SyncResult, Waiting
 
 
 def outcome_of(run: Callable[[], SyncResult]) -> Outcome:

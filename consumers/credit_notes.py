@@ -6,7 +6,7 @@ from consumers._sync_outcome import outcome_of
 from consumers._validation import parse
 from consumers.runtime.types import Event, Outcome, Poison
 from schemas.models import CreditNoteSent
-from sequence_qbo.services.documents import DocumentSync
+from sync.documents import DocumentSync
 
 
 class CreditNoteHandler:

@@ -17,10 +17,10 @@ from consumers._validation import parse
 from consumers.runtime.types import Done, Event, Failed, Outcome, Poison, Retry
 from qbo.client import QboClient
 from schemas.models import CustomerUpdated
-from sequence_qbo.services import customer_sync
-from sequence_qbo.services.errors import ServiceError, Unavailable
 from store import customers
 from store.db import Database, StoreUnavailable
+from sync import customer_sync
+from sync.errors import ServiceError, Unavailable
 
 # account id → a client bound to that account's realm (raises qbo.errors.NotConnected).
 Clients = Callable[[str], QboClient]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from consumers._sync_outcome import outcome_of
 from consumers.runtime.types import Event, Outcome, Poison
-from sequence_qbo.services.documents import DocumentSync
 from store.ledger import DocumentType
+from sync.documents import DocumentSync
 
 
 class ResyncHandler:

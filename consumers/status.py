@@ -9,8 +9,8 @@ from confluent_kafka import Producer
 
 from consumers.runtime import kafka
 from schemas.serde import Serde
-from sequence_qbo.services.documents import SyncResult
 from store.ledger import DocKey
+from sync.documents import SyncResult
 
 _STATUS = {
     "created": "SYNCED",

@@ -21,12 +21,12 @@ from consumers.status import SyncStatusPublisher
 from qbo.connection import ClientFactory
 from qbo.quota import Limits
 from schemas.serde import Serde, make_serde
-from sequence_qbo.services import customer_sync
-from sequence_qbo.services.deps import from_factory
-from sequence_qbo.services.documents import DocumentSync
-from sequence_qbo.services.outbox import kafka_publishing
 from sequence_qbo.settings import Settings
 from store.db import Database
+from sync import customer_sync
+from sync.deps import from_factory
+from sync.documents import DocumentSync
+from sync.outbox import kafka_publishing
 
 
 def database(settings: Settings) -> Database:

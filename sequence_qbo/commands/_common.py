@@ -16,11 +16,11 @@ from rich.table import Table
 from qbo.client import QboClient
 from qbo.connection import ClientFactory
 from sequence_qbo import wiring
-from sequence_qbo.services import deps as deps_mod
-from sequence_qbo.services.errors import ServiceError
-from sequence_qbo.services.outbox import kafka_publishing
 from sequence_qbo.settings import Settings
 from store.db import Database
+from sync import deps as deps_mod
+from sync.errors import ServiceError
+from sync.outbox import kafka_publishing
 
 Command = Callable[[argparse.Namespace, Settings], int]
 

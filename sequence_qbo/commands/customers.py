@@ -10,11 +10,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from sequence_qbo import wiring
 from sequence_qbo.commands import _common
-from sequence_qbo.services import customers as service
-from sequence_qbo.services import import_, suggest
-from sequence_qbo.services.customers import LinkResult
 from sequence_qbo.settings import Settings
 from store import customers
+from sync import customers as service
+from sync import import_, suggest
+from sync.customers import LinkResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:

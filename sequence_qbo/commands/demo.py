@@ -33,14 +33,14 @@ from rich.table import Table
 from consumers.runtime import kafka
 from qbo.connection import store_connection
 from sequence_qbo import samples, wiring
-from sequence_qbo.services import customers as customer_service
-from sequence_qbo.services import products, tax
-from sequence_qbo.services import settings as settings_service
-from sequence_qbo.services.deps import from_factory
 from sequence_qbo.settings import Settings
 from sequence_qbo.topics import ensure_topics
 from store import connections, ledger
 from store.migrate import migrate
+from sync import customers as customer_service
+from sync import products, tax
+from sync import settings as settings_service
+from sync.deps import from_factory
 
 _PRO = "prod_pro"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from sequence_qbo.commands import _common
-from sequence_qbo.services import products as service
 from sequence_qbo.settings import Settings
+from sync import products as service
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -68,9 +68,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _admin(settings: Settings, db: wiring.Database) -> Any:
     """The admin API: the same services as the CLI, behind the bearer token."""
     from api.admin import AdminDeps
-    from sequence_qbo.services.deps import Deps as ServiceDeps
-    from sequence_qbo.services.deps import from_factory
-    from sequence_qbo.services.outbox import kafka_publishing
+    from sync.deps import Deps as ServiceDeps
+    from sync.deps import from_factory
+    from sync.outbox import kafka_publishing
 
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
     clients = wiring.qbo_clients(settings)

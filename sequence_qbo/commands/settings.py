@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from sequence_qbo.commands import _common
-from sequence_qbo.services import settings as service
-from sequence_qbo.services.errors import Invalid
 from sequence_qbo.settings import Settings
+from sync import settings as service
+from sync.errors import Invalid
 
 
 def register(sub: argparse._SubParsersAction) -> None:

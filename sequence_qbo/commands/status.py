@@ -11,10 +11,10 @@ from rich.table import Table
 
 from qbo import errors as qbo_errors
 from sequence_qbo import wiring
-from sequence_qbo.services.documents import SyncResult, Waiting
 from sequence_qbo.settings import Settings
 from store import ledger
 from store.ledger import DocumentType
+from sync.documents import SyncResult, Waiting
 
 
 def register(sub: argparse._SubParsersAction) -> None:

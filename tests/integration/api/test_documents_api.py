@@ -19,10 +19,10 @@ from api.realms import from_mapping
 from qbo import errors as qbo_errors
 from schemas.models import CreditNote, Invoice
 from sequence_qbo import samples
-from sequence_qbo.services.deps import Deps as ServiceDeps
-from sequence_qbo.services.deps import from_factory
-from sequence_qbo.services.outbox import kafka_publishing
 from store.db import Database
+from sync.deps import Deps as ServiceDeps
+from sync.deps import from_factory
+from sync.outbox import kafka_publishing
 from tests.integration.api.server import serving
 from tests.integration.invoices.world import UK_CUSTOMER, World, make_world
 from tests.unit.api.fakes import ListPublisher

@@ -18,11 +18,11 @@ from qbo.transport import Transport
 from sandbox.testing import SandboxHandle
 from schemas.serde import make_serde
 from sequence_qbo import samples
-from sequence_qbo.services.deps import Deps, from_factory
-from sequence_qbo.services.outbox import KafkaOutbox, Publishing
 from sequence_qbo.settings import Settings
 from store import customers
 from store.db import Database
+from sync.deps import Deps, from_factory
+from sync.outbox import KafkaOutbox, Publishing
 
 ACCOUNT = "acct_cust"
 ROOMY = {"per_minute": 100_000, "per_second": 1_000, "concurrent": 50, "batch_per_minute": 10_000}

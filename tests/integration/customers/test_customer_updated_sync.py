@@ -16,8 +16,8 @@ from consumers.runtime.types import Done, Event, Failed, Message
 from qbo import errors as qbo_errors
 from schemas.serde import make_serde
 from sequence_qbo import samples
-from sequence_qbo.services import customers
 from store import links
+from sync import customers
 from tests.helpers import wait_until
 from tests.integration.customers.support import ACCOUNT, World, qbo_customer, store_customer
 from tests.integration.harness import produce, running

@@ -13,8 +13,8 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from schemas.serde import make_serde
-from sequence_qbo.services import import_
 from store import customers, links
+from sync import import_
 from tests.integration.customers.support import ACCOUNT, World, batch_create
 from tests.integration.harness import read_all
 

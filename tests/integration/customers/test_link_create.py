@@ -8,10 +8,10 @@ import json
 import pytest
 
 from qbo.query import Query
-from sequence_qbo.services import customers, suggest
-from sequence_qbo.services.errors import Conflict, Invalid, NotFound
 from store import ledger, links
 from store.ledger import DocKey, DocumentType
+from sync import customers, suggest
+from sync.errors import Conflict, Invalid, NotFound
 from tests.integration.customers.support import ACCOUNT, World, qbo_customer, store_customer
 from tests.integration.harness import read_all
 

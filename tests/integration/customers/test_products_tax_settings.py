@@ -7,11 +7,11 @@ from types import SimpleNamespace
 import pytest
 
 from schemas.models import Customer
-from sequence_qbo.services import customer_sync, documents, products, tax
-from sequence_qbo.services import settings as settings_service
-from sequence_qbo.services.errors import Conflict, CustomerNotLinked, Invalid, NotFound
-from sequence_qbo.services.qbo_api import CountingApi
 from store import account_settings, links, mappings
+from sync import customer_sync, documents, products, tax
+from sync import settings as settings_service
+from sync.errors import Conflict, CustomerNotLinked, Invalid, NotFound
+from sync.qbo_api import CountingApi
 from tests.integration.customers.support import ACCOUNT, World, store_customer
 
 pytestmark = pytest.mark.integration

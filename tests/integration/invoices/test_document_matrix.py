@@ -386,8 +386,8 @@ def test_linking_the_customer_resyncs_its_waiting_invoice_through_kafka(new_worl
     through `sequence-qbo.resync` to the running consumers → the invoice is created."""
     from qbo import customer as customer_builder
     from schemas.models import Customer
-    from sequence_qbo.services import customers as customer_service
-    from sequence_qbo.services.outbox import kafka_publishing
+    from sync import customers as customer_service
+    from sync.outbox import kafka_publishing
 
     world = new_world("UK")
     world.settings(fallback_item_id=world.item_id(), fallback_tax_code_id="3")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qbo import errors as qbo
-from sequence_qbo.services import _qbo
-from sequence_qbo.services.errors import (
+from sync import _qbo
+from sync.errors import (
     Conflict,
     CustomerNotLinked,
     Invalid,

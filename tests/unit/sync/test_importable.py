@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sequence_qbo.services._importable import Importable, Problem, Rejected, examine
+from sync._importable import Importable, Problem, Rejected, examine
 
 REALM = "123"
 

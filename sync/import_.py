@@ -23,13 +23,13 @@ from psycopg.types.json import Jsonb
 
 from qbo.client import QboClient
 from qbo.query import MAX_PAGE, Query
-from sequence_qbo.services import _qbo, _report
-from sequence_qbo.services._importable import Importable, Rejected, examine
-from sequence_qbo.services.outbox import Publishing
 from store import links
 from store.customers import snapshot_hash
 from store.db import Database, Tx
 from store.links import Link
+from sync import _qbo, _report
+from sync._importable import Importable, Rejected, examine
+from sync.outbox import Publishing
 
 __all__ = ["ImportResult", "import_customers"]
 

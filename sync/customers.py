@@ -13,14 +13,14 @@ from qbo import customer as builder
 from qbo import requestids
 from qbo.client import QboClient
 from schemas.models import Customer
-from sequence_qbo.services import _duplicates, _qbo
-from sequence_qbo.services.errors import Conflict, Invalid, NotFound
-from sequence_qbo.services.outbox import Publishing
-from sequence_qbo.services.resync import resync_waiting_for_customer
 from store import customers as snapshots
 from store import links
 from store.db import Database
 from store.links import Link, Queries
+from sync import _duplicates, _qbo
+from sync.errors import Conflict, Invalid, NotFound
+from sync.outbox import Publishing
+from sync.resync import resync_waiting_for_customer
 
 __all__ = [
     "LinkResult",

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from schemas.serde import make_serde
-from sequence_qbo.services import _report, products, resync, suggest
-from sequence_qbo.services import settings as settings_service
-from sequence_qbo.services._importable import Problem, Rejected
-from sequence_qbo.services.errors import Invalid
-from sequence_qbo.services.outbox import Publishing
 from sequence_qbo.settings import Topics
+from sync import _report, products, resync, suggest
+from sync import settings as settings_service
+from sync._importable import Problem, Rejected
+from sync.errors import Invalid
+from sync.outbox import Publishing
 
 
 @pytest.mark.parametrize(

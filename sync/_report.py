@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sequence_qbo.services._importable import Rejected
+from sync._importable import Rejected
 
 CSV_COLUMNS = ("qbo_customer_id", "display_name", "field", "problem", "value")
 

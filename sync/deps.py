@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from qbo.client import QboClient
-from sequence_qbo.services import _qbo
-from sequence_qbo.services.outbox import Publishing
 from store.db import Database
+from sync import _qbo
+from sync.outbox import Publishing
 
 __all__ = ["Clients", "Deps", "from_factory"]
 

@@ -12,9 +12,9 @@ import datetime as dt
 import uuid
 from typing import cast
 
-from sequence_qbo.services.outbox import Publishing
 from store import ledger
 from store.db import Database, Tx
+from sync.outbox import Publishing
 
 __all__ = ["request_resync", "resync_waiting_for_customer"]
 

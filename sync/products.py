@@ -8,10 +8,10 @@ from typing import Any
 from qbo import requestids
 from qbo.client import QboClient
 from qbo.query import Query
-from sequence_qbo.services import _duplicates, _qbo
-from sequence_qbo.services.errors import Conflict, Invalid
 from store import account_settings, mappings
 from store.db import Database, Row
+from sync import _duplicates, _qbo
+from sync.errors import Conflict, Invalid
 
 __all__ = [
     "create_fallback_item",

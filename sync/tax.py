@@ -6,10 +6,10 @@ from typing import Any
 
 from qbo.client import QboClient
 from qbo.query import Query
-from sequence_qbo.services import _qbo
-from sequence_qbo.services.errors import Invalid, NotFound
 from store import mappings
 from store.db import Database, Row
+from sync import _qbo
+from sync.errors import Invalid, NotFound
 
 __all__ = ["check_tax_code", "map_tax_category", "tax_codes", "tax_mappings", "unmap_tax_category"]
 

@@ -9,12 +9,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from qbo.client import QboClient
-from sequence_qbo.services import _qbo
-from sequence_qbo.services.errors import Invalid
-from sequence_qbo.services.tax import check_tax_code
 from store import account_settings
 from store.account_settings import NAMES, AccountSettings
 from store.db import Database
+from sync import _qbo
+from sync.errors import Invalid
+from sync.tax import check_tax_code
 
 __all__ = ["NAMES", "get_settings", "update_settings"]
 

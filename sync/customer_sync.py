@@ -10,14 +10,14 @@ from qbo import customer as builder
 from qbo import requestids
 from qbo.client import QboClient
 from schemas.models import Customer
-from sequence_qbo.services import _qbo
-from sequence_qbo.services.customers import create_from_snapshot, stored_customer
-from sequence_qbo.services.errors import Conflict, CustomerNotLinked, ServiceError, Unavailable
-from sequence_qbo.services.outbox import Publishing
 from store import account_settings, links
 from store.customers import snapshot_hash
 from store.db import Database, Tx
 from store.links import Link, Queries
+from sync import _qbo
+from sync.customers import create_from_snapshot, stored_customer
+from sync.errors import Conflict, CustomerNotLinked, ServiceError, Unavailable
+from sync.outbox import Publishing
 
 __all__ = ["ensure_customer", "push_snapshot"]
 
@@ -125,7 +125,7 @@ def _auto_create(
 def document_hook(pub: Publishing | None = None) -> Callable[..., tuple[str, str | None]]:
     """`ensure_customer` shaped as `services.documents.EnsureCustomer`:
     (tx, api, account_id, document) → (qbo_customer_id, currency)."""
-    from sequence_qbo.services import documents  # the invoice sync imports us, not the reverse
+    from sync import documents  # the invoice sync imports us, not the reverse
 
     def hook(tx: Tx, api: Any, account_id: str, doc: Any) -> tuple[str, str | None]:
         # The sync hands a call-counting wrapper; the services need the client itself.

@@ -11,8 +11,8 @@ from typing import Any
 
 from qbo.client import QboClient
 from qbo.query import Query
-from sequence_qbo.services import _qbo
-from sequence_qbo.services.errors import Conflict, ServiceError
+from sync import _qbo
+from sync.errors import Conflict, ServiceError
 
 _NAME_FIELD = {
     "Customer": "DisplayName",

@@ -15,8 +15,8 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from consumers.runtime import kafka
 from schemas.serde import Serde
-from sequence_qbo.services.errors import Unavailable
 from sequence_qbo.settings import Settings, Topics
+from sync.errors import Unavailable
 
 __all__ = ["KafkaOutbox", "Outbox", "Publishing", "kafka_publishing"]
 

@@ -12,7 +12,7 @@ from qbo import errors
 from qbo.client import QboClient
 from qbo.query import Query
 from qbo.tax import BuildFailure
-from sequence_qbo.services.errors import Conflict, Invalid, NotConnected, NotFound, Unavailable
+from sync.errors import Conflict, Invalid, NotConnected, NotFound, Unavailable
 
 T = TypeVar("T")
 

@@ -27,10 +27,10 @@ from qbo import invoice as builder
 from qbo import requestids
 from qbo.query import Query
 from schemas.models import CreditNote, Invoice
-from sequence_qbo.services.qbo_api import ClientProvider, CountingApi
 from store import ledger, sync_context
 from store.db import Database, Row, Tx
 from store.ledger import DocKey, DocumentType
+from sync.qbo_api import ClientProvider, CountingApi
 
 Doc = Invoice | CreditNote
 _ENTITY = {DocumentType.INVOICE: "Invoice", DocumentType.CREDIT_NOTE: "CreditMemo"}

@@ -12,11 +12,11 @@ from typing import Any
 from qbo import customer as builder
 from qbo.client import QboClient
 from qbo.query import Query
-from sequence_qbo.services import _qbo
-from sequence_qbo.services.customers import stored_customer
-from sequence_qbo.services.errors import Invalid
 from store import links
 from store.db import Database
+from sync import _qbo
+from sync.customers import stored_customer
+from sync.errors import Invalid
 
 __all__ = ["Candidate", "suggest_customers"]
 

@@ -1,0 +1,1 @@
+"""Producing records to Kafka: one way, used by every layer that publishes."""
