@@ -170,12 +170,12 @@ def _control_routes(r: APIRouter, state: SandboxState) -> None:
 
     @r.put("/faults")
     async def put_faults(body: FaultSettings) -> FaultSettings:
-        state.chaos.settings = body
-        return body
+        state.chaos.install(body)
+        return state.chaos.settings
 
     @r.post("/faults/rules")
     async def add_rule(rule: Rule) -> FaultSettings:
-        state.chaos.settings.rules.append(rule)
+        state.chaos.add(rule)
         return state.chaos.settings
 
     @r.delete("/faults")

@@ -4,11 +4,16 @@ Kinds: `error` (HTTP 5xx), `throttle` (429 with the gateway body), `drop` (conne
 before anything is done), `commit_drop` (the write happens, then the connection is closed) and
 `commit_hold` (the write happens, the response is held for `hold_seconds`, then dropped): the
 "committed then timed out" case every QBO client must survive.
+
+A rule can be limited to a window of wall-clock time: `seconds: N` when it is installed makes it
+fire only for the next N seconds (an outage: `probability: 1` for 180 s), after which it is
+spent. A throttle rule with `retry_after` sends that `Retry-After` header with its 429.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -25,10 +30,22 @@ class Rule(BaseModel):
     method: str | None = None
     entity: str | None = Field(None, description="first path segment, e.g. invoice, query")
     hold_seconds: float = 150.0  # longer than any sane client read timeout (QBO's is 120 s)
+    retry_after: int | None = Field(None, ge=0, description="throttle: Retry-After seconds")
+    seconds: float | None = Field(
+        None, gt=0, description="fire only for this many seconds after the rule is installed"
+    )
+    until: float | None = Field(None, description="epoch seconds after which the rule is spent")
+
+    def stamped(self, now: float) -> Rule:
+        """The rule as installed: a `seconds` window becomes an `until` instant."""
+        if self.seconds is None or self.until is not None:
+            return self
+        return self.model_copy(update={"until": now + self.seconds})
 
     def matches(self, realm: str, method: str, entity: str) -> bool:
         return (
-            (self.realm is None or self.realm == realm)
+            (self.until is None or time.time() < self.until)
+            and (self.realm is None or self.realm == realm)
             and (self.method is None or self.method.upper() == method)
             and (self.entity is None or self.entity.lower() == entity.lower())
         )
@@ -47,6 +64,15 @@ class Chaos:
         self.settings = FaultSettings(latency_ms=latency_ms)
         self.rng = random.Random(seed)
         self.fired: dict[str, int] = {}
+
+    def install(self, settings: FaultSettings) -> None:
+        now = time.time()
+        self.settings = settings.model_copy(
+            update={"rules": [rule.stamped(now) for rule in settings.rules]}
+        )
+
+    def add(self, rule: Rule) -> None:
+        self.settings.rules.append(rule.stamped(time.time()))
 
     def reset(self) -> None:
         self.settings = FaultSettings(latency_ms=self.default_latency)

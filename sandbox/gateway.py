@@ -120,7 +120,8 @@ class Gateway:
     def _injected_reply(self, rule: Rule) -> Reply:
         if rule.kind == "throttle":
             fault = faults.throttled(self._epoch_ms())
-            return Reply(429, dumps(fault.body))
+            wait = {} if rule.retry_after is None else {"retry-after": str(rule.retry_after)}
+            return Reply(429, dumps(fault.body), wait)
         if rule.kind == "drop":
             reply = Reply(0, b"")
             reply.drop = True

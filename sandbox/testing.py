@@ -69,6 +69,11 @@ class SandboxHandle:
     def add_fault(self, **rule: Any) -> Any:
         return self.admin("POST", "/faults/rules", rule)
 
+    def outage(self, seconds: float, kind: str = "error", **rule: Any) -> Any:
+        """Every matching request fails for the next `seconds` (e.g. `status=503`, or
+        `kind="throttle", retry_after=60`); the window starts when the emulator installs it."""
+        return self.add_fault(kind=kind, probability=1.0, seconds=seconds, **rule)
+
     def set_faults(self, **settings: Any) -> Any:
         return self.admin("PUT", "/faults", settings)
 

@@ -151,6 +151,24 @@ def test_probability_rules(us):
     assert us.get("preferences").status_code == 200
 
 
+def test_timed_outage_fires_for_its_window_then_is_spent(us):
+    us.sb.outage(1.0, status=503, realm=us.realm_id)
+    [rule] = us.sb.admin("GET", "/faults")["rules"]
+    assert rule["until"] == pytest.approx(time.time() + 1.0, abs=0.5)
+    assert us.get("preferences").status_code == 503
+    wait_for(lambda: us.get("preferences").status_code == 200, timeout=5)
+    assert time.time() >= rule["until"]
+
+
+def test_throttle_outage_sends_retry_after(us):
+    us.sb.outage(30, kind="throttle", retry_after=60, realm=us.realm_id)
+    resp = us.get("preferences")
+    gateway_error(resp, 429)
+    assert resp.headers["retry-after"] == "60"
+    us.sb.clear_faults()
+    assert us.get("preferences").status_code == 200
+
+
 def test_latency_does_not_block_other_requests(us):
     us.sb.set_faults(realm_latency_ms={us.realm_id: 400})
     results: list[int] = []
