@@ -45,7 +45,7 @@ class TokenCipher:
         try:
             return self._fernet.decrypt(bytes(blob)).decode()
         except InvalidToken:
-            raise errors.ConfigError(
+            raise errors.TokenUndecryptable(
                 "stored QBO tokens cannot be decrypted with the configured key (was "
                 "SEQUENCE_QBO_TOKEN_ENCRYPTION_KEY changed?); run `sequence-qbo connect` again"
             ) from None

@@ -14,6 +14,7 @@
     │   ├── ReauthRequired   the refresh token is dead (invalid_grant): run `connect` again
     │   └── NotConnected     the account has no connection
     └── ConfigError          the service is set up wrongly (no key, no client id)
+        └── TokenUndecryptable  stored tokens cannot be decrypted (the key changed)
 
 HTTP status, Fault code and Intuit's `intuit_tid` are attributes and part of `str()`. No token
 ever goes into an exception: QBO's bodies do not echo them, and we never add request headers.
@@ -39,6 +40,7 @@ __all__ = [
     "Retryable",
     "ServerError",
     "Throttled",
+    "TokenUndecryptable",
     "TransportError",
     "Validation",
 ]
@@ -143,3 +145,8 @@ class NotConnected(AuthError):
 
 class ConfigError(QboError):
     """The service is misconfigured; the message says which setting to fix."""
+
+
+class TokenUndecryptable(ConfigError):
+    """The stored tokens cannot be decrypted with the configured key: permanent until the key
+    is restored or the account connects again (retrying cannot help)."""
