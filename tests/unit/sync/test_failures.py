@@ -42,6 +42,12 @@ def _gateway(status: int, code: str, headers: dict[str, str] | None = None) -> q
     return err
 
 
+def _answer(status: int, body: Any, headers: dict[str, str], text: str = "") -> qbo_errors.QboError:
+    err = _faults.error_for(status, body, headers, text=text)
+    assert err is not None
+    return err
+
+
 def _translated(exc: Exception, what: str = "create invoice 1") -> service_errors.ServiceError:
     """What the service layer raises for `exc` (sync._qbo.translated)."""
     try:
@@ -155,17 +161,17 @@ QBO_CASES: list[tuple[str, Exception, str, str, str]] = [
     ("no client id", qbo_errors.ConfigError("no client id"), "failed", "qbo_not_configured", "key"),
     ("429", _gateway(429, "3001", {"Retry-After": "60"}), "retrying", "qbo_throttled", "realm"),
     ("403 with 3001 (old throttle)", _gateway(403, "3001"), "retrying", "qbo_throttled", "realm"),
-    ("500", _faults.error_for(500, None, {}, text="oops"), "retrying", "qbo_unavailable", "realm"),
+    ("500", _answer(500, None, {}, text="oops"), "retrying", "qbo_unavailable", "realm"),
     (
         "503",
-        _faults.error_for(503, None, {"Retry-After": "7"}, text="down"),
+        _answer(503, None, {"Retry-After": "7"}, text="down"),
         "retrying",
         "qbo_unavailable",
         "realm",
     ),
     (
         "SystemFault on 200",
-        _faults.error_for(200, SYSTEM_FAULT, {}),
+        _answer(200, SYSTEM_FAULT, {}),
         "retrying",
         "qbo_unavailable",
         "realm",
@@ -223,8 +229,7 @@ def test_an_auth_fault_never_carries_a_token() -> None:
             "error": [{"message": "Token expired: eyJlbmMiOiJBMTI4Q0JDLUhTMjU2...", "code": "3200"}]
         }
     }
-    exc = _faults.error_for(401, body, {})
-    assert exc is not None
+    exc = _answer(401, body, {})
     verdict = classify(exc)
     assert verdict is not None and "eyJlbmMiOiJB" not in verdict.message
 
@@ -252,7 +257,7 @@ SERVICE_CASES: list[tuple[str, Exception, str, str, str]] = [
     ),
     (
         "5xx under a service",
-        _translated(_faults.error_for(502, None, {}, text="bad gateway")),
+        _translated(_answer(502, None, {}, text="bad gateway")),
         "retrying",
         "qbo_unavailable",
         "realm",
