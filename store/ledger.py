@@ -157,3 +157,122 @@ def create_attempted(db: Database, key: DocKey) -> bool:
 def record_create_intent(db: Database, key: DocKey, request_id: str) -> None:
     """Committed at once, in its own transaction, before the create request leaves."""
     db.execute("intent_record", {**key.params(), "request_id": request_id})
+
+
+# -- failure states (migration 0008, docs/failures.md) -----------------------------------------
+def _state(
+    tx: Tx,
+    key: DocKey,
+    status: str,
+    reason: str,
+    message: str,
+    *,
+    waits_for: DocKey | None = None,
+    customer_id: str | None = None,
+) -> None:
+    tx.execute(
+        "ledger_record_state",
+        {
+            **key.params(),
+            "customer_id": customer_id,
+            "status": status,
+            "reason_code": reason,
+            "message": message,
+            "waits_for_type": str(waits_for.document_type) if waits_for else None,
+            "waits_for_id": waits_for.sequence_id if waits_for else None,
+        },
+    )
+
+
+def mark_retrying(
+    tx: Tx, key: DocKey, reason: str, message: str, *, customer_id: str | None = None
+) -> None:
+    """Transient trouble we wait out; the row is created when there is none yet."""
+    _state(tx, key, "retrying", reason, message, customer_id=customer_id)
+
+
+def mark_waiting(
+    tx: Tx,
+    key: DocKey,
+    reason: str,
+    message: str,
+    waits_for: DocKey | None,
+    *,
+    customer_id: str | None = None,
+) -> None:
+    """Waits on `waits_for` (found again by `waiting_on` when that one syncs)."""
+    _state(tx, key, "waiting", reason, message, waits_for=waits_for, customer_id=customer_id)
+
+
+def record_failure(
+    tx: Tx, key: DocKey, reason: str, message: str, *, customer_id: str | None = None
+) -> None:
+    """Like `mark_failed`, but also when the row does not exist yet (customer.updated)."""
+    _state(tx, key, "failed", reason, message, customer_id=customer_id)
+
+
+def clear_state(tx: Tx, key: DocKey) -> None:
+    """A failed/retrying/waiting row whose cause went away without a document sync
+    (customer.updated went through): synced again."""
+    tx.execute("ledger_clear_state", key.params())
+
+
+def waiting_on(
+    tx: Tx | Database, account_id: str, document_type: str, sequence_id: str
+) -> list[DocKey]:
+    rows = tx.all(
+        "ledger_waiting_on",
+        {
+            "account_id": account_id,
+            "waits_for_type": str(document_type),
+            "waits_for_id": sequence_id,
+        },
+    )
+    return [_key(row) for row in rows]
+
+
+def waking_for_invoice(tx: Tx | Database, account_id: str, invoice_id: str) -> list[DocKey]:
+    """What the invoice's sync clears: documents waiting on it, credit notes failed for it."""
+    rows = tx.all("ledger_waking_for_invoice", {"account_id": account_id, "invoice_id": invoice_id})
+    return [_key(row) for row in rows]
+
+
+def waking_for_customer(tx: Tx | Database, account_id: str, customer_id: str) -> list[DocKey]:
+    """What linking the customer clears (reason customer_not_linked)."""
+    rows = tx.all(
+        "ledger_waking_for_customer", {"account_id": account_id, "customer_id": customer_id}
+    )
+    return [_key(row) for row in rows]
+
+
+def problems(
+    db: Database | Tx,
+    *,
+    account_id: str | None = None,
+    status: str | None = None,
+    reason_code: str | None = None,
+    limit: int = 1000,
+) -> list[Row]:
+    """Documents failed, retrying or waiting, newest state first."""
+    return db.all(
+        "ledger_problems",
+        {"account_id": account_id, "status": status, "reason_code": reason_code, "limit": limit},
+    )
+
+
+def publication_due(row: Row) -> bool:
+    """Whether the row's state differs from the one qbo.sync_status announced last."""
+    return (row["status"], row["reason_code"]) != (
+        row.get("published_status"),
+        row.get("published_reason"),
+    )
+
+
+def mark_published(db: Database | Tx, key: DocKey, status: str, reason_code: str | None) -> None:
+    db.execute(
+        "ledger_mark_published", {**key.params(), "status": status, "reason_code": reason_code}
+    )
+
+
+def _key(row: Row) -> DocKey:
+    return DocKey(row["account_id"], DocumentType(row["document_type"]), row["sequence_id"])

@@ -97,3 +97,81 @@ insert into create_intents (account_id, document_type, sequence_id, request_id)
 values (%(account_id)s, %(document_type)s, %(sequence_id)s, %(request_id)s)
 on conflict (account_id, document_type, sequence_id) do update
    set request_id = excluded.request_id, created_at = now();
+
+-- -- failure states (migration 0008, docs/failures.md) --------------------------------------
+
+-- name: ledger_record_state
+-- A document's failed / retrying / waiting state, with its reason. Creates the row when there
+-- is none yet (a customer.updated failure, a sync that failed before anything was stored);
+-- `state_since` moves only when the status or the reason does (trigger of migration 0008).
+insert into sync_ledger (account_id, document_type, sequence_id, customer_id, status,
+                         reason_code, message, attempts, last_attempt_at, first_failed_at,
+                         waits_for_type, waits_for_id)
+values (%(account_id)s, %(document_type)s, %(sequence_id)s, %(customer_id)s, %(status)s,
+        %(reason_code)s, %(message)s, 1, now(),
+        case when %(status)s = 'failed' then now() end,
+        %(waits_for_type)s, %(waits_for_id)s)
+on conflict (account_id, document_type, sequence_id) do update
+   set status = excluded.status, reason_code = excluded.reason_code,
+       message = excluded.message,
+       customer_id = coalesce(sync_ledger.customer_id, excluded.customer_id),
+       attempts = sync_ledger.attempts + 1, last_attempt_at = now(),
+       first_failed_at = case when excluded.status = 'failed'
+                              then coalesce(sync_ledger.first_failed_at, now())
+                              else sync_ledger.first_failed_at end,
+       waits_for_type = excluded.waits_for_type, waits_for_id = excluded.waits_for_id,
+       updated_at = now();
+
+-- name: ledger_clear_state
+-- A customer.updated that went through: its failed/retrying row is done with.
+update sync_ledger
+   set status = 'synced', reason_code = null, message = null, attempts = attempts + 1,
+       last_attempt_at = now(), synced_at = now(), updated_at = now()
+ where account_id = %(account_id)s and document_type = %(document_type)s
+   and sequence_id = %(sequence_id)s and status in ('failed', 'retrying', 'waiting');
+
+-- name: ledger_waiting_on
+select account_id, document_type, sequence_id
+  from sync_ledger
+ where account_id = %(account_id)s and waits_for_type = %(waits_for_type)s
+   and waits_for_id = %(waits_for_id)s and status = 'waiting'
+ order by sequence_id;
+
+-- name: ledger_waking_for_invoice
+-- Documents an invoice's sync clears: those stored waiting on it, and credit notes failed
+-- with invoice_not_synced before waiting was a state (their snapshot names the invoice).
+select account_id, document_type, sequence_id
+  from sync_ledger
+ where account_id = %(account_id)s
+   and ((status = 'waiting' and waits_for_type = 'invoice' and waits_for_id = %(invoice_id)s)
+        or (status in ('failed', 'waiting') and reason_code = 'invoice_not_synced'
+            and document_type = 'credit_note' and snapshot ->> 'invoice_id' = %(invoice_id)s))
+ order by document_type, sequence_id;
+
+-- name: ledger_waking_for_customer
+-- Documents linking the customer clears (failed or waiting with customer_not_linked), and the
+-- customer's own failed customer.updated row.
+select account_id, document_type, sequence_id
+  from sync_ledger
+ where account_id = %(account_id)s and customer_id = %(customer_id)s
+   and status in ('failed', 'waiting') and reason_code = 'customer_not_linked'
+ order by document_type, sequence_id;
+
+-- name: ledger_problems
+-- Documents in a failure state, newest state first (status, status page).
+select account_id, document_type, sequence_id, customer_id, status, reason_code, message,
+       attempts, state_since, first_failed_at, last_attempt_at, waits_for_type, waits_for_id
+  from sync_ledger
+ where status in ('failed', 'retrying', 'waiting')
+   and (%(account_id)s::text is null or account_id = %(account_id)s)
+   and (%(status)s::text is null or status = %(status)s)
+   and (%(reason_code)s::text is null or reason_code = %(reason_code)s)
+ order by state_since desc, sequence_id
+ limit %(limit)s;
+
+-- name: ledger_mark_published
+-- The state qbo.sync_status announced last (after the broker acknowledged it).
+update sync_ledger
+   set published_status = %(status)s, published_reason = %(reason_code)s
+ where account_id = %(account_id)s and document_type = %(document_type)s
+   and sequence_id = %(sequence_id)s;
