@@ -222,7 +222,10 @@ def _infrastructure(exc: BaseException) -> Verdict | None:
         return retrying("database_conflict", f"a concurrent database change got there first: {exc}")
     if isinstance(exc, StoreUnavailable | psycopg.OperationalError | psycopg.InterfaceError):
         return retrying("database_unavailable", f"PostgreSQL cannot be reached: {exc}")
+    if isinstance(exc, StoreError) and isinstance(exc.__cause__, psycopg.DataError):
+        return failed("invalid_value", f"a value does not fit the ledger: {exc}")
     if isinstance(exc, StoreError):
+        # A constraint or a query refused it: a defect, kept visible and retried, never lost.
         return retrying("database_error", f"the database refused the change: {exc}")
     if isinstance(exc, RegistryUnavailable):
         return retrying("registry_unavailable", f"the Schema Registry cannot be asked: {exc}")

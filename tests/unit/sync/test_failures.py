@@ -368,6 +368,13 @@ def _validation_error() -> pydantic.ValidationError:
     raise AssertionError("validated")
 
 
+def _stored(exc: psycopg.Error) -> StoreError:
+    """What the store raises for a psycopg error (chained `from` it)."""
+    err = StoreError(str(exc))
+    err.__cause__ = exc
+    return err
+
+
 OTHER_CASES: list[tuple[str, BaseException, str, str, str]] = [
     (
         "store down",
@@ -441,6 +448,27 @@ OTHER_CASES: list[tuple[str, BaseException, str, str, str]] = [
         "key",
     ),
     ("bad snapshot", _validation_error(), "failed", "invalid_document", "key"),
+    (
+        "value refused by the store",
+        _stored(psycopg.errors.NumericValueOutOfRange("overflow")),
+        "failed",
+        "invalid_value",
+        "key",
+    ),
+    (
+        "deadlock in the store",
+        _stored(psycopg.errors.DeadlockDetected("deadlock")),
+        "retrying",
+        "database_conflict",
+        "key",
+    ),
+    (
+        "constraint in the store",
+        _stored(psycopg.errors.CheckViolation("check")),
+        "retrying",
+        "database_error",
+        "key",
+    ),
 ]
 
 
