@@ -31,9 +31,11 @@ def backoff(
 
         wait = max(floor, min(cap, base · 2^(attempt-1)) · rand)
 
-    `floor` is the wait QBO asked for (429), `rand` comes from `jitter()`.
+    `floor` is the wait QBO asked for (429), `rand` comes from `jitter()`. The one
+    implementation: the consumer runtime's unbounded retries use it too (so the exponent is
+    bounded: attempt 2,000 must not overflow a float).
     """
-    exp = min(cap, base * (2 ** max(0, attempt - 1)))
+    exp = min(cap, base * 2.0 ** min(max(0, attempt - 1), 64))
     return max(floor, exp * rand)
 
 

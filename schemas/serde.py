@@ -45,6 +45,11 @@ class UnknownSchemaId(UndecodableMessage):
         self.schema_id = schema_id
 
 
+class NotAvroSchema(UndecodableMessage):
+    """The message's writer schema is not a usable Avro schema (a JSON Schema or Protobuf one
+    registered under the id, or text that does not parse): poison, dead-letter it."""
+
+
 class RegistryUnavailable(SerdeError):
     """The Schema Registry could not be asked (transient: retry later, don't dead-letter)."""
 
@@ -101,11 +106,14 @@ class RegistryResolver:
 
         self.client = client or SchemaRegistryClient.new_client({"url": url})
         self._schemas: dict[int, dict[str, Any]] = {}
+        self._not_avro: dict[int, str] = {}  # ids refused once are not asked for again
         self._ids: dict[tuple[str, str], int] = {}
 
     def writer_schema(self, schema_id: int) -> dict[str, Any]:
         from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+        if schema_id in self._not_avro:
+            raise NotAvroSchema(self._not_avro[schema_id])
         if schema_id not in self._schemas:
             try:
                 schema = self.client.get_schema(schema_id)
@@ -115,7 +123,13 @@ class RegistryResolver:
                 raise RegistryUnavailable(f"schema registry: {exc}") from exc
             except Exception as exc:  # connection errors from the HTTP client
                 raise RegistryUnavailable(f"schema registry unreachable: {exc}") from exc
-            self._schemas[schema_id] = json.loads(str(schema.schema_str))
+            try:
+                self._schemas[schema_id] = _avro_json(
+                    schema_id, schema.schema_type, schema.schema_str
+                )
+            except NotAvroSchema as exc:
+                self._not_avro[schema_id] = str(exc)
+                raise
         return self._schemas[schema_id]
 
     def schema_id(self, event: str, topic: str) -> int:
@@ -130,6 +144,21 @@ class RegistryResolver:
             except SchemaRegistryError as exc:
                 raise RegistryUnavailable(f"could not register {event} for {topic}: {exc}") from exc
         return self._ids[key]
+
+
+def _avro_json(schema_id: int, schema_type: str | None, text: str | None) -> dict[str, Any]:
+    """The registry's schema as Avro JSON; NotAvroSchema when it is of another type or does not
+    parse (the registry says "AVRO" when it names no type)."""
+    kind = (schema_type or "AVRO").upper()
+    if kind != "AVRO":
+        raise NotAvroSchema(f"writer schema id {schema_id} is {kind}, not Avro")
+    try:
+        parsed = json.loads(text or "")
+    except ValueError as exc:
+        raise NotAvroSchema(f"writer schema id {schema_id} is not JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise NotAvroSchema(f"writer schema id {schema_id} is not an Avro record schema")
+    return parsed
 
 
 class Serde:
@@ -186,7 +215,14 @@ class Serde:
     def _writer(self, schema_id: int) -> ParsedSchema:
         if schema_id not in self._parsed:
             schema = self.resolver.writer_schema(schema_id)
-            self._parsed[schema_id] = fastavro.parse_schema(schema, named_schemas={})
+            try:
+                parsed = fastavro.parse_schema(schema, named_schemas={})
+            except Exception as exc:  # fastavro raises SchemaParseException, UnknownType, …
+                raise NotAvroSchema(
+                    f"writer schema id {schema_id} is not a valid Avro schema: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            self._parsed[schema_id] = parsed
         return self._parsed[schema_id]
 
     def _resolution(self, schema_id: int, event: str) -> ParsedSchema | None:

@@ -4,7 +4,7 @@ Commit order, for every message:
   1. poll; the message is tracked as pending in its partition's tracker and queued behind its key
   2. a pool thread runs the handler when the key, its group's bound and the pool allow
   3. the effect is durable: the handler returned Done or Failed, or the dead-letter copy was
-     acknowledged (Poison, RetriesExhausted); a Retry defers the message instead (back to 2)
+     acknowledged (Poison); a Retry defers the message instead (back to 2), without limit
   4. the tracker marks the offset complete
   5. the poll loop stores the partition's lowest contiguous completed position (every lower
      offset is done) with `store_offsets`
@@ -17,6 +17,11 @@ running after that is abandoned uncommitted (the new owner replays it). On lost,
 committed. Backpressure: when `max_buffered` messages are held, every partition is paused (the
 loop keeps polling, so the group keeps us) and resumed at half; nothing fetched is dropped, so
 there is nothing to seek back to.
+
+Nothing is skipped silently: when the engine fails on a message (`Engine.fatal`) or librdkafka
+reports a fatal error (this member fenced by another with the same `group.instance.id`, say),
+`run` shuts down, committing only what is done, and raises: the process exits non-zero and a
+restart reads the message again.
 """
 
 from __future__ import annotations
@@ -90,17 +95,22 @@ class ConcurrentRuntime:
             on_lost=self._on_lost,
         )
         try:
-            while not stop.is_set():
+            while not stop.is_set() and self.engine.fatal is None:
                 self._poll_once()
             self._shutdown()
+            if self.engine.fatal is not None:
+                raise self.engine.fatal
         finally:
             self.engine.stop()
             self.consumer.close()  # revokes (committing what is done) and leaves the group
 
     def _poll_once(self) -> None:
         for msg in self.consumer.consume(self.options.batch, timeout=self._poll_timeout()):
-            if msg.error():
-                log.warning("kafka: %s", msg.error())
+            error = msg.error()
+            if error is not None:
+                if error.fatal():  # e.g. fenced: another member took our group.instance.id
+                    raise KafkaException(error)
+                log.warning("kafka: %s", error)
                 continue
             self._submit(kafka.to_message(msg))
         self.engine.dispatch()  # retries that came due

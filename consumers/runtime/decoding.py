@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+
 from consumers.runtime.types import Decoder, Event, Handler, Message, Poison, Retry
 from schemas.serde import RegistryUnavailable, UndecodableMessage
 
+log = logging.getLogger(__name__)
+
 
 def decode(decoder: Decoder, handler: Handler, message: Message) -> Event | Poison | Retry:
-    """The event; Poison when the bytes can never be read; Retry when the registry is down."""
+    """The event; Poison when the bytes can never be read; Retry when the registry is down.
+
+    Any other exception is a bug of the decoder, not of the input: retried, never DLQ'd."""
     try:
         value = decoder.decode(handler.event, message.value)
     except UndecodableMessage as exc:
         return Poison(type(exc).__name__, str(exc))
     except RegistryUnavailable as exc:
-        return Retry(str(exc), after=1.0)
+        return Retry(str(exc), after=1.0, scope="key")
+    except Exception as exc:
+        log.error("decoding %s failed unexpectedly; retrying", where(message), exc_info=True)
+        return Retry(f"{type(exc).__name__}: {exc}", after=0.0, scope="key")
     return Event(message, value)
 
 

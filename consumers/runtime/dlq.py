@@ -21,6 +21,15 @@ HEADER_ERROR_CLASS = "dlq.error.class"
 HEADER_REASON = "dlq.reason"
 HEADER_ATTEMPTS = "dlq.attempts"
 HEADER_FIRST_FAILURE = "dlq.first.failure"
+HEADER_SOURCE_SIZE = "dlq.source.size"  # bytes of the original value, when the copy is truncated
+HEADER_TRUNCATED = "dlq.value.truncated"
+
+# librdkafka refuses to produce a record larger than its `message.max.bytes` (1,000,000 bytes by
+# default) although the broker accepts larger ones (1,048,588 by default), so a record consumed
+# whole may not be copyable whole. A copy keeps at most this much of the value, which leaves room
+# for the key and the headers; the original stays in its source topic at the offset the headers
+# name.
+MAX_COPY_VALUE = 900_000
 
 
 def dlq_headers(
@@ -38,6 +47,49 @@ def dlq_headers(
     ]
     originals = [(k, v) for k, v in message.headers if not k.startswith("dlq.")]
     return [*((k, v.encode()) for k, v in ours), *originals]
+
+
+@dataclass(frozen=True)
+class Copy:
+    """The dead-letter record of a message."""
+
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, str | bytes | None]]
+    truncated: bool
+
+
+def dead_letter_copy(
+    message: Message,
+    *,
+    error_class: str,
+    reason: str,
+    attempts: int,
+    first_failure: dt.datetime,
+    max_value: int = MAX_COPY_VALUE,
+    original_headers: bool = True,
+) -> Copy:
+    """The copy of `message` for the DLQ: its key, its value (the first `max_value` bytes of a
+    larger one, with the original size in `dlq.source.size`) and the dlq.* headers."""
+    headers = dlq_headers(
+        message,
+        error_class=error_class,
+        reason=reason,
+        attempts=attempts,
+        first_failure=first_failure,
+    )
+    if not original_headers:
+        headers = [(k, v) for k, v in headers if k.startswith("dlq.")]
+    value = message.value
+    truncated = value is not None and len(value) > max_value
+    if truncated:
+        assert value is not None
+        headers += [
+            (HEADER_SOURCE_SIZE, str(len(value)).encode()),
+            (HEADER_TRUNCATED, b"true"),
+        ]
+        value = value[:max_value]
+    return Copy(message.key, value, headers, truncated)
 
 
 def parse_dlq_headers(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:
@@ -67,6 +119,11 @@ class DeadLetter:
     def coordinates(self) -> str:
         return f"{self.partition}:{self.offset}"
 
+    @property
+    def truncated(self) -> bool:
+        """Only part of the original value was copied: it cannot be re-injected from here."""
+        return self.headers.get(HEADER_TRUNCATED) == "true"
+
 
 def read_dead_letters(bootstrap: str, topic: str, timeout: float = 30.0) -> list[DeadLetter]:
     """Every record of the DLQ topic up to its current end (nothing committed)."""
@@ -88,7 +145,20 @@ def read_dead_letters(bootstrap: str, topic: str, timeout: float = 30.0) -> list
 
 def reinject(producer: Producer, letters: list[DeadLetter]) -> None:
     """Produces each record again to its source topic, original key, value and headers, marked
-    with where in the DLQ it came from; waits for the broker to acknowledge all of them."""
+    with where in the DLQ it came from; waits for the broker to acknowledge all of them.
+
+    Refuses (before producing anything) when a letter holds a truncated copy of its value."""
+    partial = [x for x in letters if x.truncated]
+    if partial:
+        where = ", ".join(
+            f"{x.coordinates} (from {x.source_topic}[{x.headers.get(HEADER_SOURCE_PARTITION)}]"
+            f"@{x.headers.get(HEADER_SOURCE_OFFSET)}, {x.headers.get(HEADER_SOURCE_SIZE)} bytes)"
+            for x in partial
+        )
+        raise RuntimeError(
+            f"{len(partial)} record(s) were too large to copy whole into the DLQ and hold a "
+            f"truncated value: {where}; leave them out, the originals are in their source topics"
+        )
     errors: list[KafkaError] = []
 
     def on_delivery(err: KafkaError | None, _msg: KafkaMessage) -> None:

@@ -5,11 +5,20 @@ It knows nothing of consumer groups or commits: the caller (the concurrent runti
 feeds messages with `submit` and reads the partition trackers to know what may be committed.
 A message counts as complete in its tracker only once its effect is durable: the handler returned
 Done or Failed, or the dead-letter copy was acknowledged by the broker.
+
+Transient trouble is waited out, never dead-lettered: a Retry (and an exception escaping a
+handler, which is a bug: logged at ERROR and counted) is tried again without limit, with capped
+exponential backoff and jitter, holding back its key (later events of the key stay behind it) or,
+for a Retry of scope "realm", its whole concurrency group; other keys and groups carry on. Only
+Poison goes to the DLQ. No message is ever given up silently: a dead-letter write that fails is
+retried, a copy too large for the producer is truncated, and an error of the engine itself stops
+the run (`fatal`, raised by the caller) rather than leave the message's partition pinned.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 import time
@@ -18,7 +27,7 @@ from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from consumers.runtime import decoding, dlq, kafka, retry
 from consumers.runtime.metrics import RuntimeMetrics
@@ -27,6 +36,7 @@ from consumers.runtime.scheduler import KeyScheduler
 from consumers.runtime.types import (
     Decoder,
     Event,
+    Failed,
     Handler,
     Message,
     Outcome,
@@ -38,15 +48,29 @@ log = logging.getLogger(__name__)
 
 OutcomeHook = Callable[[Message, Outcome], None]
 
+# Errors saying a record is larger than the producer or the broker accepts.
+_TOO_LARGE = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.RECORD_LIST_TOO_LARGE}
+
+
+class EngineFailed(Exception):
+    """The engine itself failed on a message (a bug): the run must stop, not skip it."""
+
 
 @dataclass(frozen=True)
 class EngineOptions:
     max_in_flight: int = 64  # threads: handlers are sync and mostly wait on I/O
     group_limit: int = 10  # QBO allows 10 concurrent requests per realm
-    max_attempts: int = 5
     backoff_base: float = 0.5
-    backoff_cap: float = 60.0
+    backoff_cap: float = 300.0  # ≈5 min between probes of a long outage
     dead_letter: bool = True  # a replay counts poison as failed instead (it is in the DLQ already)
+    # Only for a replay (which does not dead-letter): a one-shot command must end, so after this
+    # many attempts a transient failure is counted as failed ("retries_exhausted"); the live
+    # group consumes those records anyway. The live run retries without limit (None).
+    give_up_after: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.dead_letter and self.give_up_after is not None:
+            raise ValueError("a run that dead-letters retries transient failures without limit")
 
 
 @dataclass(eq=False)
@@ -58,6 +82,8 @@ class Work:
     event: Event | None = None
     early: Outcome | None = None  # poison found while decoding: no handler call
     attempts: int = 0
+    dlq_writes: int = 0  # failed attempts at writing the dead-letter copy
+    running: bool = False  # counted in flight (between dispatch and finish/defer)
     first_failure: dt.datetime | None = None
     log_fields: dict[str, str] = field(default_factory=dict)
 
@@ -83,6 +109,9 @@ class Engine:
         self.metrics = metrics or RuntimeMetrics()
         self.on_outcome = on_outcome
         self.jitter = jitter
+        self.backoff = retry.Backoff(base=self.options.backoff_base, cap=self.options.backoff_cap)
+        # Set when the engine itself failed: it starts nothing more and the caller must stop.
+        self.fatal: EngineFailed | None = None
         self.cond = threading.Condition()  # guards the scheduler, the trackers and the counts
         self.scheduler: KeyScheduler[Work] = KeyScheduler(
             max_in_flight=self.options.max_in_flight, group_limit=self.options.group_limit
@@ -128,6 +157,7 @@ class Engine:
                 return
             ready = self.scheduler.start(time.monotonic())
             for work in ready:
+                work.running = True
                 self._running[work.tracker] += 1
             self.metrics.in_flight.set(self.scheduler.in_flight)
         assert self._pool is not None, "Engine.start() first"
@@ -193,11 +223,14 @@ class Engine:
         try:
             outcome = self._attempt(work)
             self._settle(work, outcome)
-        except Exception:  # a bug here must not kill the pool thread silently
-            log.exception(
-                "runtime error on %s", decoding.where(work.message), extra=work.log_fields
+        except Exception as exc:  # the engine's own bug: stop the run, don't skip the message
+            log.critical(
+                "runtime error on %s: stopping",
+                decoding.where(work.message),
+                exc_info=True,
+                extra=work.log_fields,
             )
-            self._abandon(work)
+            self._fail(work, exc)
 
     def _attempt(self, work: Work) -> Outcome:
         work.attempts += 1
@@ -211,54 +244,51 @@ class Engine:
         started = time.monotonic()
         try:
             return work.handler.handle(work.event)
-        except Exception as exc:  # a handler bug or an unexpected outage: retry, then DLQ
-            log.exception(
-                "handler for %s raised", decoding.where(work.message), extra=work.log_fields
+        except Exception as exc:  # a handler bug: waited out like a key-scoped Retry, never DLQ'd
+            log.error(
+                "handler for %s raised (attempt %d); retrying",
+                decoding.where(work.message),
+                work.attempts,
+                exc_info=True,
+                extra=work.log_fields,
             )
-            return Retry(f"{type(exc).__name__}: {exc}", after=0.0)
+            self.metrics.handler_errors.labels(work.message.topic, type(exc).__name__).inc()
+            return Retry(f"{type(exc).__name__}: {exc}", after=0.0, scope="key")
         finally:
             self.metrics.latency.labels(work.message.topic).observe(time.monotonic() - started)
 
     def _settle(self, work: Work, outcome: Outcome) -> None:
         if isinstance(outcome, Retry):
             work.first_failure = work.first_failure or dt.datetime.now(dt.UTC)
-            if self._retry(work, outcome):
+            limit = self.options.give_up_after
+            if limit is None or work.attempts < limit:
+                self._retry(work, outcome)
                 return
-            outcome = Poison(
-                "RetriesExhausted", f"after {work.attempts} attempts: {outcome.reason}"
+            outcome = Failed(
+                "retries_exhausted", f"after {work.attempts} attempts: {outcome.reason}"
             )
         if isinstance(outcome, Poison) and not self._dead_letter(work, outcome):
             return
         self._finish(work, outcome)
 
-    def _retry(self, work: Work, outcome: Retry) -> bool:
-        """Schedules the next attempt; False when the attempts are used up."""
-        o = self.options
-        delay = retry.next_retry(
-            work.attempts,
-            max_attempts=o.max_attempts,
-            base=o.backoff_base,
-            cap=o.backoff_cap,
-            floor=outcome.after,
-            rand=self.jitter(),
-        )
-        if delay is None:
-            return False
-        # A Retry with a wait is the other side (QBO's 429) asking the whole realm to slow down.
-        self._defer(work, delay, hold=outcome.after)
+    def _retry(self, work: Work, outcome: Retry) -> None:
+        """Schedules the next attempt: the key waits, and for scope "realm" its group too."""
+        delay = self.backoff.delay(work.attempts, floor=outcome.after, rand=self.jitter())
+        self._defer(work, delay, hold_group=outcome.scope == "realm")
         self.metrics.retries.labels(work.message.topic).inc()
         log.info(
-            "retry %d of %s in %.2fs: %s",
+            "retry %d of %s in %.2fs (holding its %s): %s",
             work.attempts,
             decoding.where(work.message),
             delay,
+            outcome.scope,
             outcome.reason,
             extra=work.log_fields,
         )
-        return True
 
-    def _defer(self, work: Work, delay: float, hold: float = 0.0) -> None:
-        """The key's head runs again after `delay`; later messages of the key wait behind it."""
+    def _defer(self, work: Work, delay: float, *, hold_group: bool = False) -> None:
+        """The key's head runs again after `delay`; later messages of the key wait behind it.
+        With `hold_group`, nothing else of its concurrency group starts before then either."""
         now = time.monotonic()
         with self.cond:
             self._leave(work)
@@ -266,39 +296,74 @@ class Engine:
                 self.scheduler.finish(work.key)
                 return
             self.scheduler.defer(work.key, now + delay)
-            if hold > 0:
-                self.scheduler.hold_group(self._group(work), now + hold)
+            if hold_group:
+                self.scheduler.hold_group(self._group(work), now + delay)
 
     def _dead_letter(self, work: Work, poison: Poison) -> bool:
-        """Writes the DLQ copy; False (and tried again later) when the broker did not ack it."""
+        """Writes the DLQ copy; False (and written again later) when the broker did not ack it."""
         m = work.message
         if not self.options.dead_letter:
             return True
-        headers = dlq.dlq_headers(
-            m,
-            error_class=poison.error_class,
-            reason=poison.reason,
-            attempts=work.attempts,
-            first_failure=work.first_failure or dt.datetime.now(dt.UTC),
-        )
         try:
-            kafka.produce_sync(
-                self.producer, self.dlq_topic, key=m.key, value=m.value, headers=headers
+            copy = self._write_copy(work, poison)
+        except (kafka.DeliveryFailed, KafkaException, BufferError) as exc:
+            work.dlq_writes += 1
+            delay = self.backoff.delay(work.dlq_writes, rand=self.jitter())
+            log.error(
+                "cannot dead-letter %s (try %d), trying again in %.1fs: %s",
+                decoding.where(m),
+                work.dlq_writes,
+                delay,
+                exc,
+                extra=work.log_fields,
             )
-        except kafka.DeliveryFailed as exc:
-            log.error("cannot dead-letter %s: %s", decoding.where(m), exc, extra=work.log_fields)
             work.early = poison  # next time straight to the DLQ, not the handler
-            self._defer(work, retry.backoff(work.attempts, base=1.0, cap=30.0))
+            self._defer(work, delay)
             return False
         self.metrics.dead_lettered.labels(m.topic, poison.error_class).inc()
         log.warning(
-            "dead-lettered %s: %s: %s",
+            "dead-lettered %s%s: %s: %s",
             decoding.where(m),
+            f" (value truncated from {len(m.value or b'')} bytes)" if copy.truncated else "",
             poison.error_class,
             poison.reason,
             extra=work.log_fields,
         )
         return True
+
+    def _write_copy(self, work: Work, poison: Poison) -> dlq.Copy:
+        """The copy, whole when it fits (a value over dlq.MAX_COPY_VALUE is cut). One still
+        refused as too large goes again without its value and original headers: the dlq.*
+        headers say where the original is. Raises EngineFailed when even that is too large."""
+        copy_of = functools.partial(
+            dlq.dead_letter_copy,
+            work.message,
+            error_class=poison.error_class,
+            reason=poison.reason,
+            attempts=work.attempts,
+            first_failure=work.first_failure or dt.datetime.now(dt.UTC),
+        )
+        copy = copy_of()
+        try:
+            self._produce(copy)
+            return copy
+        except (kafka.DeliveryFailed, KafkaException) as exc:
+            if not _too_large(exc):
+                raise
+            log.warning("%s: the DLQ copy is too large (%s)", decoding.where(work.message), exc)
+        bare = copy_of(max_value=0, original_headers=False)
+        try:
+            self._produce(bare)
+        except (kafka.DeliveryFailed, KafkaException) as exc:
+            if _too_large(exc):
+                raise EngineFailed(f"cannot dead-letter even the headers: {exc}") from exc
+            raise
+        return bare
+
+    def _produce(self, copy: dlq.Copy) -> None:
+        kafka.produce_sync(
+            self.producer, self.dlq_topic, key=copy.key, value=copy.value, headers=copy.headers
+        )
 
     def _finish(self, work: Work, outcome: Outcome) -> None:
         with self.cond:
@@ -309,14 +374,22 @@ class Engine:
         self._count(work.message, outcome)
         self.dispatch()
 
-    def _abandon(self, work: Work) -> None:
-        """Gives the message up uncommitted: its partition stops advancing until a restart."""
+    def _fail(self, work: Work, exc: Exception) -> None:
+        """The engine failed on this message: it stays uncommitted, nothing more starts, and
+        the caller stops the run (see `fatal`) so a restart reads the message again."""
         with self.cond:
-            self._leave(work)
-            self.scheduler.finish(work.key)
+            self.fatal = self.fatal or EngineFailed(
+                f"runtime error on {decoding.where(work.message)}: {type(exc).__name__}: {exc}"
+            )
+            self.fatal.__cause__ = self.fatal.__cause__ or exc
+            self.accepting = False
+            if work.running:
+                self._leave(work)
+                self.scheduler.finish(work.key)
             self.cond.notify_all()
 
     def _leave(self, work: Work) -> None:
+        work.running = False
         self._running[work.tracker] -= 1
         if self._running[work.tracker] <= 0:
             del self._running[work.tracker]  # also for trackers already forgotten
@@ -326,3 +399,13 @@ class Engine:
         self.metrics.count(message.topic, outcome)
         if self.on_outcome is not None:
             self.on_outcome(message, outcome)
+
+
+def _too_large(exc: BaseException) -> bool:
+    """The producer or the broker refused a record for its size."""
+    if isinstance(exc, KafkaException):
+        error = exc.args[0] if exc.args else None
+        return isinstance(error, KafkaError) and error.code() in _TOO_LARGE
+    if isinstance(exc, kafka.DeliveryFailed):
+        return any(e.code() in _TOO_LARGE for e in exc.errors)
+    return False

@@ -12,7 +12,12 @@ from consumers.runtime.types import Message
 
 
 class DeliveryFailed(Exception):
-    """The broker did not acknowledge a produced record."""
+    """The broker did not acknowledge a produced record (`errors`: what the callbacks said;
+    empty when it timed out)."""
+
+    def __init__(self, message: str, errors: list[KafkaError] | None = None) -> None:
+        super().__init__(message)
+        self.errors = list(errors or [])
 
 
 def consumer(bootstrap: str, group_id: str, **overrides: Any) -> Consumer:
@@ -62,7 +67,9 @@ def produce_sync(
     producer_.produce(topic, key=key, value=value, headers=headers, on_delivery=on_delivery)
     remaining = producer_.flush(timeout)
     if remaining or errors:
-        raise DeliveryFailed(f"record for {topic} not acknowledged: {errors or 'timed out'}")
+        raise DeliveryFailed(
+            f"record for {topic} not acknowledged: {errors or 'timed out'}", errors
+        )
 
 
 def to_message(msg: KafkaMessage) -> Message:

@@ -37,6 +37,12 @@ class RuntimeMetrics:
             ["topic", "error_class"],
             registry=r,
         )
+        self.handler_errors = Counter(
+            "sequence_qbo_handler_errors",
+            "Unexpected exceptions raised by handlers (bugs): each is logged and retried",
+            ["topic", "exception"],
+            registry=r,
+        )
         self.in_flight = Gauge("sequence_qbo_in_flight", "Handler calls running", registry=r)
         self.buffered = Gauge(
             "sequence_qbo_buffered", "Messages polled and not yet done", registry=r

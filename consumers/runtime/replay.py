@@ -124,6 +124,8 @@ class Replay:
                     self._reached(ends)
                 if self.engine is not None:
                     self.engine.dispatch()
+                    if self.engine.fatal is not None:
+                        raise self.engine.fatal
         finally:
             if self.engine is not None:
                 self.engine.drain(time.monotonic() + (0.0 if stop.is_set() else 30.0))

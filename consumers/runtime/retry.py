@@ -1,38 +1,27 @@
-"""Backoff policy: a pure function, with the randomness in its own function so tests pin it."""
+"""When the engine tries a message again: capped exponential backoff with jitter, no limit.
+
+The formula and the jitter are `qbo.retry`'s, the one implementation shared with the QBO
+client's inline retries (the runtime may import `qbo`; `qbo` never imports the runtime). This
+module only holds the runtime's policy: a transient failure is waited out, however long it lasts,
+probing at least every `cap` seconds, and never earlier than the other side asked (`floor`).
+"""
 
 from __future__ import annotations
 
-import random
+from dataclasses import dataclass
+
+from qbo.retry import backoff, jitter
+
+__all__ = ["Backoff", "backoff", "jitter"]
 
 
-def jitter() -> float:
-    """A factor in [0.5, 1.0): 'equal jitter', so retries of many keys spread out."""
-    return 0.5 + random.random() / 2
+@dataclass(frozen=True)
+class Backoff:
+    base: float = 0.5
+    cap: float = 300.0  # ≈5 minutes: a long outage is probed every few minutes, not hammered
 
+    def delay(self, attempt: int, *, floor: float = 0.0, rand: float = 1.0) -> float:
+        """Seconds before the next try, after failed attempt number `attempt` (1-based).
 
-def backoff(
-    attempt: int, *, base: float = 0.5, cap: float = 60.0, floor: float = 0.0, rand: float = 1.0
-) -> float:
-    """Seconds to wait before retry number `attempt` (1-based).
-
-    wait = max(floor, min(cap, base · 2^(attempt-1)) · rand), where `floor` is a wait the
-    other side asked for (QBO's 429) and `rand` comes from `jitter()`.
-    """
-    exp = min(cap, base * (2 ** max(0, attempt - 1)))
-    return max(floor, exp * rand)
-
-
-def next_retry(
-    attempt: int,
-    *,
-    max_attempts: int,
-    base: float,
-    floor: float = 0.0,
-    cap: float = 60.0,
-    rand: float = 1.0,
-) -> float | None:
-    """After failed attempt number `attempt`: seconds until the next one, or None when the
-    attempts are used up (the message is then dead-lettered as RetriesExhausted)."""
-    if attempt >= max_attempts:
-        return None
-    return backoff(attempt, base=base, cap=cap, floor=floor, rand=rand)
+        A Retry-After longer than `cap` is still honoured: `floor` wins over the cap."""
+        return backoff(attempt, base=self.base, cap=self.cap, floor=floor, rand=rand)

@@ -3,7 +3,8 @@
 It is the baseline the concurrent runtime is measured against (bench/), and runs the handlers
 with the same contract. Order of steps for every message:
   1. decode; undecodable → dead-letter (acknowledged by the broker) → step 4
-  2. handle; Retry → back off and handle again, up to `max_attempts`, then dead-letter
+  2. handle; Retry (or an exception: a bug) → back off and handle again, without limit (capped
+     exponential backoff); only Poison is dead-lettered
   3. the handler's effect is durable when it returns Done or Failed
   4. store the offset (offset + 1); the auto-committer commits stored offsets
 So a crash anywhere before 4 replays the message, and handlers are idempotent.
@@ -34,16 +35,15 @@ class SequentialRuntime:
         serde: Serde,
         handlers: Mapping[str, Handler],
         dlq_topic: str,
-        max_attempts: int = 5,
         backoff_base: float = 0.2,
+        backoff_cap: float = 300.0,
     ) -> None:
         self.consumer = consumer
         self.producer = producer
         self.serde = serde
         self.handlers = dict(handlers)
         self.dlq_topic = dlq_topic
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
+        self.backoff = retry.Backoff(base=backoff_base, cap=backoff_cap)
         self.processed = 0
 
     def run(self, stop: threading.Event) -> None:
@@ -69,12 +69,7 @@ class SequentialRuntime:
             if not isinstance(outcome, Retry):
                 break
             first_failure = first_failure or dt.datetime.now(dt.UTC)
-            if attempt >= self.max_attempts:
-                outcome = Poison("RetriesExhausted", f"after {attempt} attempts: {outcome.reason}")
-                break
-            wait = retry.backoff(
-                attempt, base=self.backoff_base, floor=outcome.after, rand=retry.jitter()
-            )
+            wait = self.backoff.delay(attempt, floor=outcome.after, rand=retry.jitter())
             if stop.wait(wait):
                 return outcome  # shutting down: not stored, so it is redelivered
         if isinstance(outcome, Poison):
@@ -95,9 +90,9 @@ class SequentialRuntime:
             return Retry(str(exc), after=1.0)
         try:
             return handler.handle(Event(message, value))
-        except Exception as exc:  # a handler bug or an unexpected outage: retry, then DLQ
-            log.exception("handler for %s raised", message.topic)
-            return Retry(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a handler bug: retried without limit, never dead-lettered
+            log.exception("handler for %s raised; retrying", message.topic)
+            return Retry(f"{type(exc).__name__}: {exc}", after=0.0)
 
     def _dead_letter(
         self, message: Message, poison: Poison, attempts: int, first_failure: dt.datetime | None

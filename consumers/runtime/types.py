@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ class Event:
         return str(self.value.get("account_id", ""))
 
 
-# Outcomes a handler returns. Exceptions that escape a handler are treated as Retry.
+# Outcomes a handler returns. An exception that escapes a handler is a bug: retried like a
+# key-scoped Retry (and logged at ERROR), never dead-lettered.
 @dataclass(frozen=True)
 class Done:
     """The effect is durable (or was already there). Optional label for metrics/replay summary."""
@@ -44,12 +45,21 @@ class Done:
     label: str = "processed"
 
 
+RetryScope = Literal["realm", "key"]
+
+
 @dataclass(frozen=True)
 class Retry:
-    """Transient trouble: try again after `after` seconds (429, 5xx, timeouts, a DB blip)."""
+    """Transient trouble (429, 5xx, timeouts, a DB blip): retried without limit, with capped
+    exponential backoff; `after` is the least wait (the other side's Retry-After).
+
+    `scope` says what waits meanwhile: "key" holds back only this key (later events of the key
+    stay behind it); "realm" holds back the message's whole concurrency group (QBO throttling or
+    an outage of the realm), never other groups."""
 
     reason: str
     after: float = 1.0
+    scope: RetryScope = "key"
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,8 @@ class Failed:
 
 @dataclass(frozen=True)
 class Poison:
-    """The message can never be processed (undecodable, invalid): dead-letter it."""
+    """Input we can never process: undecodable bytes, an unknown schema id, a writer schema that
+    is not Avro, a payload failing validation. The only outcome that goes to the DLQ."""
 
     error_class: str
     reason: str

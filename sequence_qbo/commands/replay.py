@@ -112,7 +112,9 @@ def _run(
                 handlers={args.topic: handlers[args.topic]},
                 producer=kafka.producer(settings.kafka_bootstrap),
                 dlq_topic=settings.topics.dlq,
-                options=EngineOptions(dead_letter=False),
+                # A one-shot command ends: transient failures are given up (counted failed)
+                # after 8 attempts (~2 min of backoff); the live group consumes them anyway.
+                options=EngineOptions(dead_letter=False, give_up_after=8),
                 on_outcome=job.on_outcome,
             )
         return dict(job.run(stop_on_signals()))

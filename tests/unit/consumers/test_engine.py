@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 
 from consumers.runtime.engine import Engine, EngineOptions
 from consumers.runtime.offsets import PartitionOffsets
@@ -105,30 +107,157 @@ def test_transient_failures_are_retried_then_done(world) -> None:
     assert producer.records == []
 
 
-def test_exhausted_retries_and_poison_are_dead_lettered_with_headers(world) -> None:
+def test_only_poison_is_dead_lettered_with_headers(world) -> None:
     make, producer, outcomes = world
     engine, _ = make(
         {
-            "a": [Retry("5xx", after=0.0)],
+            "a": [Retry("5xx", after=0.0)] * 12 + [Done()],
             "b": [Poison("InvalidEvent", "bad")],
             "c": [Failed("NOT_LINKED", "customer not linked")],
+            "d": [ConnectionError("bug")] * 12 + [Done()],
         },
-        max_attempts=3,
+        backoff_cap=0.02,
     )
     tracker = PartitionOffsets()
     engine.submit(_message(0, "k1", id="a"), tracker)
     engine.submit(_message(1, "k2", id="b"), tracker)
     engine.submit(Message("t", 0, 2, b"k3", b"{oops"), tracker)
     engine.submit(_message(3, "k4", id="c"), tracker)
-    _pump(engine, tracker, 4)
+    engine.submit(_message(4, "k5", id="d"), tracker)
+    _pump(engine, tracker, 5)
     headers = {r["key"]: dict(r["headers"]) for r in producer.records}
-    assert set(headers) == {b"k1", b"k2", b"k3"}  # Failed is done with, not dead-lettered
-    assert headers[b"k1"]["dlq.error.class"] == b"RetriesExhausted"
-    assert headers[b"k1"]["dlq.attempts"] == b"3"
+    # Transient trouble and handler bugs are waited out (13 attempts here), never dead-lettered;
+    # Failed is done with, not dead-lettered.
+    assert set(headers) == {b"k2", b"k3"}
     assert headers[b"k2"]["dlq.error.class"] == b"InvalidEvent"
     assert headers[b"k3"]["dlq.error.class"] == b"UndecodableMessage"
     assert {r["topic"] for r in producer.records} == {"dlq"}
-    assert sorted(o for o, _ in outcomes) == [0, 1, 2, 3]
+    assert dict(outcomes)[0] == Done() and dict(outcomes)[4] == Done()
+    assert sorted(o for o, _ in outcomes) == [0, 1, 2, 3, 4]
+    assert engine.metrics.handler_errors.labels("t", "ConnectionError")._value.get() == 12
+
+
+def test_a_realm_retry_holds_its_group_and_a_key_retry_only_its_key(world) -> None:
+    make, _, _ = world
+    engine, handler = make(
+        {
+            "r1": [Retry("503", after=0.5, scope="realm"), Done()],
+            "k1": [Retry("db down", after=0.5, scope="key"), Done()],
+        },
+    )
+    started: dict[str, list[float]] = {}
+    original = handler.handle
+
+    def timed(event: Event) -> Outcome:
+        started.setdefault(event.value["id"], []).append(time.monotonic())
+        return original(event)
+
+    handler.handle = timed  # type: ignore[method-assign]
+    tracker = PartitionOffsets()
+    # Realm A: r1 fails for the realm, so r2 (another key of A) waits; realm B runs on.
+    engine.submit(_message(0, "ka", id="r1", account_id="A"), tracker)
+    wait_until(lambda: engine.next_due() is not None, timeout=5)  # r1 waits for its retry
+    engine.submit(_message(1, "kb", id="r2", account_id="A"), tracker)
+    engine.submit(_message(2, "kc", id="b1", account_id="B"), tracker)
+    # Realm C: k1 fails for its key only, so k2 (another key of C) runs at once.
+    engine.submit(_message(3, "kd", id="k1", account_id="C"), tracker)
+    engine.submit(_message(4, "ke", id="k2", account_id="C"), tracker)
+    _pump(engine, tracker, 5)
+    held_from = started["r1"][0]
+    assert started["r2"][0] - held_from >= 0.5  # A waited for the realm's retry
+    assert started["b1"][0] - held_from < 0.5  # B did not
+    assert started["k2"][0] < started["k1"][1]  # C's other key did not wait for k1
+    assert started["k1"][1] - started["k1"][0] >= 0.5
+
+
+def test_the_wait_the_other_side_asked_for_is_honoured(world) -> None:
+    make, _, _ = world
+    engine, handler = make({"a": [Retry("429", after=0.4, scope="realm"), Done()]})
+    tracker = PartitionOffsets()
+    times: list[float] = []
+    original = handler.handle
+
+    def timed(event: Event) -> Outcome:
+        times.append(time.monotonic())
+        return original(event)
+
+    handler.handle = timed  # type: ignore[method-assign]
+    engine.submit(_message(0, "k", id="a", account_id="x"), tracker)
+    _pump(engine, tracker, 1)
+    assert times[1] - times[0] >= 0.4
+
+
+def test_a_dead_letter_write_that_fails_is_written_again(world) -> None:
+    make, producer, outcomes = world
+    engine, _ = make({})
+    failures = [KafkaException(KafkaError(KafkaError._TRANSPORT)), BufferError("queue full")]
+    produce = producer.produce
+
+    def flaky(topic: str, **kwargs: Any) -> None:
+        if failures:
+            raise failures.pop(0)
+        produce(topic, **kwargs)
+
+    producer.produce = flaky  # type: ignore[method-assign]
+    tracker = PartitionOffsets()
+    engine.submit(Message("t", 0, 0, b"k", b"{oops"), tracker)
+    _pump(engine, tracker, 1)
+    assert len(producer.records) == 1
+    assert [o for _, o in outcomes] == [Poison("UndecodableMessage", outcomes[0][1].reason)]
+
+
+def test_a_copy_too_large_for_the_producer_goes_without_its_value(world) -> None:
+    make, producer, _ = world
+    engine, _ = make({})
+    produce = producer.produce
+
+    def limited(topic: str, **kwargs: Any) -> None:
+        if len(kwargs["value"] or b"") > 1000:  # stands in for message.max.bytes
+            raise KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
+        produce(topic, **kwargs)
+
+    producer.produce = limited  # type: ignore[method-assign]
+    tracker = PartitionOffsets()
+    engine.submit(Message("t", 1, 7, b"k", b"{" * 5000, headers=(("h", b"v"),)), tracker)
+    _pump(engine, tracker, 8)
+    (record,) = producer.records
+    headers = dict(record["headers"])
+    assert record["value"] == b""
+    assert headers["dlq.source.size"] == b"5000"
+    assert headers["dlq.value.truncated"] == b"true"
+    assert headers["dlq.source.offset"] == b"7"
+    assert "h" not in headers
+
+
+def test_a_runtime_error_stops_the_engine_instead_of_skipping_the_message(world) -> None:
+    make, _, _ = world
+    engine, _ = make({})
+
+    def broken(_message: Message, _outcome: Outcome) -> None:
+        raise RuntimeError("bug in a hook")
+
+    engine.on_outcome = broken
+    tracker = PartitionOffsets()
+    engine.submit(_message(0, "k", id="a"), tracker)
+    wait_until(lambda: engine.fatal is not None, timeout=5)
+    assert "bug in a hook" in str(engine.fatal)
+    assert not engine.accepting
+    engine.submit(_message(1, "j", id="b"), tracker)
+    engine.dispatch()
+    assert engine.scheduler.in_flight == 0  # nothing more starts
+
+
+def test_a_replay_gives_up_after_its_attempts_and_a_run_may_not(world) -> None:
+    make, producer, outcomes = world
+    engine, handler = make({"a": [Retry("5xx", after=0.0)]}, dead_letter=False, give_up_after=3)
+    tracker = PartitionOffsets()
+    engine.submit(_message(0, "k", id="a"), tracker)
+    _pump(engine, tracker, 1)
+    assert handler.calls == ["a"] * 3
+    assert isinstance(outcomes[0][1], Failed) and outcomes[0][1].reason_code == "retries_exhausted"
+    assert producer.records == []
+    with pytest.raises(ValueError, match="without limit"):
+        EngineOptions(give_up_after=3)
 
 
 def test_a_retrying_message_holds_its_key_only(world) -> None:

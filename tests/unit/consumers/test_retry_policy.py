@@ -11,8 +11,8 @@ def test_exponential_and_capped(attempt: int, expected: float) -> None:
 
 
 def test_jitter_scales_down_but_never_below_the_asked_wait() -> None:
-    assert retry.backoff(3, base=0.5, rand=0.5) == 1.0
-    assert retry.backoff(1, base=0.5, floor=30.0, rand=0.5) == 30.0  # QBO's 429 wait wins
+    assert retry.backoff(3, base=0.5, cap=60.0, rand=0.5) == 1.0
+    assert retry.backoff(1, base=0.5, cap=60.0, floor=30.0, rand=0.5) == 30.0  # QBO's 429 wait wins
 
 
 def test_jitter_range() -> None:
