@@ -1,4 +1,4 @@
-"""Which webhook notices were already handed off, by dedupe key (PRODUCT.md §9).
+"""Which webhook notices were already handed off, by dedupe key (docs/qbo-behaviours.md#webhooks).
 
 Intuit redelivers on any non-2xx or slow answer, and a retried CloudEvent keeps its `id`. A key
 is recorded only AFTER its hand-off was acknowledged, so a failed hand-off is retried in full.
@@ -11,8 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection
 from typing import Protocol
-
-import psycopg
 
 from api.errors import Unavailable
 from store.db import Database, StoreError
@@ -39,7 +37,7 @@ class PgDeliveryLog:
             return set()
         try:
             rows = self._db.all("seen_webhook_deliveries", {"keys": list(keys)})
-        except (StoreError, psycopg.Error) as exc:
+        except StoreError as exc:
             raise Unavailable(f"cannot read webhook_deliveries: {exc}") from exc
         return {row["dedupe_key"] for row in rows}
 
@@ -48,7 +46,7 @@ class PgDeliveryLog:
             return
         try:
             self._db.execute("record_webhook_deliveries", {"keys": sorted(keys)})
-        except (StoreError, psycopg.Error) as exc:
+        except StoreError as exc:
             raise Unavailable(f"cannot write webhook_deliveries: {exc}") from exc
 
 

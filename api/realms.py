@@ -11,10 +11,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-import psycopg
-
 from api.errors import LookupUnavailable
-from store.db import Database, StoreError
+from store.db import Database, StoreError, StoreSchemaMissing
 
 __all__ = ["AccountForRealm", "RealmLookup", "cached", "from_mapping"]
 
@@ -36,12 +34,12 @@ class AccountForRealm:
     def __call__(self, realm_id: str) -> str | None:
         try:
             row = self._db.one("account_for_realm", {"realm_id": realm_id})
-        except psycopg.errors.UndefinedTable as exc:
+        except StoreSchemaMissing as exc:
             raise LookupUnavailable(
                 "table qbo_connections does not exist: migration 0002 (connections) is not "
                 "applied; run `sequence-qbo db migrate`"
             ) from exc
-        except (StoreError, psycopg.Error) as exc:
+        except StoreError as exc:
             raise LookupUnavailable(f"cannot look up realm {realm_id}: {exc}") from exc
         return None if row is None else str(row["account_id"])
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
-from store.db import Database, Row
+from store.db import Database, Row, Tx
 
 
 def snapshot_hash(snapshot: dict[str, Any]) -> str:
@@ -18,7 +18,7 @@ def snapshot_hash(snapshot: dict[str, Any]) -> str:
 
 
 def save_snapshot(
-    db: Database,
+    db: Database | Tx,
     *,
     account_id: str,
     customer_id: str,

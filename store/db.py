@@ -1,6 +1,14 @@
 """A thin layer over a psycopg 3 connection pool: execute / one / all on named queries.
 
-psycopg's exceptions are converted here, and only here, into `StoreError`.
+psycopg's exceptions are converted here, and only here (`converted`), into the store's own,
+split by what the caller can do:
+
+    StoreError
+    ├── StoreUnavailable    transient: the database cannot do it now; retry later
+    │   └── StoreConflict   transient: a concurrent transaction got there first; retry at once
+    ├── StoreRejected       permanent for these values: the database refuses them
+    └── StoreBug            a query or the schema is wrong; retrying does not help
+        └── StoreSchemaMissing  a table or column is missing: migrations not applied
 """
 
 from __future__ import annotations
@@ -10,20 +18,90 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from store import queries
 
+__all__ = [
+    "Database",
+    "Row",
+    "StoreBug",
+    "StoreConflict",
+    "StoreError",
+    "StoreRejected",
+    "StoreSchemaMissing",
+    "StoreUnavailable",
+    "Tx",
+    "converted",
+]
+
 Row = dict[str, Any]
 
 
 class StoreError(Exception):
-    """Root of the store's errors."""
+    """Root of the store's errors. `sqlstate` is PostgreSQL's error code, when it sent one."""
+
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
 
 
 class StoreUnavailable(StoreError):
-    """The database could not be reached (transient: retry later)."""
+    """The database could not do it now: unreachable, restarting, out of connections
+    (transient: retry later)."""
+
+
+class StoreConflict(StoreUnavailable):
+    """A concurrent transaction got there first: serialization failure, deadlock, a lock not
+    available (transient: the transaction can be tried again at once)."""
+
+
+class StoreRejected(StoreError):
+    """The database refuses these values: too long, out of range, a constraint violated
+    (permanent for these values)."""
+
+
+class StoreBug(StoreError):
+    """The query or the schema is wrong (a defect, not a state: retrying does not help)."""
+
+
+class StoreSchemaMissing(StoreBug):
+    """A table or column the query needs does not exist: `sequence-qbo db migrate`."""
+
+
+_CONFLICTS = (
+    pg_errors.SerializationFailure,
+    pg_errors.DeadlockDetected,
+    pg_errors.LockNotAvailable,
+)
+_MISSING = (pg_errors.UndefinedTable, pg_errors.UndefinedColumn)
+
+
+def _store_error(exc: psycopg.Error) -> StoreError:
+    """The store's exception for a psycopg one (conflicts are OperationalErrors: first)."""
+    kind: type[StoreError]
+    if isinstance(exc, _CONFLICTS):
+        kind = StoreConflict
+    elif isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        kind = StoreUnavailable
+    elif isinstance(exc, psycopg.DataError | psycopg.IntegrityError):
+        kind = StoreRejected
+    elif isinstance(exc, _MISSING):
+        kind = StoreSchemaMissing
+    else:
+        kind = StoreBug
+    return kind(str(exc).strip() or type(exc).__name__, exc.sqlstate)
+
+
+@contextmanager
+def converted() -> Iterator[None]:
+    """Runs the block with every psycopg error raised as the store's own (`from` the original)."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise _store_error(exc) from exc
 
 
 class Database:
@@ -42,9 +120,7 @@ class Database:
     def open(self, wait_seconds: float = 10.0) -> Database:
         try:
             self._pool.open(wait=True, timeout=wait_seconds)
-        except psycopg.OperationalError as exc:
-            raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
-        except Exception as exc:  # psycopg_pool.PoolTimeout
+        except psycopg.Error as exc:  # psycopg_pool.PoolTimeout is an OperationalError
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
         return self
 
@@ -60,11 +136,8 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         """One transaction: committed when the block ends, rolled back on an exception."""
-        try:
-            with self._pool.connection() as conn, conn.transaction():
-                yield Tx(conn)
-        except psycopg.OperationalError as exc:
-            raise StoreUnavailable(str(exc)) from exc
+        with converted(), self._pool.connection() as conn, conn.transaction():
+            yield Tx(conn)
 
     def execute(self, name: str, params: Mapping[str, Any] | None = None) -> int:
         with self.transaction() as tx:
@@ -89,13 +162,18 @@ class Tx:
         sql = queries.all_queries()[name]
         return self.conn.execute(sql.encode(), params or {})
 
+    # Converted here too, not only when the transaction ends: a caller may handle a store
+    # error inside its `with db.transaction()` block.
     def execute(self, name: str, params: Mapping[str, Any] | None = None) -> int:
-        return self._run(name, params).rowcount
+        with converted():
+            return self._run(name, params).rowcount
 
     def one(self, name: str, params: Mapping[str, Any] | None = None) -> Row | None:
-        row: Row | None = self._run(name, params).fetchone()
+        with converted():
+            row: Row | None = self._run(name, params).fetchone()
         return row
 
     def all(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        rows: list[Row] = self._run(name, params).fetchall()
+        with converted():
+            rows: list[Row] = self._run(name, params).fetchall()
         return rows

@@ -8,6 +8,7 @@ from __future__ import annotations
 import psycopg
 
 from store import queries
+from store.db import converted
 
 _LOCK_KEY = 0x5E9_0B0  # arbitrary, fixed: "sequence-qbo migrations"
 
@@ -15,7 +16,7 @@ _LOCK_KEY = 0x5E9_0B0  # arbitrary, fixed: "sequence-qbo migrations"
 def migrate(url: str) -> list[str]:
     """Applies pending migrations; returns the names applied (empty when up to date)."""
     applied: list[str] = []
-    with psycopg.connect(url, autocommit=True) as conn:
+    with converted(), psycopg.connect(url, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
             conn.execute(

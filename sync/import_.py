@@ -1,5 +1,5 @@
-"""Import customers from QBO (PRODUCT.md §4): page through the active ones, publish
-`customer.imported` for each importable one, link it, report the others.
+"""Import customers from QBO (docs/qbo-mapping.md#importing-customers-from-qbo): page through
+the active ones, publish `customer.imported` for each importable one, link it, report the others.
 
 Per page of up to 1000 customers:
   1. examine each (pure: `_importable.examine`); skip those already linked in this realm, so a
@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from psycopg.types.json import Jsonb
-
 from qbo.client import QboClient
 from qbo.query import MAX_PAGE, Query
-from store import links
+from store import customers, links
 from store.customers import snapshot_hash
 from store.db import Database, Tx
 from store.links import Link
@@ -177,16 +175,13 @@ def _link_one(
 ) -> None:
     snapshot = record["customer"]
     digest = snapshot_hash(snapshot)
-    tx.one(
-        "upsert_customer_snapshot",
-        {
-            "account_id": account_id,
-            "customer_id": found.customer.id,
-            "snapshot": Jsonb(snapshot),
-            "snapshot_hash": digest,
-            "event_id": record["event_id"],
-            "occurred_at": record["occurred_at"],
-        },
+    customers.save_snapshot(
+        tx,
+        account_id=account_id,
+        customer_id=found.customer.id,
+        snapshot=snapshot,
+        event_id=record["event_id"],
+        occurred_at=record["occurred_at"],
     )
     # synced_hash = the snapshot's: QBO is where it came from, so an identical
     # customer.updated echoed back by Sequence costs no QBO call.

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-import psycopg
-
 from sequence_qbo.settings import Settings
+from store.db import StoreUnavailable
 from store.migrate import migrate
 
 
@@ -22,7 +21,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         applied = migrate(settings.database_url.get_secret_value())
-    except psycopg.OperationalError as exc:
+    except StoreUnavailable as exc:
         raise CliError(f"cannot reach PostgreSQL (SEQUENCE_QBO_DATABASE_URL): {exc}") from exc
     print("\n".join(f"applied {name}" for name in applied) or "database is up to date")
     return 0
