@@ -1,12 +1,19 @@
 """Connections: which realm an account uses, its tokens, and clients bound to them.
 
-Token refresh rules (PRODUCT.md §10; QBO_FACTS §7):
+Token refresh rules (docs/architecture.md#connections-and-security; Intuit's side:
+docs/qbo-behaviours.md#oauth-20):
 1. Refresh before expiry (access tokens last 3600 s): a margin of `skew`.
 2. Serialize refreshes across processes with `select ... for update` on the connection row:
    Intuit rotates refresh tokens, so two workers refreshing with the same one race into
    `invalid_grant`. A waiter that finds the token already replaced uses the new one.
 3. Persist the newest refresh token in the same transaction as the refresh.
 4. `invalid_grant` marks the connection `needs_reauth` (committed), then raises ReauthRequired.
+
+A connection belongs to one realm: tokens are kept per (account, realm), and a token manager
+whose account moved to another QBO company stops handing out tokens (the old realm's client
+must not go on writing there). Storing a connection follows `store.connections.connect`: a move
+to another company is refused unless asked for (`new_company`), and a realm belongs to one
+account.
 """
 
 from __future__ import annotations
@@ -63,11 +70,15 @@ def store_connection(
     *,
     environment: str = "emulator",
     refresh_expires_at: dt.datetime | None = None,
-) -> None:
-    """Registers (or replaces) a connection with tokens obtained elsewhere (tests, demo)."""
+    new_company: bool = False,
+) -> connections.RealmChange | None:
+    """Registers (or replaces) a connection with tokens obtained elsewhere (tests, demo), under
+    the same rules as `connect` (`store.connections.ConnectRefused`)."""
     cipher = key if isinstance(key, TokenCipher) else TokenCipher(key)
     tokens = TokenSet(access_token, refresh_token, expires_at, refresh_expires_at)
-    connections.upsert(db, account_id, realm_id, environment, encrypt(cipher, tokens))
+    return connections.connect(
+        db, account_id, realm_id, environment, encrypt(cipher, tokens), new_company=new_company
+    )
 
 
 def require_active(row: Row | None, account_id: str) -> Row:
@@ -99,9 +110,11 @@ class PgTokens:
         *,
         skew: dt.timedelta = dt.timedelta(minutes=5),
         clock: Callable[[], dt.datetime] = _utcnow,
+        realm_id: str | None = None,
     ) -> None:
         self.db, self.account_id, self.cipher, self.oauth = db, account_id, cipher, oauth
         self.skew, self.clock = skew, clock
+        self.realm_id = realm_id  # None: whichever realm the account is connected to
         self._current: tuple[str, dt.datetime] | None = None
         self._lock = threading.Lock()
 
@@ -112,7 +125,7 @@ class PgTokens:
         current = self._current
         if current is not None and current[1] - self.skew > self.clock():
             return current[0]
-        row = require_active(connections.get(self.db, self.account_id), self.account_id)
+        row = self._same_realm(connections.get(self.db, self.account_id))
         token = self.cipher.decrypt(row["access_token_enc"])
         if row["access_expires_at"] - self.skew > row["db_now"]:
             self._current = (token, row["access_expires_at"])
@@ -135,7 +148,7 @@ class PgTokens:
     def _refresh_locked(
         self, tx: Tx, stale: str
     ) -> tuple[str, dt.datetime] | errors.ReauthRequired:
-        row = require_active(connections.lock(tx, self.account_id), self.account_id)
+        row = self._same_realm(connections.lock(tx, self.account_id))
         token = self.cipher.decrypt(row["access_token_enc"])
         if token != stale and row["access_expires_at"] - self.skew > row["db_now"]:
             return token, row["access_expires_at"]  # refreshed by another worker meanwhile
@@ -149,6 +162,19 @@ class PgTokens:
         connections.save_refreshed(tx, self.account_id, encrypt(self.cipher, tokens))
         log.info("refreshed the QBO access token of account %s", self.account_id)
         return tokens.access_token, tokens.expires_at
+
+    def _same_realm(self, row: Row | None) -> Row:
+        """The active connection row, still of this manager's realm: the new company's token
+        sent with the old company's realm id would be refused anyway, and the old company's
+        token must no longer be used."""
+        active = require_active(row, self.account_id)
+        if self.realm_id is not None and active["realm_id"] != self.realm_id:
+            self._current = None
+            raise errors.NotConnected(
+                f"account {self.account_id} is now connected to QBO company "
+                f"{active['realm_id']}, no longer to {self.realm_id}"
+            )
+        return active
 
 
 class ClientFactory:
@@ -187,32 +213,66 @@ class ClientFactory:
             realm_id,
             base_url=api_base_url(self.settings),
             transport=self.transport,
-            tokens=self.tokens(account_id),
+            tokens=self.tokens(account_id, realm_id),
             quota=quota,
             policy=self.policy,
             cache=self.cache,
         )
         return realm_id, client
 
-    def tokens(self, account_id: str) -> PgTokens:
+    def tokens(self, account_id: str, realm_id: str | None = None) -> PgTokens:
+        """The account's token manager; bound to `realm_id` when given (a manager of the realm
+        the account left is replaced, not reused)."""
         with self._lock:
-            return self._tokens.setdefault(
-                account_id, PgTokens(self.db, account_id, self.cipher, self.oauth)
-            )
+            current = self._tokens.get(account_id)
+            if current is None or (realm_id is not None and current.realm_id != realm_id):
+                current = PgTokens(self.db, account_id, self.cipher, self.oauth, realm_id=realm_id)
+                self._tokens[account_id] = current
+            return current
 
-    def complete_connect(self, account_id: str, code: str, realm_id: str) -> None:
-        """Exchanges the authorization code and stores the connection."""
+    def complete_connect(
+        self, account_id: str, code: str, realm_id: str, *, new_company: bool = False
+    ) -> connections.RealmChange | None:
+        """Exchanges the authorization code and stores the connection; the change when the
+        account moved to another company (`new_company`). A refused connection
+        (`store.connections.ConnectRefused`) is refused before the code is exchanged, or, if
+        it became refused meanwhile, its fresh tokens are revoked."""
+        connections.check_connect(self.db, account_id, realm_id, new_company=new_company)
         tokens = self.oauth.exchange_code(code)
-        connections.upsert(
-            self.db,
-            account_id,
-            realm_id,
-            self.settings.qbo_environment,
-            encrypt(self.cipher, tokens),
-        )
+        try:
+            change = connections.connect(
+                self.db,
+                account_id,
+                realm_id,
+                self.settings.qbo_environment,
+                encrypt(self.cipher, tokens),
+                new_company=new_company,
+            )
+        except connections.ConnectRefused:
+            self._revoke(account_id, tokens.refresh_token)
+            raise
         with self._lock:
             self._tokens.pop(account_id, None)
         log.info("account %s connected to QBO realm %s", account_id, realm_id)
+        if change is not None:
+            log.warning(
+                "account %s moved from QBO realm %s to %s: archived %d links, %d item and %d "
+                "tax mappings, %d document references",
+                account_id,
+                change.old_realm_id,
+                realm_id,
+                change.links,
+                change.product_mappings,
+                change.tax_mappings,
+                change.ledger_refs,
+            )
+        return change
+
+    def _revoke(self, account_id: str, refresh_token: str) -> None:
+        try:
+            self.oauth.revoke(refresh_token)
+        except errors.QboError as exc:
+            log.warning("revoking account %s's QBO tokens failed: %s", account_id, exc)
 
     def disconnect(self, account_id: str) -> bool:
         """Revokes the tokens at Intuit (best effort) and forgets them. False if none."""
@@ -220,10 +280,7 @@ class ClientFactory:
         if row is None:
             return False
         if row["refresh_token_enc"] is not None:
-            try:
-                self.oauth.revoke(self.cipher.decrypt(row["refresh_token_enc"]))
-            except errors.QboError as exc:
-                log.warning("revoking account %s's QBO tokens failed: %s", account_id, exc)
+            self._revoke(account_id, self.cipher.decrypt(row["refresh_token_enc"]))
         connections.mark_disconnected(self.db, account_id, "disconnected by an operator")
         with self._lock:
             self._tokens.pop(account_id, None)

@@ -1,11 +1,75 @@
-"""QBO connections: one row per Sequence account, tokens already encrypted by the caller."""
+"""QBO connections: one row per Sequence account, tokens already encrypted by the caller.
+
+A QBO company (realm) is a tenant boundary (migration 0010):
+- an account connected to one company is not silently reconnected to another: its links,
+  mappings and ledger references name objects of the first. Moving it is asked for explicitly
+  (`new_company=True`), and then everything of the old company is archived in the same
+  transaction that stores the new connection: kept for audit, never read by a sync again;
+- a realm is held by at most one account (active or waiting for re-authorization), so its
+  webhooks and CDC changes have one owner.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from store.db import Database, Row, Tx
+from store.db import Database, Row, StoreError, StoreRejected, Tx
+
+_UNIQUE_VIOLATION = "23505"
+
+
+class ConnectRefused(StoreError):
+    """The connection was not stored; `reason` is a stable snake_case code."""
+
+    reason = "connect_refused"
+
+
+class CompanyChangeRefused(ConnectRefused):
+    """The account is connected to another QBO company and moving it was not asked for."""
+
+    reason = "qbo_company_changed"
+
+    def __init__(self, account_id: str, old_realm_id: str, new_realm_id: str) -> None:
+        super().__init__(
+            f"account {account_id} is connected to QBO company {old_realm_id}, not "
+            f"{new_realm_id}: its customer links, item and tax mappings and synced documents "
+            f"belong to {old_realm_id}; moving it to another company archives them and must be "
+            "asked for explicitly"
+        )
+        self.account_id, self.old_realm_id, self.new_realm_id = (
+            account_id,
+            old_realm_id,
+            new_realm_id,
+        )
+
+
+class RealmHeld(ConnectRefused):
+    """Another account holds the realm (one account per QBO company)."""
+
+    reason = "realm_held_by_another_account"
+
+    def __init__(self, realm_id: str, holder: str | None) -> None:
+        by = f"account {holder}" if holder else "another account"
+        super().__init__(
+            f"QBO company {realm_id} is already connected to {by}; a QBO company belongs to "
+            "one account at a time (disconnect it there first)"
+        )
+        self.realm_id, self.holder = realm_id, holder
+
+
+@dataclass(frozen=True)
+class RealmChange:
+    """What moving an account to another QBO company archived."""
+
+    account_id: str
+    old_realm_id: str
+    new_realm_id: str
+    links: int
+    product_mappings: int
+    tax_mappings: int
+    settings: int  # 1 when settings naming old-company objects were archived and cleared
+    ledger_refs: int  # documents whose QBO object in the old company was archived
 
 
 @dataclass(frozen=True)
@@ -26,22 +90,110 @@ class EncryptedTokens:
         }
 
 
-def upsert(
-    db: Database, account_id: str, realm_id: str, environment: str, tokens: EncryptedTokens
+def connect(
+    db: Database,
+    account_id: str,
+    realm_id: str,
+    environment: str,
+    tokens: EncryptedTokens,
+    *,
+    new_company: bool = False,
+) -> RealmChange | None:
+    """Stores the account's connection to `realm_id` (first connection, re-authorization, or
+    with `new_company` a move to another company). The change when the account moved.
+    Raises `CompanyChangeRefused` or `RealmHeld`; then nothing was written."""
+    with db.transaction() as tx:
+        tx.execute("connection_lock_account", {"account_id": account_id})
+        old_realm = _check(tx, account_id, realm_id, new_company)
+        change = None
+        if old_realm is not None and old_realm != realm_id:
+            change = _archive(tx, account_id, old_realm, realm_id)
+        _store(tx, account_id, realm_id, environment, tokens, moving=change is not None)
+    return change
+
+
+def check_connect(db: Database, account_id: str, realm_id: str, *, new_company: bool) -> None:
+    """The checks of `connect`, before there are tokens to store (the OAuth code exchange)."""
+    with db.transaction() as tx:
+        _check(tx, account_id, realm_id, new_company)
+
+
+def _check(tx: Tx, account_id: str, realm_id: str, new_company: bool) -> str | None:
+    """The account's current realm, once connecting it to `realm_id` is allowed."""
+    holder = tx.one("connection_realm_holder", {"account_id": account_id, "realm_id": realm_id})
+    if holder is not None:
+        raise RealmHeld(realm_id, holder["account_id"])
+    row = tx.one("get_connection", {"account_id": account_id})
+    old_realm: str | None = None if row is None else row["realm_id"]
+    if old_realm is not None and old_realm != realm_id and not new_company:
+        raise CompanyChangeRefused(account_id, old_realm, realm_id)
+    return old_realm
+
+
+def _store(
+    tx: Tx,
+    account_id: str,
+    realm_id: str,
+    environment: str,
+    tokens: EncryptedTokens,
+    *,
+    moving: bool,
 ) -> None:
-    db.execute(
-        "upsert_connection",
-        {
-            "account_id": account_id,
-            "realm_id": realm_id,
-            "environment": environment,
-            **tokens.params(),
-        },
+    params = {
+        "account_id": account_id,
+        "realm_id": realm_id,
+        "environment": environment,
+        "realm_change_allowed": moving,
+        **tokens.params(),
+    }
+    try:
+        stored = tx.one("upsert_connection", params)
+    except StoreRejected as exc:
+        if exc.sqlstate != _UNIQUE_VIOLATION:
+            raise
+        # Another account connected the realm between our check and our write.
+        raise RealmHeld(realm_id, None) from exc
+    if stored is None:  # the checks above run under the account's lock: a defect if reached
+        raise CompanyChangeRefused(account_id, "(another company)", realm_id)
+
+
+def _archive(tx: Tx, account_id: str, old_realm_id: str, new_realm_id: str) -> RealmChange:
+    ids = {"account_id": account_id, "old_realm_id": old_realm_id, "new_realm_id": new_realm_id}
+    recorded = tx.one("realm_change_record", ids)
+    assert recorded is not None  # an insert with `returning` always returns its row
+    params = {**ids, "change_id": recorded["id"]}
+    links = tx.execute("archive_customer_links", params)
+    products = tx.execute("archive_product_mappings", params)
+    taxes = tx.execute("archive_tax_mappings", params)
+    settings = tx.execute("archive_settings", params)
+    tx.execute("clear_company_settings", params)
+    ledger_rows = tx.all("archive_ledger_refs", params)
+    tx.execute("archive_create_intents", params)
+    return RealmChange(
+        account_id,
+        old_realm_id,
+        new_realm_id,
+        links=links,
+        product_mappings=products,
+        tax_mappings=taxes,
+        settings=settings,
+        ledger_refs=int(ledger_rows[0]["archived"]) if ledger_rows else 0,
     )
 
 
 def get(db: Database, account_id: str) -> Row | None:
     return db.one("get_connection", {"account_id": account_id})
+
+
+def realm_of(db: Database, account_id: str) -> str | None:
+    """The QBO company the account is (or was last) connected to; None if it never was."""
+    row = get(db, account_id)
+    return None if row is None else row["realm_id"]
+
+
+def realm_changes(db: Database, account_id: str) -> list[Row]:
+    """The account's moves between QBO companies, newest first."""
+    return db.all("realm_changes_list", {"account_id": account_id})
 
 
 def lock(tx: Tx, account_id: str) -> Row | None:

@@ -1,4 +1,9 @@
-"""Customer links: which QBO customer a Sequence customer is, in the account's realm."""
+"""Customer links: which QBO customer a Sequence customer is, in one QBO company (realm).
+
+Every look-up names the realm of the client it serves (the connected client's `realm_id`): a
+link made in another company (before the account moved, or by a sync still in flight while it
+moved) is never returned.
+"""
 
 from __future__ import annotations
 
@@ -32,8 +37,10 @@ class Link:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def get(db: Queries, account_id: str, customer_id: str) -> Link | None:
-    row = db.one("link_get", {"account_id": account_id, "customer_id": customer_id})
+def get(db: Queries, account_id: str, customer_id: str, *, realm_id: str) -> Link | None:
+    row = db.one(
+        "link_get", {"account_id": account_id, "realm_id": realm_id, "customer_id": customer_id}
+    )
     return None if row is None else Link.from_row(row)
 
 
@@ -53,12 +60,19 @@ def insert(db: Queries, link: Link) -> bool:
 
 
 def mark_synced(
-    db: Queries, account_id: str, customer_id: str, *, sync_token: str, synced_hash: str
+    db: Queries,
+    account_id: str,
+    customer_id: str,
+    *,
+    realm_id: str,
+    sync_token: str,
+    synced_hash: str,
 ) -> None:
     db.execute(
         "link_mark_synced",
         {
             "account_id": account_id,
+            "realm_id": realm_id,
             "customer_id": customer_id,
             "qbo_sync_token": sync_token,
             "synced_hash": synced_hash,
@@ -67,6 +81,7 @@ def mark_synced(
 
 
 def list_links(db: Database, account_id: str, limit: int = 1000) -> list[Row]:
+    """The operator's view: the account's live links, each naming its realm."""
     return db.all("link_list", {"account_id": account_id, "limit": limit})
 
 

@@ -1,4 +1,8 @@
-"""Product → QBO Item and tax category → QBO TaxCode mappings."""
+"""Product → QBO Item and tax category → QBO TaxCode mappings, one set per QBO company (realm).
+
+What a sync reads is in `store.sync_context` (by realm); the lists here are the operator's view
+of the account's live mappings (another company's are archived when the account moves).
+"""
 
 from __future__ import annotations
 
@@ -28,8 +32,11 @@ def map_product(
     )
 
 
-def product(db: Database, account_id: str, product_id: str) -> Row | None:
-    return db.one("product_mapping_get", {"account_id": account_id, "product_id": product_id})
+def product(db: Database, account_id: str, product_id: str, *, realm_id: str) -> Row | None:
+    return db.one(
+        "product_mapping_get",
+        {"account_id": account_id, "realm_id": realm_id, "product_id": product_id},
+    )
 
 
 def products(db: Database, account_id: str) -> list[Row]:

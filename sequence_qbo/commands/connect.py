@@ -1,10 +1,17 @@
-"""`sequence-qbo connect | connections list | disconnect`: QBO connections per account."""
+"""`sequence-qbo connect | connections list | disconnect`: QBO connections per account.
+
+An account connected to one QBO company is not moved to another by accident: connecting it to a
+different company is refused (exit 5) unless `--new-company` says so, which archives the old
+company's links, mappings and document references. A company connected to another account is
+refused too (exit 5): a QBO company belongs to one account.
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import secrets
+import sys
 
 from rich.console import Console
 from rich.table import Table
@@ -15,7 +22,11 @@ from qbo.connection import ClientFactory
 from sequence_qbo import wiring
 from sequence_qbo.settings import Settings
 from store import connections
+from store.connections import CompanyChangeRefused, ConnectRefused, RealmChange
 from store.db import Database
+
+# README "Exit codes": 5 is a conflict with what is stored.
+EXIT_CONFLICT = 5
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="paste the URL the browser was redirected to, instead of listening on "
         "the redirect URI (for a redirect URI that is not this machine)",
+    )
+    c.add_argument(
+        "--new-company",
+        action="store_true",
+        help="move an account already connected to one QBO company to another: the old "
+        "company's customer links, item and tax mappings, fallback settings and document "
+        "references are archived (kept for audit, never used again)",
     )
     c.set_defaults(func=_connect)
     group = sub.add_parser("connections", help="QBO connections")
@@ -68,13 +86,41 @@ def _connect(args: argparse.Namespace, settings: Settings) -> int:
                         flush=True,
                     )
                     callback = receiver.wait(args.timeout)
-            factory.complete_connect(args.account, callback.code, callback.realm_id)
+            change = factory.complete_connect(
+                args.account, callback.code, callback.realm_id, new_company=args.new_company
+            )
+        except ConnectRefused as exc:
+            return _refused(exc)
         except errors.QboError as exc:
             raise CliError(str(exc)) from None
         finally:
             factory.close()
     print(f"account {args.account} is connected to QBO company (realm) {callback.realm_id}")
+    if change is not None:
+        print(_moved(change))
     return 0
+
+
+def _refused(exc: ConnectRefused) -> int:
+    hint = ""
+    if isinstance(exc, CompanyChangeRefused):
+        hint = (
+            f". To move it, run `sequence-qbo connect --account {exc.account_id} --new-company` "
+            f"and choose company {exc.new_realm_id} again"
+        )
+    print(f"sequence-qbo: {exc}{hint} [{exc.reason}]", file=sys.stderr)
+    return EXIT_CONFLICT
+
+
+def _moved(change: RealmChange) -> str:
+    return (
+        f"moved from QBO company {change.old_realm_id}: archived {change.links} customer "
+        f"link(s), {change.product_mappings} item and {change.tax_mappings} tax mapping(s), "
+        f"{'the fallback settings, ' if change.settings else ''}"
+        f"{change.ledger_refs} document reference(s). Link customers, map products and tax "
+        f"and set the fallbacks for company {change.new_realm_id}; the documents sync into it "
+        "on their next event, a replay or `sequence-qbo resync`"
+    )
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:

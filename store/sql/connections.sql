@@ -1,5 +1,22 @@
+-- QBO connections (migration 0002). An account is connected to one QBO company (realm), and a
+-- realm is held by at most one account (migration 0010): see store/connections.py `connect`.
+
+-- name: connection_lock_account
+-- Serialises every (re)connection of one account, including its first, when no row exists to
+-- lock yet: the realm check and the write below happen under it.
+select pg_advisory_xact_lock(hashtextextended('qbo_connection/' || %(account_id)s, 0));
+
+-- name: connection_realm_holder
+-- Another account holding the realm (what webhooks and CDC would route to).
+select account_id, status
+  from qbo_connections
+ where realm_id = %(realm_id)s and status in ('active', 'needs_reauth')
+   and account_id <> %(account_id)s;
+
 -- name: upsert_connection
--- A fresh connection (connect, or a test registering tokens): replaces whatever was there.
+-- A fresh connection (connect, or a test registering tokens). The realm changes only when the
+-- caller archived the old company's data first (`realm_change_allowed`); otherwise a row of
+-- another realm is left as it is and nothing is returned.
 insert into qbo_connections (account_id, realm_id, environment, status, status_reason,
                              access_token_enc, refresh_token_enc, access_expires_at,
                              refresh_expires_at, refresh_hard_expires_at, connected_at,
@@ -20,7 +37,10 @@ on conflict (account_id) do update
        connected_at = now(),
        refreshed_at = null,
        refresh_count = 0,
-       updated_at = now();
+       updated_at = now()
+ where qbo_connections.realm_id is not distinct from excluded.realm_id
+    or %(realm_change_allowed)s
+returning account_id;
 
 -- name: get_connection
 select account_id, realm_id, environment, status, status_reason, access_token_enc,
@@ -77,3 +97,113 @@ select account_id, realm_id, environment, status, status_reason, access_expires_
        updated_at
   from qbo_connections
  order by account_id;
+
+-- Moving an account to another QBO company (`connect --new-company`): what belonged to the old
+-- one goes to the archive tables of migration 0010, in the transaction that stores the new
+-- connection. `new_realm_id` is where the account goes; everything of any other realm moves.
+
+-- name: realm_change_record
+insert into realm_changes (account_id, old_realm_id, new_realm_id)
+values (%(account_id)s, %(old_realm_id)s, %(new_realm_id)s)
+returning id;
+
+-- name: archive_customer_links
+with moved as (
+    delete from customer_links
+     where account_id = %(account_id)s and realm_id <> %(new_realm_id)s
+    returning *
+)
+insert into customer_links_archive (realm_change_id, account_id, customer_id, realm_id,
+                                    qbo_customer_id, qbo_sync_token, currency, synced_hash,
+                                    origin, linked_at)
+select %(change_id)s, account_id, customer_id, realm_id, qbo_customer_id, qbo_sync_token,
+       currency, synced_hash, origin, linked_at
+  from moved;
+
+-- name: archive_product_mappings
+with moved as (
+    delete from product_mappings
+     where account_id = %(account_id)s and realm_id <> %(new_realm_id)s
+    returning *
+)
+insert into product_mappings_archive (realm_change_id, account_id, product_id, realm_id,
+                                      qbo_item_id, item_name, origin)
+select %(change_id)s, account_id, product_id, realm_id, qbo_item_id, item_name, origin
+  from moved;
+
+-- name: archive_tax_mappings
+with moved as (
+    delete from tax_mappings
+     where account_id = %(account_id)s and realm_id <> %(new_realm_id)s
+    returning *
+)
+insert into tax_mappings_archive (realm_change_id, account_id, tax_category_id, realm_id,
+                                  qbo_tax_code_id)
+select %(change_id)s, account_id, tax_category_id, realm_id, qbo_tax_code_id
+  from moved;
+
+-- name: archive_settings
+-- The settings naming objects of the old company (fallback item, tax codes). Returns the row
+-- archived, if there was anything to archive.
+insert into account_settings_archive (realm_change_id, account_id, realm_id, fallback_item_id,
+                                      fallback_tax_code_id, exempt_tax_code_id,
+                                      reverse_charge_tax_code_id)
+select %(change_id)s, account_id, %(old_realm_id)s, fallback_item_id, fallback_tax_code_id,
+       exempt_tax_code_id, reverse_charge_tax_code_id
+  from account_settings
+ where account_id = %(account_id)s
+   and num_nonnulls(fallback_item_id, fallback_tax_code_id, exempt_tax_code_id,
+                    reverse_charge_tax_code_id) > 0;
+
+-- name: clear_company_settings
+update account_settings
+   set fallback_item_id = null, fallback_tax_code_id = null, exempt_tax_code_id = null,
+       reverse_charge_tax_code_id = null, updated_at = now()
+ where account_id = %(account_id)s;
+
+-- name: archive_ledger_refs
+-- Each document's QBO object in the old company is archived and cleared from its ledger row; a
+-- document that was in QBO is `pending` again (it has no object in the new company yet, and a
+-- replay or re-sync creates one there). Rows without a realm are bound to the new one, so a
+-- sync of the old company still in flight can never record its result on them
+-- (ledger_mark_synced keeps a row's realm).
+with old as (
+    select account_id, document_type, sequence_id, realm_id, qbo_id, qbo_sync_token,
+           payload_hash, request_id, exchange_rate, status, synced_at
+      from sync_ledger
+     where account_id = %(account_id)s and realm_id is distinct from %(new_realm_id)s
+       for update
+), saved as (
+    insert into sync_ledger_archive (realm_change_id, account_id, document_type, sequence_id,
+                                     realm_id, qbo_id, qbo_sync_token, payload_hash, request_id,
+                                     exchange_rate, status, synced_at)
+    select %(change_id)s, account_id, document_type, sequence_id, realm_id, qbo_id,
+           qbo_sync_token, payload_hash, request_id, exchange_rate, status, synced_at
+      from old
+     where realm_id is not null and qbo_id is not null
+    returning 1
+)
+update sync_ledger l
+   set realm_id = %(new_realm_id)s,
+       status = case when old.qbo_id is null then l.status else 'pending' end,
+       reason_code = case when old.qbo_id is null then l.reason_code end,
+       message = case when old.qbo_id is null then l.message end,
+       qbo_id = null, qbo_sync_token = null, payload_hash = null, request_id = null,
+       exchange_rate = null, synced_at = null, synced_snapshot_hash = null,
+       updated_at = now()
+  from old
+ where l.account_id = old.account_id and l.document_type = old.document_type
+   and l.sequence_id = old.sequence_id
+returning (select count(*) from saved) as archived;
+
+-- name: archive_create_intents
+-- A create intent says "an earlier attempt may have created this in QBO": true of the old
+-- company only. Left in place it would send a sync in the new company looking for the
+-- document by number there, where another object may carry it.
+delete from create_intents where account_id = %(account_id)s;
+
+-- name: realm_changes_list
+select id, account_id, old_realm_id, new_realm_id, changed_at
+  from realm_changes
+ where account_id = %(account_id)s
+ order by changed_at desc, id desc;

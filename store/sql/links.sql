@@ -1,8 +1,11 @@
--- Links between Sequence customers and QBO customers (migration 0001 `customer_links`).
+-- Links between Sequence customers and QBO customers (migration 0001 `customer_links`), keyed
+-- by realm (migration 0010): every look-up names the realm of the client it serves, so a link
+-- to another QBO company's customer is never used.
 
 -- name: link_get
 select * from customer_links
- where account_id = %(account_id)s and customer_id = %(customer_id)s;
+ where account_id = %(account_id)s and realm_id = %(realm_id)s
+   and customer_id = %(customer_id)s;
 
 -- name: link_by_qbo_customer
 select * from customer_links
@@ -22,9 +25,12 @@ returning *;
 -- name: link_mark_synced
 update customer_links
    set qbo_sync_token = %(qbo_sync_token)s, synced_hash = %(synced_hash)s, updated_at = now()
- where account_id = %(account_id)s and customer_id = %(customer_id)s;
+ where account_id = %(account_id)s and realm_id = %(realm_id)s
+   and customer_id = %(customer_id)s;
 
 -- name: link_list
+-- The operator's list: the account's live links (another company's were archived when the
+-- account moved; each row names its realm).
 select l.*, c.snapshot ->> 'legal_name' as legal_name
   from customer_links l
   left join customers c using (account_id, customer_id)

@@ -251,7 +251,7 @@ def _connect(db_url: str, account: str, realm: str, status: str, minutes_ago: in
 
 
 def test_the_store_lookup_finds_the_connected_account(db: Database, db_url: str) -> None:
-    _connect(db_url, "acct-old", "r-1", "active", 60)
+    _connect(db_url, "acct-old", "r-1", "disconnected", 60)  # one holder per realm (0010)
     _connect(db_url, "acct-new", "r-1", "active", 1)
     _connect(db_url, "acct-reauth", "r-2", "needs_reauth", 1)
     _connect(db_url, "acct-gone", "r-3", "disconnected", 1)

@@ -47,7 +47,7 @@ def test_link_create_suggest_and_their_errors(uk: World, run, tmp_path) -> None:
     code, out, _ = run("customers", "suggest", "--customer", "cus_2")
     assert code == 0 and existing["Id"] in out and "display_name" in out
     code, out, _ = run("customers", "link", "--customer", "cus_2", "--qbo-customer", existing["Id"])
-    assert code == 0 and links.get(uk.db, ACCOUNT, "cus_2") is not None
+    assert code == 0 and links.get(uk.db, ACCOUNT, "cus_2", realm_id=uk.realm_id) is not None
     code, _, err = run("customers", "link", "--customer", "cus_3", "--qbo-customer", "999")
     assert code == 4 and "[qbo_customer_not_found]" in err
     code, out, _ = run("customers", "import", "--report-dir", str(tmp_path))

@@ -95,7 +95,7 @@ def test_sparse_update_then_stale_sync_token_then_replay_writes_nothing(uk: Worl
         ("update", 400, "5010"),
         ("update", 200, None),
     ]
-    link = links.get(uk.db, ACCOUNT, "cus_1")
+    link = links.get(uk.db, ACCOUNT, "cus_1", realm_id=uk.realm_id)
     assert link is not None and link.qbo_sync_token == qbo["SyncToken"]
 
     _publish(uk, [_snapshot("Acme Group Ltd", "billing@acme.example", "York")])  # same again
@@ -111,7 +111,7 @@ def test_unlinked_customers_are_only_stored(uk: World) -> None:
     _publish(uk, [_snapshot("Nobody Ltd", "n@x.example")])
     with running(_runtime(uk)) as rt:
         wait_until(lambda: rt.processed == 1, message="the event")
-    assert uk.writes() == [] and links.get(uk.db, ACCOUNT, "cus_1") is None
+    assert uk.writes() == [] and links.get(uk.db, ACCOUNT, "cus_1", realm_id=uk.realm_id) is None
     stored = customers.stored_customer(uk.db, ACCOUNT, "cus_1")[0]
     assert stored.legal_name == "Nobody Ltd"
 

@@ -156,7 +156,7 @@ def _check_published(w: World, ids: dict[str, str]) -> None:
 def _check_links(w: World, ids: dict[str, str]) -> None:
     qbo_id = ids["Import Customer 0001"]
     customer_id = f"qbo_{w.realm_id}_{qbo_id}"
-    link = links.get(w.db, ACCOUNT, customer_id)
+    link = links.get(w.db, ACCOUNT, customer_id, realm_id=w.realm_id)
     assert link is not None and link.origin == "import" and link.qbo_customer_id == qbo_id
     assert link.currency == "USD"
     stored = customers.get_snapshot(w.db, ACCOUNT, customer_id)

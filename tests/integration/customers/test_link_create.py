@@ -44,7 +44,7 @@ def test_link_stores_the_link_and_resyncs_waiting_documents(us: World) -> None:
     assert result.link.qbo_customer_id == found["Id"]
     assert result.link.currency == "USD" and result.link.origin == "link"
     assert sorted(result.resynced) == ["inv_1", "inv_2"]
-    stored = links.get(us.db, ACCOUNT, "cus_1")
+    stored = links.get(us.db, ACCOUNT, "cus_1", realm_id=us.realm_id)
     assert stored is not None and stored.realm_id == us.realm_id
     requests = read_all(us.settings.kafka_bootstrap, us.settings.topics.resync, expected=2)
     assert sorted(m.key() for m in requests) == [b"inv_1", b"inv_2"]
@@ -140,7 +140,7 @@ def test_duplicate_name_names_the_existing_customer_and_offers_linking(us: World
     assert dup.value.details["existing"]["entity"] == "Customer"
     assert dup.value.details["existing"]["active"] is False
     assert f"(id {existing['Id']}); link it instead" in dup.value.message
-    assert links.get(us.db, ACCOUNT, "cus_1") is None
+    assert links.get(us.db, ACCOUNT, "cus_1", realm_id=us.realm_id) is None
 
 
 @pytest.mark.parametrize(

@@ -144,7 +144,7 @@ def test_ensure_customer_auto_creates_only_when_the_setting_is_on(multi: World) 
     with pytest.raises(CustomerNotLinked) as dup:
         customer_sync.ensure_customer(multi.db, multi.client(), ACCOUNT, clash, "EUR")
     assert dup.value.details["cause"]["reason"] == "duplicate_name"
-    assert links.get(multi.db, ACCOUNT, "cus_clash") is None
+    assert links.get(multi.db, ACCOUNT, "cus_clash", realm_id=multi.realm_id) is None
 
 
 def test_the_invoice_sync_hook_links_inside_the_sync_transaction(multi: World) -> None:
@@ -156,8 +156,10 @@ def test_the_invoice_sync_hook_links_inside_the_sync_transaction(multi: World) -
     doc = SimpleNamespace(customer=Customer.model_validate(snapshot), currency="EUR")
     with multi.db.transaction() as tx:
         qbo_id, currency = hook(tx, CountingApi(multi.client()), ACCOUNT, doc)
-        assert links.get(multi.db, ACCOUNT, "cus_doc") is None  # not committed yet
-    assert currency == "EUR" and links.get(multi.db, ACCOUNT, "cus_doc").qbo_customer_id == qbo_id
+        # not committed yet
+        assert links.get(multi.db, ACCOUNT, "cus_doc", realm_id=multi.realm_id) is None
+    linked = links.get(multi.db, ACCOUNT, "cus_doc", realm_id=multi.realm_id)
+    assert currency == "EUR" and linked is not None and linked.qbo_customer_id == qbo_id
     settings_service.update_settings(
         multi.db, multi.client, ACCOUNT, {"auto_create_customers": False}
     )
