@@ -3,11 +3,16 @@ the concurrent runtime against the real broker. Effects are recorded idempotentl
 
 Message values are JSON: {"id", "account_id", "key", "seq", and optional "poison": true,
 "fail_times": n (raise n times, then succeed), "throttle": n (Retry with a wait n times)}.
+
+Exactly-once is judged on `test_delivery_log`: one row per completed handling (which worker,
+which partition and offset), appended in the effect's own transaction, with no unique key, so a
+message handled twice shows as two rows (`test_effects` is idempotent and cannot show it).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import threading
 import time
@@ -20,13 +25,16 @@ from psycopg_pool import ConnectionPool
 from consumers.runtime import kafka
 from consumers.runtime.concurrent import ConcurrentRuntime, RuntimeOptions
 from consumers.runtime.engine import EngineOptions
-from consumers.runtime.types import Done, Event, Outcome, Poison, Retry
+from consumers.runtime.types import Done, Event, Message, Outcome, Poison, Retry
 from schemas.serde import UndecodableMessage
 
 EFFECTS_DDL = """
 create table if not exists test_effects (
   id text primary key, key text not null, seq int not null, applied_at timestamptz default now());
 create table if not exists test_deliveries (id text primary key, n int not null);
+create table if not exists test_delivery_log (
+  id text not null, worker text not null, topic text not null, part int not null,
+  off bigint not null, at timestamptz not null default clock_timestamp());
 """
 
 
@@ -58,13 +66,25 @@ def deliveries(db_url: str) -> dict[str, int]:
         return dict(conn.execute("select id, n from test_deliveries").fetchall())
 
 
+def delivery_log(db_url: str) -> list[tuple[str, str, int, int]]:
+    """Every completed handling, in order: (id, worker, partition, offset)."""
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "select id, worker, part, off from test_delivery_log order by at"
+        ).fetchall()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
 class TestHandler:
     """Sleeps `latency()` seconds, then applies the effect once per id (ON CONFLICT DO NOTHING)."""
 
     event = "test.event"
     __test__ = False  # not a pytest class
 
-    def __init__(self, db_url: str | None = None, *, latency: Any = None) -> None:
+    def __init__(
+        self, db_url: str | None = None, *, latency: Any = None, worker: str | None = None
+    ) -> None:
+        self.worker = worker or str(os.getpid())  # names this handler in the delivery log
         self.pool = ConnectionPool(db_url, min_size=1, max_size=16, open=True) if db_url else None
         self.latency = latency or (lambda _v: 0.0)
         self.lock = threading.Lock()
@@ -85,13 +105,13 @@ class TestHandler:
             self.group_running[account] += 1
             self.group_peak[account] = max(self.group_peak[account], self.group_running[account])
         try:
-            return self._handle(event.value)
+            return self._handle(event.value, event.message)
         finally:
             with self.lock:
                 self.running -= 1
                 self.group_running[account] -= 1
 
-    def _handle(self, v: dict[str, Any]) -> Outcome:
+    def _handle(self, v: dict[str, Any], message: Message) -> Outcome:
         with self.lock:
             self.attempts[v["id"]] += 1
             attempt = self.attempts[v["id"]]
@@ -102,7 +122,7 @@ class TestHandler:
         if attempt <= v.get("fail_times", 0):
             raise ConnectionError(f"flaky dependency on attempt {attempt}")
         self._work(self.latency(v))  # the handler's own work (a QBO call), not a wait
-        self._apply(v)
+        self._apply(v, message)
         with self.lock:
             self.seen[v["key"]].append(v["seq"])
             self.done_at[v["id"]] = time.monotonic()
@@ -113,7 +133,7 @@ class TestHandler:
         """Stands in for the time a real handler spends in QBO."""
         threading.Event().wait(seconds)
 
-    def _apply(self, v: dict[str, Any]) -> None:
+    def _apply(self, v: dict[str, Any], message: Message) -> None:
         if self.pool is None:
             return
         with self.pool.connection() as conn:
@@ -126,6 +146,11 @@ class TestHandler:
                 "insert into test_deliveries values (%s, 1) "
                 "on conflict (id) do update set n = test_deliveries.n + 1",
                 (v["id"],),
+            )
+            conn.execute(
+                "insert into test_delivery_log (id, worker, topic, part, off) "
+                "values (%s, %s, %s, %s, %s)",
+                (v["id"], self.worker, message.topic, message.partition, message.offset),
             )
 
     def close(self) -> None:
