@@ -6,8 +6,8 @@ split by what the caller can do:
     StoreError
     ├── StoreUnavailable    transient: the database cannot do it now; retry later
     │   └── StoreConflict   transient: a concurrent transaction got there first; retry at once
-    ├── StoreRejected       permanent for these values: the database refuses them
-    └── StoreBug            a query or the schema is wrong; retrying does not help
+    ├── StoreRejected       permanent for these values: they do not fit (too long, out of range)
+    └── StoreBug            a query, a constraint or the schema says the code is wrong
         └── StoreSchemaMissing  a table or column is missing: migrations not applied
 """
 
@@ -59,12 +59,13 @@ class StoreConflict(StoreUnavailable):
 
 
 class StoreRejected(StoreError):
-    """The database refuses these values: too long, out of range, a constraint violated
-    (permanent for these values)."""
+    """The values do not fit their columns: too long, out of range, not a number (permanent
+    for these values)."""
 
 
 class StoreBug(StoreError):
-    """The query or the schema is wrong (a defect, not a state: retrying does not help)."""
+    """A defect, not a state: a query is wrong, a constraint refused what the code wrote
+    (every write of ours is meant to keep them), or the schema is behind."""
 
 
 class StoreSchemaMissing(StoreBug):
@@ -86,7 +87,7 @@ def _store_error(exc: psycopg.Error) -> StoreError:
         kind = StoreConflict
     elif isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
         kind = StoreUnavailable
-    elif isinstance(exc, psycopg.DataError | psycopg.IntegrityError):
+    elif isinstance(exc, psycopg.DataError):
         kind = StoreRejected
     elif isinstance(exc, _MISSING):
         kind = StoreSchemaMissing
