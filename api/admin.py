@@ -1,5 +1,5 @@
-"""The admin HTTP API that Sequence's dashboard calls (PRODUCT.md §1, §11): the same service
-functions as the CLI, as JSON under `/admin/v1/accounts/{account_id}/…`.
+"""The admin HTTP API that Sequence's dashboard calls (docs/operating.md#the-admin-api): the
+same service functions as the CLI, as JSON under `/admin/v1/accounts/{account_id}/…`.
 
 Every route needs `Authorization: Bearer <SEQUENCE_QBO_ADMIN_TOKEN>` (compared in constant
 time); without a configured token the API refuses everything. A refused operation answers

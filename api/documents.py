@@ -1,4 +1,4 @@
-"""The admin API's document routes (PRODUCT.md §11): what `sequence-qbo status` and
+"""The admin API's document routes (docs/operating.md#the-admin-api): what `sequence-qbo status` and
 `sequence-qbo resync` do, as JSON under `/admin/v1/accounts/{account_id}/…`.
 
 Same bearer token and error shape as `api.admin`. A re-sync answers the sync's outcome with

@@ -1,7 +1,8 @@
 """From parsed notices to durable `qbo.changes` records: route each notice to its account, drop
 what was already handed off, publish the rest and wait for the broker, then remember the keys.
 
-Order matters (PRODUCT.md §9: hand off durably, deduplicate retries):
+Order matters (hand off durably, deduplicate retries; the whole path:
+docs/architecture.md#a-payment-back-to-invoicepaid):
 1. look up accounts: a realm nobody connected is ignored (counted), never published;
 2. drop dedupe keys already recorded in the delivery log;
 3. publish the rest and wait for the broker's acknowledgement (`HandoffFailed` → 503, retried);

@@ -1,7 +1,7 @@
 """Intuit webhook bodies → change notices. Pure: no I/O, no clock (`received_at` is passed in).
 
-Two formats (QBO_FACTS.md §8), told apart by shape, not by Content-Type (Intuit sends either
-`application/json` or `application/cloudevents+json` for both):
+Two formats (docs/qbo-behaviours.md#webhooks), told apart by shape, not by Content-Type (Intuit
+sends either `application/json` or `application/cloudevents+json` for both):
 - legacy: `{"eventNotifications": [{"realmId", "dataChangeEvent": {"entities": [...]}}]}`;
 - CloudEvents: a JSON array of events (a lone event object is accepted too).
 
@@ -82,7 +82,7 @@ _ENTITIES = {
     )
 }
 # CloudEvents verbs → the legacy operation names. Verbs for void/delete/emailed are
-# UNCONFIRMED (QBO_FACTS.md §8); unknown verbs pass through capitalised.
+# UNCONFIRMED (docs/qbo-behaviours.md#webhooks); unknown verbs pass through capitalised.
 _OPERATIONS = {
     "created": "Create",
     "updated": "Update",

@@ -1,5 +1,5 @@
 """Intuit's webhook signature: header `intuit-signature` = base64(HMAC-SHA256(verifier token,
-raw body)) (QBO_FACTS.md §8; unchanged for CloudEvents)."""
+raw body)) (docs/qbo-behaviours.md#webhooks; unchanged for CloudEvents)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The status page (PRODUCT.md §11): recent syncs and failures per account, as plain HTML.
+"""The status page (docs/operating.md#status): recent syncs and failures per account, as plain HTML.
 
 `GET /status` shows every account, `GET /status/{account_id}` one. Server-rendered (no
 JavaScript); every value from the ledger goes through `html.escape`, since messages quote

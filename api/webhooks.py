@@ -1,4 +1,4 @@
-"""`POST /webhooks/quickbooks`: Intuit's change notifications (PRODUCT.md §9, QBO_FACTS.md §8).
+"""`POST /webhooks/quickbooks`: Intuit's change notifications (docs/qbo-behaviours.md#webhooks).
 
 Answers, and why:
 - 401: `intuit-signature` missing or wrong; nothing is published.
@@ -36,12 +36,13 @@ log = logging.getLogger(__name__)
 PATH = "/webhooks/quickbooks"
 
 
-# Intuit sets no size limit (QBO_FACTS.md §8); this bound only stops an unsigned sender from
-# making us buffer without end before the signature can be checked. Far above a 5-minute batch.
+# Intuit sets no size limit (docs/qbo-behaviours.md#webhooks); this bound only stops an unsigned
+# sender from making us buffer without end before the signature can be checked. Far above a
+# 5-minute batch.
 MAX_BODY = 16 * 1024 * 1024
-# Intuit wants the 200 within 3 s of sending (QBO_FACTS.md §8). Counted from when the handler
-# starts, so time spent queueing for a worker thread comes out of it too; the other 0.5 s is
-# left for the network and the answer.
+# Intuit wants the 200 within 3 s of sending (docs/qbo-behaviours.md#webhooks). Counted from
+# when the handler starts, so time spent queueing for a worker thread comes out of it too; the
+# other 0.5 s is left for the network and the answer.
 BUDGET_SECONDS = 2.5
 
 

@@ -1,4 +1,6 @@
-"""`qbo.changes` → payment facts of our invoices, and `invoice.paid` via the outbox (PRODUCT.md §9).
+"""`qbo.changes` → payment facts of our invoices, and `invoice.paid` via the outbox.
+
+The path end to end: docs/architecture.md#a-payment-back-to-invoicepaid.
 
 For an Invoice or Payment notice:
   1. find the QBO invoices it may concern: the invoice itself; for a Payment, the invoices its

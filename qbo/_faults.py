@@ -4,9 +4,10 @@ The one place where QBO's error bodies are read. Quirks handled:
 - The API writes `{"Fault":{"Error":[{"Message","Detail","code","element"}],"type"}}`; the
   gateway writes lowercase `{"fault":{"error":[{"message","detail","code",...}]}}`
   (401 and 429, routablehq/python-quickbooks#250).
-- 401 bodies may be XML or other non-JSON ([PQB] checks the status before parsing).
+- 401 bodies may be XML or other non-JSON (python-quickbooks checks the status before parsing).
 - "HTTP 200 can still carry a Fault" (Intuit's error-codes page).
-- Throttling was once answered with 403 and code 3001 ([RB] throttle_exceeded_error.xml).
+- Throttling was once answered with 403 and code 3001 (quickbooks-ruby's recorded
+  throttle_exceeded_error.xml).
 """
 
 from __future__ import annotations

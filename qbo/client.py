@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 MINOR_VERSION = "75"
 MAX_BATCH = 30
 # Payment and SalesReceipt are voided by a sparse update with include=void, not operation=void
-# ([PQB] mixins.VoidMixin; [PHP] CoreConstants::VOID_QUERYPARAMETER_*).
+# (python-quickbooks mixins.VoidMixin; Intuit's PHP SDK CoreConstants::VOID_QUERYPARAMETER_*).
 _VOID_BY_UPDATE = frozenset({"Payment", "SalesReceipt", "BillPayment"})
 
 
@@ -146,7 +146,8 @@ class QboClient:
         return int(self._query_text(query.count()).get("totalCount", 0))
 
     def _query_text(self, text: str) -> Mapping[str, Any]:
-        # POST with application/text: no URL length limit for long IN lists ([PQB] does this).
+        # POST with application/text: no URL length limit for long IN lists (python-quickbooks
+        # does this).
         answer = self.call("POST", "query", data=text, content_type="application/text")
         return answer.get("QueryResponse") or {}
 

@@ -1,4 +1,6 @@
-"""Sequence customer snapshot → QBO Customer JSON (PRODUCT.md §4), and country normalisation.
+"""Sequence customer snapshot → QBO Customer JSON, and country normalisation.
+
+The mapping field by field: docs/qbo-mapping.md#customers.
 
 DisplayName: QBO forbids ':' in it (it separates parent and sub-customer in FullyQualifiedName),
 so each colon, with the spaces around it, becomes " - ": "Müller GmbH: Zürich" → "Müller GmbH -
@@ -28,7 +30,8 @@ __all__ = [
 
 DISPLAY_NAME_MAX = 500
 COMPANY_NAME_MAX = 100  # UNCONFIRMED: QBO's documented CompanyName limit as we read it
-# QBO field limits (QBO_FACTS §2: Line1 500; City/Country/CountrySubDivisionCode 255; Postal 30)
+# QBO field limits (Line1 500; City/Country/CountrySubDivisionCode 255; PostalCode 30), from
+# Intuit's schema: docs/qbo-behaviours.md#entities-and-field-limits
 _ADDR_LIMITS = {
     "Line1": 500,
     "Line2": 500,

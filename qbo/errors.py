@@ -1,4 +1,4 @@
-"""QBO's errors, split by what the caller should do next (STYLE.md habit 2).
+"""QBO's errors, split by what the caller should do next.
 
     QboError
     ├── Retryable            wait `retry_after` and try again (429, 5xx, timeout, connection)

@@ -1,4 +1,6 @@
-"""Sequence invoice / credit note snapshot → QBO Invoice / CreditMemo JSON (PRODUCT.md §6, §8).
+"""Sequence invoice / credit note snapshot → QBO Invoice / CreditMemo JSON.
+
+The mapping field by field, and the currency rules: docs/qbo-mapping.md#invoices-and-credit-notes.
 
 Pure: plain data in, a dict out, or a `BuildFailure` raised with a reason code. Money stays
 `Decimal` in the dict; `qbo._json.dumps` writes it as JSON numbers, never through float.

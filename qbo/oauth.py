@@ -3,7 +3,7 @@
 Endpoints: Intuit's for production and Intuit's sandbox (the same OAuth servers serve both);
 for the emulator, read from its discovery document under `qbo_base_url`
 (`/.well-known/openid_configuration`, the same keys as Intuit's). Token calls are form-encoded
-with HTTP Basic client authentication ([DN] discovery.json, intuit/oauth-pythonclient).
+with HTTP Basic client authentication (Intuit's .NET SDK discovery.json, intuit/oauth-pythonclient).
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ class OAuthClient:
             raise _oauth_error(answer, "revoke")
 
     def _token(self, form: dict[str, str]) -> TokenSet:
-        # Asks for the 5-year hard expiry too (2025 refresh-token policy; [PHP] c61fade).
+        # Asks for the 5-year hard expiry too (2025 refresh-token policy; Intuit's PHP SDK c61fade).
         answer = self.transport.send(
             "POST",
             self.endpoints().token,

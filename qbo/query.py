@@ -5,8 +5,9 @@ Syntax (developer.intuit.com, "data queries"):
     [STARTPOSITION n] [MAXRESULTS m]
 Quirks: only AND (no OR, no parentheses); STARTPOSITION is 1-based; at most 1000 rows per
 page. String literals are single-quoted and "an apostrophe must be escaped with a backslash"
-(Intuit's query docs; [PQB] `build_where_clause` does `replace("'", "\\'")`), so a backslash
-is escaped first. LIKE takes `%` as its only wildcard, with no way to escape a literal `%`.
+(Intuit's query docs; python-quickbooks' `build_where_clause` does `replace("'", "\\'")`), so a
+backslash is escaped first. LIKE takes `%` as its only wildcard, with no way to escape a literal
+`%`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""When to retry a QBO call, and after how long: a pure policy (STYLE.md habit 6).
+"""When to retry a QBO call, and after how long: a pure policy.
 
 Reads are always safe to repeat. A write is repeated only when it carries a `requestid`:
 "a repeat with the same requestid returns the original response; the operation is not

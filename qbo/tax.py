@@ -1,4 +1,6 @@
-"""Which QBO tax code a document line carries (PRODUCT.md §7): one pure function, no I/O.
+"""Which QBO tax code a document line carries: one pure function, no I/O.
+
+The rules, one by one: docs/qbo-mapping.md#tax-codes.
 
 `BuildFailure` and the reason codes live here too because this is the lowest module of the pure
 payload builders (tax ← invoice, tax ← customer); the builders re-export them.
@@ -80,7 +82,8 @@ def choose_tax(
     settings: TaxSettings,
     defaults: TaxDefaults,
 ) -> TaxChoice:
-    """The first rule of §7 that applies; raises `BuildFailure(tax_code_missing)` if none does.
+    """The first tax rule that applies (docs/qbo-mapping.md#tax-codes); raises
+    `BuildFailure(tax_code_missing)` if none does.
 
     A line's own category overrides its group's (the group's is only the default for its lines).
     """

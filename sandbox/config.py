@@ -42,7 +42,7 @@ class SandboxConfig(BaseModel):
 
     quotas: Quotas = Field(default_factory=Quotas)
     access_token_ttl: int = 3600
-    refresh_token_ttl: int = 8_726_400  # 101 days: [PHP] OAuth2AccessToken comment
+    refresh_token_ttl: int = 8_726_400  # 101 days: Intuit's PHP SDK OAuth2AccessToken comment
     refresh_grace_seconds: int = 60
     authorization_code_ttl: int = 300
     client_id: str | None = None

@@ -1,6 +1,7 @@
 """ExchangeRate: `GET/POST /exchangerate` and `SELECT * FROM ExchangeRate [WHERE ...]`.
 
-Rate = home-currency units per 1 unit of SourceCurrencyCode ([XSD] Transaction.ExchangeRate).
+Rate = home-currency units per 1 unit of SourceCurrencyCode (Intuit's XSD,
+Transaction.ExchangeRate).
 Available only when multi-currency is on.
 """
 

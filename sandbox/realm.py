@@ -87,7 +87,7 @@ class Realm:
         obj = self.table(entity).pop(ident)
         self.indexes.update(entity, obj, None)
         stamp = clock.meta_time(now)
-        # CDC reports deletions as {"Id", "status": "Deleted"} ([XSD] `status` attribute).
+        # CDC reports deletions as {"Id", "status": "Deleted"} (Intuit's XSD `status` attribute).
         tomb = {
             "Id": ident,
             "status": "Deleted",
@@ -113,7 +113,8 @@ class Realm:
 
     # -- exchange rates ---------------------------------------------------------------------
     def rate(self, currency: str, as_of: date | None) -> Decimal | None:
-        """Home units per 1 foreign unit ([XSD] Transaction.ExchangeRate), latest on or before."""
+        """Home units per 1 foreign unit (Intuit's XSD, Transaction.ExchangeRate), latest on or
+        before."""
         if currency == self.home_currency:
             return Decimal(1)
         table = self.rates.get(currency, {})

@@ -61,7 +61,7 @@ def us_tax(
     explicit = (txn.get("TxnTaxDetail") or {}).get("TotalTax")
     if explicit is not None and tax_lines:
         # "An explicit tax amount sent by you is honoured and prorated across the rates"
-        # (QBO_FACTS §10, US): the last rate takes the rounding remainder.
+        # (docs/qbo-behaviours.md#tax, US): the last rate takes the rounding remainder.
         _prorate(tax_lines, money.round2(Decimal(str(explicit))), total)
         total = money.round2(Decimal(str(explicit)))
     return {"TxnTaxCodeRef": {"value": code_id}, "TotalTax": total, "TaxLine": tax_lines}

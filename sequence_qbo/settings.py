@@ -11,7 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Topics(BaseSettings):
-    """Topic names (PRODUCT.md §2); each can be renamed, e.g. SEQUENCE_QBO_TOPIC_INVOICE_PAID."""
+    """Topic names (docs/events.md#topics); each can be renamed, e.g.
+    SEQUENCE_QBO_TOPIC_INVOICE_PAID."""
 
     model_config = SettingsConfigDict(env_prefix="SEQUENCE_QBO_TOPIC_", frozen=True)
 
@@ -80,7 +81,7 @@ class Settings(BaseSettings):
     qbo_requests_per_minute: int = Field(default=500, ge=1)
     qbo_concurrent_requests: int = Field(default=10, ge=1)
     webhook_verifier_token: SecretStr | None = None
-    cdc_interval_seconds: float = Field(default=60.0, gt=0)  # CDC poll of each realm (§9)
+    cdc_interval_seconds: float = Field(default=60.0, gt=0)  # CDC poll of each realm
 
     # HTTP surface (webhooks, admin API, status page)
     api_host: str = "127.0.0.1"

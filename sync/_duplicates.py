@@ -1,8 +1,8 @@
 """QBO refused a name as taken (6240): find the record that holds it, so the error can offer it.
 
 QBO keeps DisplayName unique across Customer, Vendor and Employee, and Item names among items,
-inactive ones included (QBO_FACTS §2); a plain query returns active objects only, hence the
-`Active IN (true, false)` condition.
+inactive ones included (docs/qbo-behaviours.md#entities-and-field-limits); a plain query returns
+active objects only, hence the `Active IN (true, false)` condition.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Is a QBO customer importable, and as which Sequence customer? A pure function of its JSON.
 
-PRODUCT.md §4: a customer is importable only with a primary email and a billing address with
-line 1, city, postal code and an ISO alpha-2 country. QBO returns countries as people typed
-them, and since late 2025 some addresses come back as alpha-3 ("USA", QBO_FACTS §1), so the
+A customer is importable only with a primary email and a billing address with line 1, city,
+postal code and an ISO alpha-2 country (docs/qbo-mapping.md#importing-customers-from-qbo). QBO
+returns countries as people typed them, and since late 2025 some addresses come back as alpha-3
+("USA", docs/qbo-behaviours.md#base-urls-and-minorversion), so the
 country is normalised first (`qbo.customer.normalise_country`): alpha-3 and names such as
 "United Kingdom" become alpha-2, and the import report lists each normalisation.
 """

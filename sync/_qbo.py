@@ -1,4 +1,4 @@
-"""QBO errors become service errors here, and only here (STYLE.md habit 3); plus the few reads
+"""QBO errors become service errors here, and only here; plus the few reads
 every service shares."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Products → QBO items (PRODUCT.md §5): income accounts, creating or linking an item, and the
-fallback item for products without a mapping."""
+"""Products → QBO items (docs/qbo-mapping.md#products-and-items): income accounts, creating or
+linking an item, and the fallback item for products without a mapping."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ __all__ = [
     "product_mappings",
 ]
 
-ITEM_NAME_MAX = 100  # QBO Item.Name (QBO_FACTS §2)
+ITEM_NAME_MAX = 100  # QBO Item.Name (docs/qbo-behaviours.md#entities-and-field-limits)
 INCOME_TYPES = ("Income", "Other Income")
 FALLBACK = "__fallback_item__"  # stands for the product id when creating the fallback item
 

@@ -1,5 +1,6 @@
-"""Per-account settings (PRODUCT.md §4 to §7), validated before they are stored: a QBO id must
-exist in the account's realm, so a typo is refused now rather than failing every invoice later.
+"""Per-account settings (docs/qbo-mapping.md#settings-that-change-the-mapping), validated before
+they are stored: a QBO id must exist in the account's realm, so a typo is refused now rather than
+failing every invoice later.
 """
 
 from __future__ import annotations

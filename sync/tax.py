@@ -1,4 +1,5 @@
-"""Tax codes (PRODUCT.md §7): the realm's codes, and tax category → code mappings."""
+"""Tax codes (docs/qbo-mapping.md#tax-codes): the realm's codes, and tax category → code
+mappings."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Dead-letter records: the original key and bytes, with headers saying where they came from
-and why they could not be processed (PRODUCT.md §2)."""
+and why they could not be processed (docs/events.md#dead-letters-sequence-qbodlq)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The key scheduler: which queued messages may start now.
 
-Rules (PRODUCT.md §3):
+Rules (docs/architecture.md#ordering-and-concurrency):
 - one message per key at a time, in arrival order (ordering per key, not per partition);
 - at most `group_limit` messages in flight per concurrency group (an account, hence a QBO realm,
   whose quota is 10 concurrent requests), and at most `max_in_flight` overall (the thread pool);

@@ -1,5 +1,5 @@
 """`sequence-qbo customers list|link|create|suggest|import`: Sequence customers and their QBO
-customers (PRODUCT.md §4)."""
+customers (docs/qbo-mapping.md#customers)."""
 
 from __future__ import annotations
 

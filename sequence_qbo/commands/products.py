@@ -1,4 +1,7 @@
-"""`sequence-qbo products list|map|link|fallback`: Sequence products → QBO items (§5)."""
+"""`sequence-qbo products list|map|link|fallback`: Sequence products → QBO items.
+
+See docs/qbo-mapping.md#products-and-items.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""`sequence-qbo tax-codes list` and `sequence-qbo tax map|unmap|list` (PRODUCT.md §7)."""
+"""`sequence-qbo tax-codes list` and `sequence-qbo tax map|unmap|list`.
+
+The tax rules: docs/qbo-mapping.md#tax-codes.
+"""
 
 from __future__ import annotations
 

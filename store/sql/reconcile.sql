@@ -1,4 +1,5 @@
--- Reconciliation (PRODUCT.md §9): payment facts, the invoice.paid outbox, CDC watermarks.
+-- Reconciliation (docs/architecture.md#a-payment-back-to-invoicepaid):
+-- payment facts, the invoice.paid outbox, CDC watermarks.
 
 -- name: reconcile_invoices_of_ours
 -- The QBO invoices among `qbo_ids` that the sync created in this realm, with what invoice.paid

@@ -248,8 +248,8 @@ def test_invoice_needs_lines(us):
 
 
 def test_us_explicit_total_tax_is_honoured_and_prorated(us):
-    # QBO_FACTS §10: "An explicit tax amount sent by you is honoured and prorated across the
-    # rates". Code 2 has two rates (7.25% + 1.375%): computed 7.25 + 1.38 = 8.63.
+    # docs/qbo-behaviours.md#tax: "An explicit tax amount sent by you is honoured and prorated
+    # across the rates". Code 2 has two rates (7.25% + 1.375%): computed 7.25 + 1.38 = 8.63.
     c = us.customer()
     inv = us.create(
         "Invoice",

@@ -1,4 +1,4 @@
--- The sync ledger of PRODUCT.md §3 and the customer snapshots it depends on.
+-- The sync ledger (docs/architecture.md#exactly-once) and the customer snapshots it depends on.
 
 -- Latest Sequence snapshot per customer, whether linked to QBO or not (linking needs it later).
 create table customers (

@@ -1,4 +1,5 @@
--- QBO connections (PRODUCT.md §10) and the per-realm quota state shared by all processes (§3).
+-- QBO connections and the per-realm quota state shared by all processes
+-- (docs/architecture.md#connections-and-security, #ordering-and-concurrency).
 
 -- One QBO company per Sequence account. Tokens are Fernet-encrypted (never plaintext here).
 create table qbo_connections (

@@ -1,5 +1,5 @@
 -- Per-account settings and the mappings a merchant makes before documents can flow
--- (PRODUCT.md §4, §5, §7), plus the snapshot ordering guard of the ledger.
+-- (docs/qbo-mapping.md), plus the snapshot ordering guard of the ledger.
 
 create table account_settings (
     account_id               text        primary key,

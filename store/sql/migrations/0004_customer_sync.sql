@@ -1,4 +1,4 @@
--- Customer, product and tax set-up (PRODUCT.md §4, §5, §7): what the earlier migrations lack.
+-- Customer, product and tax set-up (docs/qbo-mapping.md): what the earlier migrations lack.
 
 -- Import runs: when an account was last imported and what came of it (operators, the API).
 create table customer_imports (

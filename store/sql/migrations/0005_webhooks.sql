@@ -1,4 +1,4 @@
--- Intuit webhook notices already handed off to qbo.changes (PRODUCT.md §9). A row is written
+-- Intuit webhook notices already handed off to qbo.changes (docs/architecture.md). A row is written
 -- only after the broker acknowledged the notice, so a failed hand-off is retried in full, and a
 -- redelivery (same CloudEvents id, or same realm/entity/id/lastUpdated) is not published again.
 create table webhook_deliveries (

@@ -1,5 +1,6 @@
--- Reconciliation (PRODUCT.md §9): what QBO says about the payment of our invoices, the
--- transactional outbox of `invoice.paid`, and the CDC poller's watermark per realm.
+-- Reconciliation (docs/architecture.md#a-payment-back-to-invoicepaid): what QBO says about the
+-- payment of our invoices, the transactional outbox of `invoice.paid`, and the CDC poller's
+-- watermark per realm.
 
 -- The latest payment facts the reconciler read from QBO, one row per QBO invoice of ours.
 create table invoice_payments (
@@ -23,7 +24,7 @@ create index invoice_payments_account on invoice_payments (account_id, status);
 create index invoice_payments_payment_ids on invoice_payments using gin (qbo_payment_ids);
 
 -- The transactional outbox of invoice.paid: written in the reconciler's transaction, published
--- by the relay. At most one row per QBO invoice, ever: the "exactly once per invoice" of §9.
+-- by the relay. At most one row per QBO invoice, ever: "exactly once per invoice".
 create table invoice_paid_outbox (
     id              bigserial   primary key,
     event_id        uuid        not null unique,       -- uuid5 of realm and QBO invoice id

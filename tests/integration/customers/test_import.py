@@ -1,5 +1,6 @@
-"""Importing 2,500 QBO customers (PRODUCT.md §4): valid, alpha-3 and named countries are
-imported and published; invalid ones are reported field by field; a re-run changes nothing."""
+"""Importing 2,500 QBO customers (docs/qbo-mapping.md#importing-customers-from-qbo): valid,
+alpha-3 and named countries are imported and published; invalid ones are reported field by
+field; a re-run changes nothing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Linking, suggesting and creating QBO customers against the emulator (PRODUCT.md §4)."""
+"""Linking, suggesting and creating QBO customers against the emulator
+(docs/qbo-mapping.md#customers)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Items, tax codes and settings against the emulator (PRODUCT.md §5, §7)."""
+"""Items, tax codes and settings against the emulator (docs/qbo-mapping.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""A payment applied in QBO → exactly one `invoice.paid` on Kafka (PRODUCT.md §9), through the
-real runtime, PostgreSQL, the emulator and the outbox relay."""
+"""A payment applied in QBO → exactly one `invoice.paid` on Kafka (docs/architecture.md), through
+the real runtime, PostgreSQL, the emulator and the outbox relay."""
 
 from __future__ import annotations
 

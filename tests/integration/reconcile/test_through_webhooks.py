@@ -1,5 +1,5 @@
-"""The whole §9 path: the emulator's signed webhook → the receiver (api/) → qbo.changes → the
-reconciler → the outbox → the relay → exactly one invoice.paid."""
+"""The whole payment path (docs/architecture.md): the emulator's signed webhook → the receiver
+(api/) → qbo.changes → the reconciler → the outbox → the relay → exactly one invoice.paid."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Intuit webhook bodies in both formats, shaped like QBO_FACTS.md §8's examples."""
+"""Intuit webhook bodies in both formats, shaped like Intuit's examples
+(docs/qbo-behaviours.md#webhooks)."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def test_the_same_legacy_change_always_gets_the_same_key() -> None:
 
 
 def test_cloudevents_become_notices_keyed_by_their_id() -> None:
-    # The example event of QBO_FACTS.md §8 ([DN] WebhooksServiceTest).
+    # The example event of Intuit's .NET SDK (WebhooksServiceTest.GetWebhooksCloudEvents).
     body = (
         b'[{"specversion":"1.0","id":"d1a3aedd-9670-41bf-a4f9-c148a1cc4e03","source":'
         b'"intuit.dsnBgbseACLLRZNxo2dfc4evmEJdxde58xeeYcZliOU=","type":"qbo.class.created.v1",'

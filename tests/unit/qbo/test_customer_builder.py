@@ -1,4 +1,4 @@
-"""Sequence customer snapshot → QBO Customer JSON (PRODUCT.md §4)."""
+"""Sequence customer snapshot → QBO Customer JSON (docs/qbo-mapping.md#customers)."""
 
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ CASES = [
         errors.Throttled,
         "3001",
     ),
-    # 2016: throttling answered with 403 ([RB] throttle_exceeded_error.xml).
+    # 2016: throttling answered with 403 (quickbooks-ruby's throttle_exceeded_error.xml).
     (
         403,
         gateway_fault("3001", "ThrottleExceeded", 403, "limit", "SERVICE"),

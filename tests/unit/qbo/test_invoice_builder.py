@@ -1,4 +1,5 @@
-"""Invoice / credit note snapshot → QBO JSON, row by row of PRODUCT.md §6 (and §7, §8)."""
+"""Invoice / credit note snapshot → QBO JSON, row by row of
+docs/qbo-mapping.md#invoices-and-credit-notes (and its tax and currency rules)."""
 
 from __future__ import annotations
 
@@ -172,7 +173,7 @@ def test_credit_memo_payload_exactly() -> None:
     assert payload["Line"] == builder.build_invoice(invoice(), CTX)["Line"]
 
 
-# ---- §6 rows --------------------------------------------------------------------------------
+# ---- field rows -----------------------------------------------------------------------------
 
 
 def _line(payload: dict[str, Any], n: int = 0) -> dict[str, Any]:
@@ -362,7 +363,7 @@ def test_field_mapping(doc: Invoice, context: BuildContext, pick: Any, expected:
     assert pick(builder.build_invoice(doc, context)) == expected
 
 
-# ---- tax (§7) -------------------------------------------------------------------------------
+# ---- tax ------------------------------------------------------------------------------------
 
 
 def _customer(status: TaxStatus) -> Customer:
@@ -441,7 +442,7 @@ def test_us_non_line_does_not_conflict_with_taxed_lines() -> None:
         "NON",
         "TAX",
     ]
-    # Sequence's tax goes along: QBO US honours an explicit TotalTax (QBO_FACTS §10).
+    # Sequence's tax goes along: QBO US honours an explicit TotalTax (docs/qbo-behaviours.md#tax).
     assert payload["TxnTaxDetail"] == {"TxnTaxCodeRef": {"value": "8"}, "TotalTax": doc.total_tax}
 
 

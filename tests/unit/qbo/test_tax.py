@@ -1,4 +1,4 @@
-"""PRODUCT.md §7, one row per rule: which tax code a line gets."""
+"""docs/qbo-mapping.md#tax-codes, one row per rule: which tax code a line gets."""
 
 from __future__ import annotations
 

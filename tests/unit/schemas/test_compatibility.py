@@ -1,5 +1,5 @@
 """Schema evolution: every current schema reads data written with every released version
-(BACKWARD, PRODUCT.md §2), checked with generated records rather than by eye.
+(BACKWARD, docs/events.md#evolution), checked with generated records rather than by eye.
 
 Readers downstream (of invoice.paid, qbo.sync_status, ...) keep old schemas for a while, so the
 other direction is checked too: a released reader must read current data. That is what fails when
