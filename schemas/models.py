@@ -10,20 +10,35 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+# ASCII digits only (`\d` would take any Unicode digit), at most 18 before the point: no
+# amount in a ledger is larger, and an absurd one is refused here, as invalid input, rather
+# than reaching QBO or overflowing arithmetic. 18 places after it cover any rate or quantity.
+MAX_INTEGER_DIGITS = 18
+_DECIMAL = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
+_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
 
 
 def _exact_decimal(value: Any) -> Any:
     if isinstance(value, str) and not _DECIMAL.fullmatch(value):
-        raise ValueError(f"not an exact decimal string: {value!r}")
+        raise ValueError(
+            f"not an exact decimal string of at most {MAX_INTEGER_DIGITS} integer digits: "
+            f"{value[:40]!r}" + ("…" if len(value) > 40 else "")
+        )
     if isinstance(value, float):
         raise ValueError("money must not be a float")
     return value
 
 
-Money = Annotated[Decimal, BeforeValidator(_exact_decimal)]
+def _bounded(value: Decimal) -> Decimal:
+    """The same bound for values given as numbers (Decimal, int) rather than strings."""
+    if not value.is_finite() or abs(value) >= _LIMIT:
+        raise ValueError(f"amount out of range (at most {MAX_INTEGER_DIGITS} integer digits)")
+    return value
+
+
+Money = Annotated[Decimal, BeforeValidator(_exact_decimal), AfterValidator(_bounded)]
 
 
 class _Frozen(BaseModel):
