@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from store.db import Database, Row, StoreError, StoreRejected, Tx
+from store.db import Database, Row, StoreError, Tx
 
 _UNIQUE_VIOLATION = "23505"
 
@@ -148,7 +148,7 @@ def _store(
     }
     try:
         stored = tx.one("upsert_connection", params)
-    except StoreRejected as exc:
+    except StoreError as exc:
         if exc.sqlstate != _UNIQUE_VIOLATION:
             raise
         # Another account connected the realm between our check and our write.
