@@ -1,4 +1,5 @@
-"""The HTTP app: Intuit webhook receiver (`webhooks`), admin API and status page (to come).
+"""The HTTP app: Intuit webhook receiver (`webhooks`), admin API (`admin`, `documents`) and
+status page (`status_page`).
 
 Entry point: `api.app.create_app(api.app.Deps(...))`.
 """

@@ -10,20 +10,28 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
 
 from api import admin, documents, metrics, status_page, webhooks
 from api.deliveries import DeliveryLog
 from api.intake import Intake
 from api.publisher import ChangePublisher
 from api.realms import RealmLookup
-from sequence_qbo.settings import Settings
 
 __all__ = ["Deps", "create_app"]
 
 log = logging.getLogger(__name__)
+
+
+class Settings(Protocol):
+    """What the app reads of the service's settings (`sequence_qbo.settings.Settings`)."""
+
+    @property
+    def webhook_verifier_token(self) -> SecretStr | None: ...
 
 
 def _utcnow() -> dt.datetime:

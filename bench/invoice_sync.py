@@ -61,7 +61,8 @@ def _settings(db_url: str, base_url: str) -> Settings:
     )
 
 
-def _setup(settings: Settings, db: wiring.Database, sb, realm: str) -> None:
+def _setup(app: wiring.Application, sb, realm: str) -> None:
+    settings, db = app.settings, app.db
     tokens = sb.token(realm)
     store_connection(
         db,
@@ -72,7 +73,7 @@ def _setup(settings: Settings, db: wiring.Database, sb, realm: str) -> None:
         tokens["refresh_token"],
         dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
     )
-    client = wiring.qbo_clients(settings).for_account("acct_bench")[1]
+    client = app.clients.for_account("acct_bench")[1]
     cust = samples.customer(
         "cus_b", "Bench Ltd", "ap@bench.example", "1 St", "Leeds", "LS1", "GB", "TAXED"
     )
@@ -115,9 +116,9 @@ def _invoices(n: int) -> list[dict]:
     ]
 
 
-def _run_until(settings: Settings, db, count_sql: str, n: int, group: str | None = None) -> None:
-    s = settings if group is None else settings.model_copy(update={"consumer_group": group})
-    runtime = wiring.runtime(s, wiring.handlers(s, db))
+def _run_until(app: wiring.Application, count_sql: str, n: int, group: str | None = None) -> None:
+    db = app.db
+    runtime = app.runtime(app.handlers(), group=group)
     stop = threading.Event()
     worker = threading.Thread(target=runtime.run, args=(stop,), daemon=True)
     worker.start()
@@ -150,8 +151,9 @@ def main(n: int = 300, latency_ms: float = 150.0, rate: float = 10.0) -> None:
         realm = sb.create_realm("UK")
         settings = _settings(db_url, sb.base_url)
         ensure_topics(settings.kafka_bootstrap, settings.topics.all(), 6)
-        with wiring.database(settings) as db:
-            _setup(settings, db, sb, realm)
+        with wiring.Application(settings) as app:
+            db = app.db
+            _setup(app, sb, realm)
             sb.set_faults(latency_ms=latency_ms)
             serde = wiring.serde(settings)
             producer = kafka.producer(settings.kafka_bootstrap)
@@ -160,9 +162,7 @@ def main(n: int = 300, latency_ms: float = 150.0, rate: float = 10.0) -> None:
             started = time.monotonic()
             feeder = threading.Thread(target=_feed, args=(producer, serde, topic, n, rate))
             feeder.start()
-            _run_until(
-                settings, db, "select count(*) as n from sync_ledger where status = 'synced'", n
-            )
+            _run_until(app, "select count(*) as n from sync_ledger where status = 'synced'", n)
             feeder.join()
             elapsed = time.monotonic() - started
             log = sb.requests(realm=realm)[before:]
@@ -180,8 +180,7 @@ def main(n: int = 300, latency_ms: float = 150.0, rate: float = 10.0) -> None:
                 ]
             replay_before = len(sb.requests(realm=realm))
             _run_until(
-                settings,
-                db,
+                app,
                 "select count(*) as n from sync_attempts where outcome = 'skipped'",
                 n,
                 group="bench-replay",

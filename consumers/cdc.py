@@ -23,9 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from confluent_kafka import Producer
-
-from consumers.outbox import PublishFailed, publish_all
+from publishing import Publisher, PublishFailed, Record
 from qbo import errors as qbo_errors
 from qbo.client import QboClient
 from schemas.serde import Serde, SerdeError
@@ -139,7 +137,7 @@ class CdcPoller:
         self,
         db: Database,
         clients: Clients,
-        producer: Producer,
+        publisher: Publisher,
         serde: Serde,
         topic: str,
         *,
@@ -147,7 +145,7 @@ class CdcPoller:
         overlap: dt.timedelta = dt.timedelta(minutes=5),
         clock: Callable[[], dt.datetime] = _utcnow,
     ) -> None:
-        self.db, self.clients, self.producer = db, clients, producer
+        self.db, self.clients, self.publisher = db, clients, publisher
         self.serde, self.topic = serde, topic
         self.interval, self.overlap, self.clock = interval, overlap, clock
 
@@ -220,6 +218,7 @@ class CdcPoller:
         return client
 
     def _publish(self, realm_id: str, notices: list[dict[str, Any]]) -> None:
-        records = [(realm_id, self.serde.encode(EVENT, self.topic, n)) for n in notices]
-        if records:
-            publish_all(self.producer, self.topic, records)
+        records = [
+            Record(self.topic, realm_id, self.serde.encode(EVENT, self.topic, n)) for n in notices
+        ]
+        self.publisher.publish(records, timeout=30.0)

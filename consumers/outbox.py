@@ -19,24 +19,18 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Producer
-from confluent_kafka import Message as KafkaMessage
-
+from publishing import Publisher, Record
 from schemas.serde import Serde
 from store import reconcile as store
 from store.db import Database, Row, Tx
 
-__all__ = ["OutboxRelay", "PublishFailed", "event_id", "publish_all", "record"]
+__all__ = ["OutboxRelay", "event_id", "record"]
 
 log = logging.getLogger(__name__)
 
 EVENT = "invoice.paid"
-# Namespace of invoice.paid event ids (PRODUCT.md §2: deterministic from realm + QBO invoice id).
+# Namespace of invoice.paid event ids (deterministic from realm + QBO invoice id: docs/events.md).
 _EVENT_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "urn:sequence-qbo:invoice.paid")
-
-
-class PublishFailed(Exception):
-    """The broker did not acknowledge every record (some may still have been written)."""
 
 
 def event_id(realm_id: str, qbo_invoice_id: str) -> uuid.UUID:
@@ -66,29 +60,6 @@ def record(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def publish_all(
-    producer: Producer, topic: str, records: Sequence[tuple[str, bytes]], timeout: float = 30.0
-) -> None:
-    """Produces (key, value) records and returns once the broker acknowledged all of them."""
-    errors: list[KafkaError] = []
-
-    def acked(err: KafkaError | None, _msg: KafkaMessage) -> None:
-        if err is not None:
-            errors.append(err)
-
-    try:
-        for key, value in records:
-            producer.produce(topic, key=key, value=value, on_delivery=acked)
-    except (BufferError, KafkaException) as exc:
-        raise PublishFailed(f"cannot produce to {topic}: {exc}") from exc
-    remaining = producer.flush(timeout)
-    if remaining or errors:
-        raise PublishFailed(
-            f"{topic} did not acknowledge {remaining or len(errors)} "
-            f"record(s): {errors[:1] or 'timed out'}"
-        )
-
-
 class OutboxRelay:
     """Publishes unsent outbox rows until stopped. Construction does no I/O."""
 
@@ -97,7 +68,7 @@ class OutboxRelay:
     def __init__(
         self,
         db: Database,
-        producer: Producer,
+        publisher: Publisher,
         serde: Serde,
         topic: str,
         *,
@@ -105,7 +76,7 @@ class OutboxRelay:
         interval: float = 1.0,
         timeout: float = 30.0,
     ) -> None:
-        self.db, self.producer, self.serde, self.topic = db, producer, serde, topic
+        self.db, self.publisher, self.serde, self.topic = db, publisher, serde, topic
         self.batch, self.interval, self.timeout = batch, interval, timeout
 
     def run(self, stop: threading.Event) -> None:
@@ -131,9 +102,10 @@ class OutboxRelay:
 
     def _publish(self, rows: Sequence[Row]) -> None:
         records = [
-            (row["invoice_id"], self.serde.encode(EVENT, self.topic, record(row))) for row in rows
+            Record(self.topic, row["invoice_id"], self.serde.encode(EVENT, self.topic, record(row)))
+            for row in rows
         ]
-        publish_all(self.producer, self.topic, records, self.timeout)
+        self.publisher.publish(records, self.timeout)
 
     def _mark_sent(self, tx: Tx, rows: Sequence[Row]) -> None:
         store.mark_sent(tx, [row["id"] for row in rows])

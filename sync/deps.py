@@ -11,7 +11,7 @@ from typing import Protocol
 from qbo.client import QboClient
 from store.db import Database
 from sync import _qbo
-from sync.outbox import Publishing
+from sync.publish import Publishing
 
 __all__ = ["Clients", "Deps", "from_factory"]
 

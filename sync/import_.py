@@ -27,7 +27,7 @@ from store.db import Database, Tx
 from store.links import Link
 from sync import _qbo, _report
 from sync._importable import Importable, Rejected, examine
-from sync.outbox import Publishing
+from sync.publish import Publishing
 
 __all__ = ["ImportResult", "import_customers"]
 

@@ -13,43 +13,20 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from qbo.client import QboClient
-from qbo.connection import ClientFactory
 from sequence_qbo import wiring
 from sequence_qbo.settings import Settings
-from store.db import Database
 from sync import deps as deps_mod
 from sync.errors import ServiceError
-from sync.outbox import kafka_publishing
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
-class _LazyClients:
-    """Builds the client factory on first use: commands that only read the database then run
-    without a token encryption key."""
-
-    def __init__(self, settings: Settings, db: Database) -> None:
-        self.settings, self.db = settings, db
-        self.factory: ClientFactory | None = None
-
-    def __call__(self, account_id: str) -> QboClient:
-        if self.factory is None:
-            self.factory = ClientFactory(self.settings, self.db)
-        return self.factory.for_account(account_id)[1]
-
-
 @contextmanager
 def deps(settings: Settings) -> Iterator[deps_mod.Deps]:
-    """Database, QBO clients (through the stored connections) and a Kafka outbox."""
-    with wiring.database(settings) as db:
-        clients = _LazyClients(settings, db)
-        pub = kafka_publishing(settings, wiring.serde(settings))
-        try:
-            yield deps_mod.Deps(db, clients, pub)
-        finally:
-            if clients.factory is not None:
-                clients.factory.close()
+    """Database, QBO clients (built on first use: commands that only read the database run
+    without a token encryption key) and Kafka publishing; all closed on exit."""
+    with wiring.Application(settings) as app:
+        yield app.services
 
 
 def reporting(command: Command) -> Command:

@@ -30,7 +30,7 @@ from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.table import Table
 
-from consumers.runtime import kafka
+from publishing import Record
 from qbo.connection import store_connection
 from sequence_qbo import samples, wiring
 from sequence_qbo.settings import Settings
@@ -40,7 +40,6 @@ from store.migrate import migrate
 from sync import customers as customer_service
 from sync import products, tax
 from sync import settings as settings_service
-from sync.deps import from_factory
 
 _PRO = "prod_pro"
 
@@ -65,24 +64,19 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     with _emulator(settings) as (base_url, sandbox):
         settings = _demo_settings(settings, base_url)
         account = f"acct_demo_{uuid.uuid4().hex[:6]}"
-        with wiring.database(settings) as db:
+        with wiring.Application(settings) as app:
+            db = app.db
             _retire_earlier_demos(db)
             realm = _connect(settings, db, sandbox, account)
             console.print(f"[bold]account[/] {account} → QBO company (realm) {realm} at {base_url}")
-            _run(
-                settings,
-                db,
-                lambda: _customers(settings, account),
-                _customers_done(db, account),
-                args.timeout,
-            )
-            _set_up(settings, db, account, console)
+            _run(app, lambda: _customers(app, account), _customers_done(db, account), args.timeout)
+            _set_up(app, account, console)
             _show_customers(console, db, account)
-            docs = _documents(settings, account)
-            _run(settings, db, lambda: None, _documents_done(db, account, docs), args.timeout)
-            _report(console, db, account, wiring.qbo_clients(settings), docs)
+            docs = _documents(app, account)
+            _run(app, lambda: None, _documents_done(db, account, docs), args.timeout)
+            _report(console, db, account, app.clients, docs)
             try:
-                _pay_and_watch(settings, db, account, console, args.timeout)
+                _pay_and_watch(app, account, console, args.timeout)
             finally:
                 # Its emulator ends with this process: nothing should poll it any more.
                 connections.mark_disconnected(db, account, "demo finished")
@@ -115,6 +109,8 @@ def _demo_settings(settings: Settings, base_url: str) -> Settings:
             "qbo_environment": "emulator",
             "qbo_base_url": base_url,
             "token_encryption_key": key,
+            # The CDC poller finds the demo's payment within a second, not a minute.
+            "cdc_interval_seconds": 1.0,
         }
     )
 
@@ -142,17 +138,16 @@ def _connect(settings: Settings, db: wiring.Database, sandbox: Any, account: str
     return realm
 
 
-def _produce(settings: Settings, event: str, records: list[tuple[str, dict[str, Any]]]) -> None:
-    serde = wiring.serde(settings)
-    topic = settings.topics.by_event()[event]
-    producer = kafka.producer(settings.kafka_bootstrap)
-    for key, body in records:
-        producer.produce(topic, key=key, value=serde.encode(event, topic, body))
-    producer.flush(30)
+def _produce(
+    app: wiring.Application, event: str, records: list[tuple[str, dict[str, Any]]]
+) -> None:
+    topic = app.settings.topics.by_event()[event]
+    encoded = [Record(topic, key, app.serde.encode(event, topic, body)) for key, body in records]
+    app.publisher.publish(encoded, timeout=30)
 
 
-def _customers(settings: Settings, account: str) -> None:
-    _produce(settings, "customer.updated", samples.customer_updated_events(account))
+def _customers(app: wiring.Application, account: str) -> None:
+    _produce(app, "customer.updated", samples.customer_updated_events(account))
 
 
 def _customers_done(db: wiring.Database, account: str) -> Any:
@@ -161,9 +156,9 @@ def _customers_done(db: wiring.Database, account: str) -> Any:
     return lambda: len(customers.list_snapshots(db, account)) >= 4
 
 
-def _set_up(settings: Settings, db: wiring.Database, account: str, console: Console) -> None:
+def _set_up(app: wiring.Application, account: str, console: Console) -> None:
     """What a merchant does in Sequence's dashboard before invoices flow."""
-    client = from_factory(wiring.qbo_clients(settings))(account)
+    db, client = app.db, app.clients.for_account(account)[1]
     for customer_id in ("cus_001", "cus_002", "cus_003"):
         result = customer_service.create_customer(db, client, None, account, customer_id)
         console.print(f"created QBO customer {result.link.qbo_customer_id} for {customer_id}")
@@ -206,7 +201,7 @@ def _invoice(
     )
 
 
-def _documents(settings: Settings, account: str) -> list[tuple[str, str]]:
+def _documents(app: wiring.Application, account: str) -> list[tuple[str, str]]:
     """Produces the sample documents; returns (document type, id) of each."""
     by_id = {c[0]: samples.customer(*c) for c in samples._CUSTOMERS}
     invoices = [
@@ -225,15 +220,11 @@ def _documents(settings: Settings, account: str) -> list[tuple[str, str]]:
     del note["invoice_date"]
     envelope = samples.envelope
     _produce(
-        settings,
-        "invoice.finalized",
-        [(i["id"], {**envelope(account), "invoice": i}) for i in invoices],
+        app, "invoice.finalized", [(i["id"], {**envelope(account), "invoice": i}) for i in invoices]
     )
-    _produce(
-        settings, "credit_note.sent", [(note["id"], {**envelope(account), "credit_note": note})]
-    )
+    _produce(app, "credit_note.sent", [(note["id"], {**envelope(account), "credit_note": note})])
     voided = {**invoices[2], "status": "VOIDED"}
-    _produce(settings, "invoice.voided", [(voided["id"], {**envelope(account), "invoice": voided})])
+    _produce(app, "invoice.voided", [(voided["id"], {**envelope(account), "invoice": voided})])
     return [("invoice", i["id"]) for i in invoices] + [("credit_note", note["id"])]
 
 
@@ -251,13 +242,13 @@ def _documents_done(db: wiring.Database, account: str, docs: list[tuple[str, str
     return done
 
 
-def _run(settings: Settings, db: wiring.Database, produce: Any, done: Any, timeout: float) -> None:
+def _run(app: wiring.Application, produce: Any, done: Any, timeout: float) -> None:
     """Runs the consumers until `done()`, as `sequence-qbo run` would."""
     from sequence_qbo.cli import CliError
 
     produce()
     stop = threading.Event()
-    runtime = wiring.runtime(settings, wiring.handlers(settings, db))
+    runtime = app.runtime(app.handlers())
     worker = threading.Thread(target=runtime.run, args=(stop,), daemon=True)
     worker.start()
     deadline = time.monotonic() + timeout
@@ -305,16 +296,14 @@ def _report(
     console.print(table)
 
 
-def _pay_and_watch(
-    settings: Settings, db: wiring.Database, account: str, console: Console, timeout: float
-) -> None:
+def _pay_and_watch(app: wiring.Application, account: str, console: Console, timeout: float) -> None:
     """A customer pays INV-1001 in QBO; the service notices and publishes `invoice.paid`."""
     from sequence_qbo.cli import CliError
 
-    with db.transaction() as tx:
+    with app.db.transaction() as tx:
         row = ledger.get(tx, ledger.DocKey(account, ledger.DocumentType.INVOICE, "inv_1001"))
     assert row is not None and row["qbo_id"]
-    client = wiring.qbo_clients(settings).for_account(account)[1]
+    client = app.clients.for_account(account)[1]
     invoice = client.get("Invoice", row["qbo_id"])
     amount = Decimal(str(invoice["Balance"]))
     payment = client.create(
@@ -332,23 +321,20 @@ def _pay_and_watch(
         f"paid QBO invoice {row['qbo_id']} (INV-1001): Payment {payment['Id']} "
         f"of {amount}; waiting for invoice.paid …"
     )
-    fast = Settings(**{**settings.model_dump(), "cdc_interval_seconds": 1.0})
-    found = _watch_paid(fast, db, account, timeout)
+    found = _watch_paid(app, account, timeout)
     if found is None:
         raise CliError(f"no invoice.paid for INV-1001 within {timeout:.0f}s")
-    table = Table("field", "value", title=f"invoice.paid on {settings.topics.invoice_paid}")
+    table = Table("field", "value", title=f"invoice.paid on {app.settings.topics.invoice_paid}")
     for name, value in found.items():
         table.add_row(name, str(value))
     console.print(table)
 
 
-def _watch_paid(
-    settings: Settings, db: wiring.Database, account: str, timeout: float
-) -> dict[str, Any] | None:
+def _watch_paid(app: wiring.Application, account: str, timeout: float) -> dict[str, Any] | None:
     """Runs the consumers and the reconciliation loops until the event is on the topic."""
     from confluent_kafka import Consumer
 
-    serde = wiring.serde(settings)
+    settings, serde = app.settings, app.serde
     reader = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
@@ -359,8 +345,8 @@ def _watch_paid(
     )
     reader.subscribe([settings.topics.invoice_paid])
     stop = threading.Event()
-    runtime = wiring.runtime(settings, wiring.handlers(settings, db))
-    runs = [runtime.run, *(loop.run for loop in wiring.reconcile_loops(settings, db))]
+    runtime = app.runtime(app.handlers())
+    runs = [runtime.run, *(loop.run for loop in app.reconcile_loops())]
     threads = [threading.Thread(target=run, args=(stop,), daemon=True) for run in runs]
     for thread in threads:
         thread.start()

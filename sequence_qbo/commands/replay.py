@@ -61,8 +61,8 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.until and args.until < args.since:
         raise CliError("--to is before --from")
-    with wiring.database(settings) as db:
-        handlers = wiring.handlers(settings, db)
+    with wiring.Application(settings) as app:
+        handlers = app.handlers()
         if args.topic not in handlers:
             raise CliError(
                 f"not an input topic: {args.topic} (input topics: {', '.join(sorted(handlers))})"

@@ -59,9 +59,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("--threads and --group-limit must be at least 1")
     if not args.text_logs:
         logs.use_json(logging.getLogger().level)
-    db = wiring.database(settings).open()
-    try:
-        handlers = wiring.handlers(settings, db)
+    with wiring.Application(settings) as app:
+        handlers = app.handlers()
         if args.only:
             unknown = sorted(set(args.only) - set(handlers))
             if unknown:
@@ -76,7 +75,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         options = RuntimeOptions(
             engine=EngineOptions(max_in_flight=args.threads, group_limit=args.group_limit)
         )
-        runtime = wiring.runtime(settings, handlers, metrics, options=options)
+        runtime = app.runtime(handlers, metrics, options=options)
         log.info(
             "consuming %s (metrics on :%s)",
             ", ".join(sorted(handlers)),
@@ -84,9 +83,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         stop = stop_on_signals()
         # The reconciliation loops go with the process that reconciles (`--only` may leave it out).
-        loops = (
-            wiring.reconcile_loops(settings, db) if settings.topics.qbo_changes in handlers else ()
-        )
+        loops = app.reconcile_loops() if settings.topics.qbo_changes in handlers else ()
         threads = start_loops(loops, stop)
         try:
             runtime.run(stop)
@@ -94,8 +91,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             stop.set()
             for thread in threads:
                 thread.join(60)
-    finally:
-        db.close()
     return 0
 
 

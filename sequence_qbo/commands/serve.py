@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from api import realms
     from api.app import Deps, create_app
     from api.deliveries import PgDeliveryLog
-    from api.publisher import KafkaChangePublisher
     from sequence_qbo.cli import CliError
     from store.db import StoreUnavailable
 
@@ -35,47 +33,40 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             "SEQUENCE_QBO_WEBHOOK_VERIFIER_TOKEN is not set, so no Intuit webhook "
             "could be verified: set it to the app's verifier token and start again."
         )
-    try:
-        db = wiring.database(settings).open()
-    except StoreUnavailable as exc:
-        raise CliError(f"cannot reach PostgreSQL (SEQUENCE_QBO_DATABASE_URL): {exc}") from exc
-    publisher = KafkaChangePublisher(
-        settings.kafka_bootstrap, wiring.serde(settings), settings.topics.qbo_changes
-    )
-    try:
-        with publisher:
-            lookup = realms.cached(realms.AccountForRealm(db))
-            deps = Deps(
-                settings,
-                publisher,
-                lookup,
-                PgDeliveryLog(db),
-                admin=_admin(settings, db) if settings.admin_token else None,
-            )
-            log.info("serving on http://%s:%d", settings.api_host, settings.api_port)
-            uvicorn.run(
-                create_app(deps),
-                host=settings.api_host,
-                port=settings.api_port,
-                log_level="info",
-                access_log=False,
-            )
-    finally:
-        db.close()
+    with wiring.Application(settings) as app:
+        try:
+            db = app.db
+        except StoreUnavailable as exc:
+            raise CliError(f"cannot reach PostgreSQL (SEQUENCE_QBO_DATABASE_URL): {exc}") from exc
+        deps = Deps(
+            settings,
+            app.change_publisher(),
+            realms.cached(realms.AccountForRealm(db)),
+            PgDeliveryLog(db),
+            admin=_admin(app) if settings.admin_token else None,
+        )
+        log.info("serving on http://%s:%d", settings.api_host, settings.api_port)
+        uvicorn.run(
+            create_app(deps),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="info",
+            access_log=False,
+        )
     return 0
 
 
-def _admin(settings: Settings, db: wiring.Database) -> Any:
+def _admin(app: wiring.Application) -> Any:
     """The admin API: the same services as the CLI, behind the bearer token."""
     from api.admin import AdminDeps
-    from sync.deps import Deps as ServiceDeps
-    from sync.deps import from_factory
-    from sync.outbox import kafka_publishing
 
+    settings = app.settings
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
-    clients = wiring.qbo_clients(settings)
-    serde = wiring.serde(settings)
-    services = ServiceDeps(db, from_factory(clients), kafka_publishing(settings, serde))
-    # Built on the first re-sync (its Kafka producer is not needed before), then reused.
-    sync = functools.cache(lambda: wiring.document_sync(settings, db, clients, serde))
-    return AdminDeps(token, services, report_dir=Path(settings.report_dir), document_sync=sync)
+    _ = app.clients  # refuses to start without a token encryption key, as `run` does
+    # The document sync is built on the first re-sync (its publisher is not needed before).
+    return AdminDeps(
+        token,
+        app.services,
+        report_dir=Path(settings.report_dir),
+        document_sync=lambda: app.document_sync,
+    )

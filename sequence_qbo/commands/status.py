@@ -79,9 +79,9 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 def _resync(args: argparse.Namespace, settings: Settings) -> int:
     from sequence_qbo.cli import CliError
 
-    with wiring.database(settings) as db:
-        sync = wiring.document_sync(settings, db, wiring.qbo_clients(settings))
-        targets = _targets(db, args)
+    with wiring.Application(settings) as app:
+        sync = app.document_sync
+        targets = _targets(app.db, args)
         if not targets:
             raise CliError(
                 f"no failed documents in account {args.account}"

@@ -16,13 +16,14 @@ from api.admin import AdminDeps
 from api.app import Deps, create_app
 from api.deliveries import MemoryDeliveryLog
 from api.realms import from_mapping
+from publishing import KafkaPublisher
 from qbo import errors as qbo_errors
 from schemas.models import CreditNote, Invoice
 from sequence_qbo import samples
 from store.db import Database
 from sync.deps import Deps as ServiceDeps
 from sync.deps import from_factory
-from sync.outbox import kafka_publishing
+from sync.publish import Publishing
 from tests.integration.api.server import serving
 from tests.integration.invoices.world import UK_CUSTOMER, World, make_world
 from tests.unit.api.fakes import ListPublisher
@@ -75,9 +76,8 @@ def _invoice(iid: str, customer: dict[str, Any]) -> Invoice:
 
 def _app(world: World, sync: Any, token: str | None = TOKEN) -> FastAPI:
     settings = world.c.settings
-    services = ServiceDeps(
-        world.db, from_factory(world.factory), kafka_publishing(settings, world.serde)
-    )
+    pub = Publishing.over(KafkaPublisher(settings.kafka_bootstrap), settings.topics, world.serde)
+    services = ServiceDeps(world.db, from_factory(world.factory), pub)
     factory = (lambda: sync) if sync is not None else None
     admin = AdminDeps(token, services, document_sync=factory)
     return create_app(

@@ -9,7 +9,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
-from consumers.runtime import kafka
+from publishing import KafkaPublisher
 from qbo import requestids
 from qbo.client import QboClient
 from qbo.connection import ClientFactory, store_connection
@@ -22,7 +22,7 @@ from sequence_qbo.settings import Settings
 from store import customers
 from store.db import Database
 from sync.deps import Deps, from_factory
-from sync.outbox import KafkaOutbox, Publishing
+from sync.publish import Publishing
 
 ACCOUNT = "acct_cust"
 ROOMY = {"per_minute": 100_000, "per_second": 1_000, "concurrent": 50, "batch_per_minute": 10_000}
@@ -78,8 +78,8 @@ def world(settings: Settings, db: Database, sandbox: SandboxHandle, profile: str
         dt.datetime.now(dt.UTC) + dt.timedelta(seconds=int(token["expires_in"])),
     )
     factory = ClientFactory(settings, db)
-    pub = Publishing(
-        KafkaOutbox(kafka.producer(settings.kafka_bootstrap)), settings.topics, make_serde(None)
+    pub = Publishing.over(
+        KafkaPublisher(settings.kafka_bootstrap), settings.topics, make_serde(None)
     )
     raw = QboClient(
         realm_id,

@@ -31,9 +31,10 @@ class World:
     def __init__(self, c: Connected, db: Database, registry_url: str) -> None:
         self.c, self.db = c, db
         self.registry = SchemaRegistryClient.new_client({"url": registry_url})
-        self.factory = wiring.qbo_clients(c.settings)
-        self.client = self.factory.for_account(c.account_id)[1]
         self.serde = serde.Serde(serde.RegistryResolver("unused", client=self.registry))
+        self.app = wiring.Application(c.settings, db=db, serde_=self.serde)
+        self.factory = self.app.clients
+        self.client = self.factory.for_account(c.account_id)[1]
 
     def link(self, snapshot: dict[str, Any], currency: str | None = None) -> str:
         from schemas.models import Customer
@@ -88,12 +89,7 @@ class World:
         )
 
     def runtime(self, group: str | None = None) -> Any:
-        settings = self.c.settings
-        if group:
-            settings = settings.model_copy(update={"consumer_group": group})
-        return wiring.runtime(
-            settings, wiring.handlers(settings, self.db, self.serde), serde_=self.serde
-        )
+        return self.app.runtime(self.app.handlers(), group=group)
 
     def row(self, doc_type: str, sequence_id: str) -> dict[str, Any] | None:
         with self.db.transaction() as tx:
@@ -109,11 +105,22 @@ class World:
             message=f"{doc_type} {sequence_id} to be synced or failed",
         )
 
+    def settled(self, doc_type: str, sequence_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Waits until the document is synced, voided or failed (not pending, retrying or
+        waiting); returns its ledger row."""
+        return wait_until(
+            lambda: (r := self.row(doc_type, sequence_id))
+            and r["status"] in ("synced", "voided", "failed")
+            and r,
+            timeout=timeout,
+            message=f"{doc_type} {sequence_id} to settle",
+        )
+
     def qbo(self, entity: str) -> list[dict[str, Any]]:
         return self.c.sandbox.objects(self.c.realm_id, entity)["objects"]
 
     def sync_service(self) -> Any:
-        return wiring.document_sync(self.c.settings, self.db, self.factory, self.serde)
+        return self.app.document_sync
 
     @staticmethod
     def doc_type(name: str) -> ledger.DocumentType:

@@ -15,7 +15,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from consumers.cdc import CdcPoller
 from consumers.outbox import OutboxRelay
-from consumers.runtime import kafka
+from publishing import KafkaPublisher
 from schemas.models import Invoice
 from sequence_qbo import samples
 from tests.helpers import wait_until
@@ -109,7 +109,7 @@ class Reconciling(World):
     def relay(self, cls: type[OutboxRelay] = OutboxRelay) -> OutboxRelay:
         return cls(
             self.db,
-            kafka.producer(self.c.settings.kafka_bootstrap),
+            KafkaPublisher(self.c.settings.kafka_bootstrap),
             self.serde,
             self.c.settings.topics.invoice_paid,
             interval=0.1,
@@ -119,7 +119,7 @@ class Reconciling(World):
         return CdcPoller(
             self.db,
             self.factory.for_account,
-            kafka.producer(self.c.settings.kafka_bootstrap),
+            KafkaPublisher(self.c.settings.kafka_bootstrap),
             self.serde,
             self.c.settings.topics.qbo_changes,
             **{"interval": 0.2, **options},

@@ -15,7 +15,7 @@ from sync import _report, products, resync, suggest
 from sync import settings as settings_service
 from sync._importable import Problem, Rejected
 from sync.errors import Invalid
-from sync.outbox import Publishing
+from sync.publish import Publishing
 
 
 @pytest.mark.parametrize(
