@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
@@ -20,6 +21,7 @@ from fastapi.responses import HTMLResponse
 from api import admin, documents
 from api.admin import AdminDeps
 from api.documents import AccountStatus
+from store import ledger
 from store.db import Database
 
 __all__ = ["render", "router"]
@@ -35,6 +37,7 @@ th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e4e7
 th { background: #f0f2f5; font-weight: 600; }
 .muted { color: #7b8794; } .synced, .created, .updated, .adopted { color: #1f7a3d; }
 .failed { color: #b42318; font-weight: 600; } .pending, .skipped { color: #8a6d00; }
+.retrying, .waiting { color: #b54708; font-weight: 600; }
 .voided { color: #52606d; } code { font-size: 12px; }
 section.account { border-top: 2px solid #d9dee4; }
 """
@@ -51,7 +54,8 @@ def router(deps: AdminDeps | None) -> APIRouter:
         limit: int = Query(50, ge=1, le=1000, description="recent attempts and failures"),
     ) -> HTMLResponse:
         status = documents.read_status(_db(db), None, failures=limit, attempts=limit)
-        return _page(render(status, link_accounts=True))
+        states = read_states(_db(db), None, limit)
+        return _page(render(status, link_accounts=True, states=states))
 
     @r.get("/status/{account_id}", response_class=HTMLResponse, summary="Status page: one account")
     def account(
@@ -59,7 +63,8 @@ def router(deps: AdminDeps | None) -> APIRouter:
         limit: int = Query(50, ge=1, le=1000, description="recent attempts and failures"),
     ) -> HTMLResponse:
         status = documents.read_status(_db(db), account_id, failures=limit, attempts=limit)
-        return _page(render(status, link_accounts=False))
+        states = read_states(_db(db), account_id, limit)
+        return _page(render(status, link_accounts=False, states=states))
 
     return r
 
@@ -75,12 +80,53 @@ def _page(body: str) -> HTMLResponse:
     return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 
-def render(status: AccountStatus, *, link_accounts: bool) -> str:
-    """The whole page; one section per account, newest first within each table."""
-    accounts = _accounts(status)
+@dataclass(frozen=True)
+class DocumentState:
+    """A document failed, retrying or waiting (docs/failures.md), and since when."""
+
+    account_id: str
+    document_type: str
+    sequence_id: str
+    customer_id: str | None
+    status: str
+    reason_code: str
+    message: str | None
+    attempts: int
+    state_since: dt.datetime
+    waits_for: str | None = None
+
+
+def read_states(db: Database, account_id: str | None, limit: int) -> list[DocumentState]:
+    """Documents failed, retrying or waiting, newest state first."""
+    return [
+        DocumentState(
+            r["account_id"],
+            r["document_type"],
+            r["sequence_id"],
+            r["customer_id"],
+            r["status"],
+            r["reason_code"],
+            r["message"],
+            r["attempts"],
+            r["state_since"],
+            f"{r['waits_for_type']} {r['waits_for_id']}" if r["waits_for_id"] else None,
+        )
+        for r in ledger.problems(db, account_id=account_id, limit=limit)
+    ]
+
+
+def render(
+    status: AccountStatus,
+    *,
+    link_accounts: bool,
+    states: Sequence[DocumentState] | None = None,
+) -> str:
+    """The whole page; one section per account, newest first within each table. `states`
+    (documents failed, retrying or waiting) replaces the failed-only table when given."""
+    accounts = _accounts(status, states or ())
     title = "sequence-qbo status" + (f": {status.account_id}" if status.account_id else "")
     back = "" if link_accounts else '<p><a href="../status">← all accounts</a></p>'
-    sections = "".join(_section(status, a, link_accounts) for a in accounts)
+    sections = "".join(_section(status, a, link_accounts, states) for a in accounts)
     empty = '<p class="muted">No documents in the ledger yet.</p>'
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -91,23 +137,48 @@ def render(status: AccountStatus, *, link_accounts: bool) -> str:
     )
 
 
-def _accounts(status: AccountStatus) -> list[str]:
+def _accounts(status: AccountStatus, states: Sequence[DocumentState]) -> list[str]:
     if status.account_id is not None:
         return [status.account_id]
-    rows = (status.summary, status.failed, status.recent_attempts)
+    rows = (status.summary, status.failed, status.recent_attempts, states)
     return sorted({row.account_id for table in rows for row in table})
 
 
-def _section(status: AccountStatus, account_id: str, link: bool) -> str:
+def _section(
+    status: AccountStatus, account_id: str, link: bool, states: Sequence[DocumentState] | None
+) -> str:
     name = _e(account_id)
     heading = f'<a href="status/{_e(quote(account_id, safe=""))}">{name}</a>' if link else name
+    trouble = (
+        _failures([r for r in status.failed if r.account_id == account_id])
+        if states is None
+        else _states([r for r in states if r.account_id == account_id])
+    )
     return (
         f'<section class="account"><h2>Account {heading}</h2>'
         f"{_summary([r for r in status.summary if r.account_id == account_id])}"
-        f"{_failures([r for r in status.failed if r.account_id == account_id])}"
+        f"{trouble}"
         f"{_attempts([r for r in status.recent_attempts if r.account_id == account_id])}"
         f"</section>"
     )
+
+
+def _states(rows: Sequence[DocumentState]) -> str:
+    body = [
+        (
+            _e(r.document_type),
+            _code(r.sequence_id),
+            _e(r.customer_id or ""),
+            _badge(r.status),
+            f'<span class="{_e(r.status)}">{_e(r.reason_code)}</span>',
+            _when(r.state_since),
+            _e((r.message or "") + (f" (waits for {r.waits_for})" if r.waits_for else "")),
+            str(r.attempts),
+        )
+        for r in rows
+    ]
+    head = ("document", "id", "customer", "state", "reason", "since", "message", "attempts")
+    return "<h3>Documents failed, retrying or waiting</h3>" + _table(head, body)
 
 
 def _summary(rows: Sequence[documents.Count]) -> str:

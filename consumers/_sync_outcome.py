@@ -1,27 +1,156 @@
-"""Maps a document sync's result, or the error it raised, to the runtime's outcomes."""
+"""The one place a sync's result, or the error it raised, becomes a runtime outcome.
+
+The error's state comes from the taxonomy (`sync.failures.classify`, docs/failures.md) and is
+recorded in the ledger and announced on `qbo.sync_status` (once per change) before the outcome
+is returned:
+
+    retrying  → Retry(scope=realm|key, after=the Retry-After asked for): waited out, no DLQ
+    failed    → Failed: done with the message; `resync` (or the event that clears the reason)
+                syncs it again
+    waiting   → Done("waiting") once stored: a durable state, woken by what it waits for
+    (None)    → re-raised: a bug; the runtime retries it with capped backoff and logs it
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from consumers.runtime.types import Done, Failed, Outcome, Retry
-from qbo import errors as qbo_errors
-from store.db import StoreUnavailable
-from sync.documents import SyncResult, Waiting
+from store import ledger
+from store.db import Database
+from store.ledger import DocKey
+from sync import failures
+from sync.failures import Verdict
+
+__all__ = [
+    "LedgerRecorder",
+    "Recorder",
+    "document_outcome",
+    "outcome_for",
+    "outcome_of",
+    "recorder_for",
+    "result_outcome",
+]
+
+# Least wait before a retry when the other side asked for none (the runtime backs off from it).
+_RETRY_FLOOR = 1.0
 
 
-def outcome_of(run: Callable[[], SyncResult]) -> Outcome:
+class Recorder(Protocol):
+    """Stores a verdict as the document's state (and announces it); True once stored."""
+
+    def __call__(self, key: DocKey, verdict: Verdict, waits_for: DocKey | None) -> bool: ...
+
+
+def outcome_of(
+    run: Callable[[], Any], *, key: DocKey | None = None, record: Recorder | None = None
+) -> Outcome:
+    """Runs a sync; its result or its error as an outcome. With `key` and `record`, an error's
+    state is stored on the document's ledger row first."""
     try:
         result = run()
-    except Waiting as exc:
-        return Retry(str(exc), after=2.0)
-    except qbo_errors.Retryable as exc:
-        return Retry(str(exc), after=exc.retry_after or 1.0)
-    except (qbo_errors.NotConnected, qbo_errors.ReauthRequired) as exc:
-        # Nothing to do until the merchant (re)connects; `resync` replays it afterwards.
-        return Failed("qbo_not_connected", str(exc))
-    except StoreUnavailable as exc:
-        return Retry(f"database unavailable: {exc}", after=2.0)
-    if result.outcome == "failed":
+    except Exception as exc:
+        verdict = failures.classify(exc)
+        if verdict is None:
+            raise
+        return _settle(verdict, key, record, getattr(exc, "waits_for", None))
+    return result_outcome(result)
+
+
+def result_outcome(result: Any) -> Outcome:
+    """A `SyncResult` (or any result with `outcome`, `reason_code`, `message`) as an outcome;
+    the sync recorded its state itself (`waiting` is stored: done with the message)."""
+    if isinstance(result, Done):
+        return result
+    outcome = str(result.outcome)
+    if outcome == "failed":
         return Failed(result.reason_code or "failed", result.message or "")
-    return Done(result.outcome)
+    if outcome in ("retrying", "busy"):  # busy: another sync holds the document right now
+        return Retry(
+            f"{result.reason_code}: {result.message}",
+            after=getattr(result, "retry_after", None) or _RETRY_FLOOR,
+            scope=getattr(result, "scope", "key"),
+        )
+    return Done(outcome)
+
+
+def outcome_for(verdict: Verdict, *, stored: bool) -> Outcome:
+    if verdict.kind == "retrying":
+        return Retry(
+            f"{verdict.reason}: {verdict.message}",
+            after=verdict.retry_after or _RETRY_FLOOR,
+            scope=verdict.scope,
+        )
+    if verdict.kind == "failed":
+        return Failed(verdict.reason, verdict.message)
+    if stored:
+        return Done("waiting")
+    # Not stored (no ledger at hand, or it could not be written): keep the message until it is.
+    return Retry(f"{verdict.reason}: {verdict.message}", after=2.0, scope="key")
+
+
+def _settle(
+    verdict: Verdict, key: DocKey | None, record: Recorder | None, waits_for: DocKey | None
+) -> Outcome:
+    if key is None or record is None:
+        return outcome_for(verdict, stored=False)
+    try:
+        stored = record(key, verdict, waits_for)
+    except Exception as exc:  # the ledger or the broker is down: the state is not recorded yet
+        later = failures.classify(exc)
+        if later is None:
+            raise
+        return Retry(
+            f"{verdict.reason} not recorded yet ({later.reason}: {later.message})",
+            after=later.retry_after or _RETRY_FLOOR,
+            scope="key",
+        )
+    return outcome_for(verdict, stored=stored)
+
+
+# Announces a document's ledger state if it changed (`consumers.status.SyncStatusPublisher`).
+Announce = Callable[[DocKey], object]
+
+
+@dataclass(frozen=True)
+class LedgerRecorder:
+    """Stores verdicts on the ledger row (created when missing) with an attempt record, then
+    announces the state; `customer_id` fills the row's customer (re-sync on link)."""
+
+    db: Database
+    announce: Announce | None = None
+    customer_id: str | None = None
+
+    def __call__(self, key: DocKey, verdict: Verdict, waits_for: DocKey | None) -> bool:
+        with self.db.transaction() as tx:
+            cid = self.customer_id
+            if verdict.kind == "retrying":
+                ledger.mark_retrying(tx, key, verdict.reason, verdict.message, customer_id=cid)
+            elif verdict.kind == "waiting":
+                ledger.mark_waiting(
+                    tx, key, verdict.reason, verdict.message, waits_for, customer_id=cid
+                )
+            else:
+                ledger.record_failure(tx, key, verdict.reason, verdict.message, customer_id=cid)
+            ledger.record_attempt(
+                tx, key, outcome=verdict.kind, reason_code=verdict.reason, message=verdict.message
+            )
+        if self.announce is not None:
+            self.announce(key)
+        return True
+
+
+def recorder_for(sync: Any) -> LedgerRecorder:
+    """The recorder of a `DocumentSync`: its database, and its status sink's announcements when
+    the sink compares states (`SyncStatusPublisher` built with the database)."""
+    status: Any = getattr(sync, "status", None)
+    gated = getattr(status, "db", None) is not None
+    announce: Announce | None = status.publish_state if gated else None
+    return LedgerRecorder(sync.db, announce)
+
+
+def document_outcome(sync: Any, key: DocKey, run: Callable[[], Any]) -> Outcome:
+    """`outcome_of` for a document sync: an error's state goes to the document's row."""
+    return outcome_of(run, key=key, record=recorder_for(sync))

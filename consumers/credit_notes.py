@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from consumers._sync_outcome import outcome_of
+from consumers._sync_outcome import document_outcome
 from consumers._validation import parse
 from consumers.runtime.types import Event, Outcome, Poison
 from schemas.models import CreditNoteSent
+from store.ledger import DocKey, DocumentType
 from sync.documents import DocumentSync
 
 
@@ -19,6 +20,9 @@ class CreditNoteHandler:
         parsed = parse(CreditNoteSent, event.value)
         if isinstance(parsed, Poison):
             return parsed
-        return outcome_of(
-            lambda: self.sync.sync(parsed.account_id, parsed.credit_note, parsed.occurred_at)
+        key = DocKey(parsed.account_id, DocumentType.CREDIT_NOTE, parsed.credit_note.id)
+        return document_outcome(
+            self.sync,
+            key,
+            lambda: self.sync.sync(parsed.account_id, parsed.credit_note, parsed.occurred_at),
         )

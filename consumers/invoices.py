@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from consumers._sync_outcome import outcome_of
+from consumers._sync_outcome import document_outcome
 from consumers._validation import parse
 from consumers.runtime.types import Event, Outcome, Poison
 from schemas.models import InvoiceEvent
+from store.ledger import DocKey, DocumentType
 from sync.documents import DocumentSync
 
 
@@ -20,8 +21,11 @@ class InvoiceHandler:
         parsed = parse(InvoiceEvent, event.value)
         if isinstance(parsed, Poison):
             return parsed
-        return outcome_of(
-            lambda: self.sync.sync(parsed.account_id, parsed.invoice, parsed.occurred_at)
+        key = DocKey(parsed.account_id, DocumentType.INVOICE, parsed.invoice.id)
+        return document_outcome(
+            self.sync,
+            key,
+            lambda: self.sync.sync(parsed.account_id, parsed.invoice, parsed.occurred_at),
         )
 
 
@@ -35,4 +39,7 @@ class InvoiceVoidedHandler:
         parsed = parse(InvoiceEvent, event.value)
         if isinstance(parsed, Poison):
             return parsed
-        return outcome_of(lambda: self.sync.void(parsed.account_id, parsed.invoice))
+        key = DocKey(parsed.account_id, DocumentType.INVOICE, parsed.invoice.id)
+        return document_outcome(
+            self.sync, key, lambda: self.sync.void(parsed.account_id, parsed.invoice)
+        )

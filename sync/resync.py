@@ -2,23 +2,26 @@
 
 They go to the internal topic `Topics.resync` (`sequence-qbo.resync`), keyed by the document
 id (a re-sync queues behind that document's other work on one partition), as the `qbo.resync`
-Avro record that `consumers/resync.py` decodes. (The brief said plain JSON; the lead's consumer
-and schema, `schemas/qbo.resync.avsc`, settled on Avro, so this follows them.)
+Avro record that `consumers/resync.py` decodes: Avro like every other topic, so the registry
+and the compatibility tests cover this contract too
+(docs/events.md#qboresync-topic-sequence-qboresync).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import cast
 
 from store import ledger
 from store.db import Database, Tx
-from sync.outbox import Publishing
+from sync.publish import Publishing
 
-__all__ = ["request_resync", "resync_waiting_for_customer"]
-
-WAITING_REASON = "customer_not_linked"
+__all__ = [
+    "request_resync",
+    "resync_waiting_for_customer",
+    "resync_waiting_for_invoice",
+    "wake",
+]
 
 
 def request_resync(
@@ -45,19 +48,37 @@ def request_resync(
 def resync_waiting_for_customer(
     db: Database | Tx, pub: Publishing, account_id: str, customer_id: str
 ) -> list[str]:
-    """Re-syncs the customer's documents that failed with `customer_not_linked` (PRODUCT.md
-    §4: linking re-syncs them); returns their ids once the broker has acknowledged them."""
-    # A Tx offers the same one/all as a Database (store.db): the auto-create path passes one.
-    rows = ledger.failed(
-        cast(Database, db),
-        account_id=account_id,
-        reason_code=WAITING_REASON,
-        customer_id=customer_id,
-        limit=100_000,
-    )
-    for row in rows:
-        request_resync(
-            pub, account_id, row["document_type"], row["sequence_id"], reason="customer_linked"
-        )
-    pub.outbox.flush()
-    return [row["sequence_id"] for row in rows]
+    """Re-syncs the customer's documents failed or waiting with `customer_not_linked`
+    (linking re-syncs them: docs/qbo-mapping.md#customers); returns their ids once the broker
+    has acknowledged them."""
+    keys = ledger.waking_for_customer(db, account_id, customer_id)
+    return _request_all(pub, keys, reason="customer_linked")
+
+
+def resync_waiting_for_invoice(
+    db: Database | Tx, pub: Publishing, account_id: str, invoice_id: str
+) -> list[str]:
+    """Re-syncs what an invoice's sync clears: documents stored `waiting` on it, and credit
+    notes failed with `invoice_not_synced` for it. Called once the invoice is in QBO (the
+    document sync, after recording it synced); returns their ids once acknowledged."""
+    keys = ledger.waking_for_invoice(db, account_id, invoice_id)
+    return _request_all(pub, keys, reason="invoice_synced")
+
+
+def wake(db: Database | Tx, pub: Publishing, key: ledger.DocKey) -> list[str]:
+    """Re-syncs whatever `key` becoming synced clears (an invoice: its credit notes and voids
+    waiting; anything else: the documents stored waiting on it)."""
+    if key.document_type is ledger.DocumentType.INVOICE:
+        return resync_waiting_for_invoice(db, pub, key.account_id, key.sequence_id)
+    keys = ledger.waiting_on(db, key.account_id, str(key.document_type), key.sequence_id)
+    return _request_all(pub, keys, reason=f"{key.document_type}_synced")
+
+
+def _request_all(pub: Publishing, keys: list[ledger.DocKey], *, reason: str) -> list[str]:
+    """Through `sequence-qbo.resync`, the path every re-sync takes: each request queues behind
+    the document's other work, and the sync it triggers records and announces the outcome."""
+    for key in keys:
+        request_resync(pub, key.account_id, str(key.document_type), key.sequence_id, reason=reason)
+    if keys:
+        pub.outbox.flush()
+    return [key.sequence_id for key in keys]

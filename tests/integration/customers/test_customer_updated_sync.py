@@ -1,5 +1,6 @@
-"""`customer.updated` through the broker keeps a linked QBO customer current (PRODUCT.md §4):
-sparse updates, a stale SyncToken re-read and re-applied, replays that write nothing."""
+"""`customer.updated` through the broker keeps a linked QBO customer current
+(docs/qbo-mapping.md#customers): sparse updates, a stale SyncToken re-read and re-applied,
+replays that write nothing."""
 
 from __future__ import annotations
 
@@ -134,8 +135,9 @@ def test_a_rename_onto_a_taken_name_fails_with_its_reason(uk: World) -> None:
     assert isinstance(outcome, Failed) and outcome.reason_code == "duplicate_name"
     done = handler.handle(_event(_snapshot("Not Taken Ltd", "ap@acme.example")))
     assert done == Done("qbo_updated")
+    # Nothing written anywhere: the replay summary counts it unchanged.
     assert handler.handle(_event(_snapshot("Not Taken Ltd", "ap@acme.example"))) == Done(
-        "qbo_unchanged"
+        "unchanged"
     )
 
 
@@ -146,4 +148,4 @@ def test_a_broken_connection_is_a_business_failure_not_a_retry(uk: World) -> Non
         raise qbo_errors.NotConnected(f"account {account_id} has no QBO connection")
 
     outcome = CustomerUpdatedHandler(uk.db, nobody).handle(_event(_snapshot("New", "n@x.ex")))
-    assert isinstance(outcome, Failed) and outcome.reason_code == "not_connected"
+    assert isinstance(outcome, Failed) and outcome.reason_code == "qbo_not_connected"
