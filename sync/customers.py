@@ -69,7 +69,12 @@ def link_customer(
     expected_currency: str | None = None,
 ) -> LinkResult:
     """Links to an existing QBO customer by id. `expected_currency`: the currency the merchant
-    expects (multi-currency realms); a QBO customer in another one is refused."""
+    expects (multi-currency realms); a QBO customer in another one is refused.
+
+    The QBO customer is kept as the merchant chose it: the link records the hash of the
+    Sequence snapshot stored now as already synced, so neither a redelivery nor a replay of
+    that snapshot (even one consumed before the link) writes to QBO; the next change made in
+    Sequence is pushed."""
     found = _qbo.get(client, "Customer", qbo_customer_id, "qbo_customer_not_found")
     if found.get("Active") is False:
         raise Invalid(
@@ -93,10 +98,16 @@ def link_customer(
         qbo_customer_id,
         found["SyncToken"],
         currency,
-        None,
+        _stored_hash(db, account_id, customer_id),
         "link",
     )
     return _store(db, pub, link, found)
+
+
+def _stored_hash(db: Database, account_id: str, customer_id: str) -> str | None:
+    """The hash of the stored snapshot; None when none has arrived (the first one is pushed)."""
+    row = snapshots.get_snapshot(db, account_id, customer_id)
+    return None if row is None else str(row["snapshot_hash"])
 
 
 def create_customer(
