@@ -13,7 +13,10 @@ from pydantic import ValidationError
 
 from qbo import errors as qbo_errors
 from sequence_qbo import settings as settings_mod
+from sequence_qbo.errors import CliError
 from store.db import StoreUnavailable
+
+__all__ = ["COMMANDS", "CliError", "build_parser", "main"]
 
 # Command modules, in the order `--help` lists them.
 COMMANDS = (
@@ -34,10 +37,6 @@ COMMANDS = (
     "sequence_qbo.commands.sandbox",
     "sequence_qbo.commands.demo",
 )
-
-
-class CliError(Exception):
-    """A problem to report as one sentence and exit code 2 (bad input or set-up)."""
 
 
 def build_parser() -> argparse.ArgumentParser:

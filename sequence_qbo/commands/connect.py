@@ -20,6 +20,7 @@ from qbo import errors
 from qbo.callback import CallbackReceiver, parse_callback
 from qbo.connection import ClientFactory
 from sequence_qbo import wiring
+from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 from store import connections
 from store.connections import CompanyChangeRefused, ConnectRefused, RealmChange
@@ -56,8 +57,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _factory(settings: Settings, db: Database) -> ClientFactory:
-    from sequence_qbo.cli import CliError
-
     try:
         return ClientFactory(settings, db)
     except errors.ConfigError as exc:
@@ -65,8 +64,6 @@ def _factory(settings: Settings, db: Database) -> ClientFactory:
 
 
 def _connect(args: argparse.Namespace, settings: Settings) -> int:
-    from sequence_qbo.cli import CliError
-
     state = secrets.token_urlsafe(24)
     with wiring.database(settings) as db:
         factory = _factory(settings, db)
@@ -152,8 +149,6 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _disconnect(args: argparse.Namespace, settings: Settings) -> int:
-    from sequence_qbo.cli import CliError
-
     with wiring.database(settings) as db:
         factory = _factory(settings, db)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 from store.db import StoreUnavailable
 from store.migrate import migrate
@@ -17,8 +18,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from sequence_qbo.cli import CliError
-
     try:
         applied = migrate(settings.database_url.get_secret_value())
     except StoreUnavailable as exc:

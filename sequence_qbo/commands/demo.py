@@ -33,6 +33,7 @@ from rich.table import Table
 from publishing import Record
 from qbo.connection import store_connection
 from sequence_qbo import samples, wiring
+from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 from sequence_qbo.topics import ensure_topics
 from store import connections, ledger
@@ -116,8 +117,6 @@ def _demo_settings(settings: Settings, base_url: str) -> Settings:
 
 
 def _connect(settings: Settings, db: wiring.Database, sandbox: Any, account: str) -> str:
-    from sequence_qbo.cli import CliError
-
     if sandbox is None:
         raise CliError(
             "with SEQUENCE_QBO_QBO_BASE_URL set, connect the account yourself "
@@ -244,8 +243,6 @@ def _documents_done(db: wiring.Database, account: str, docs: list[tuple[str, str
 
 def _run(app: wiring.Application, produce: Any, done: Any, timeout: float) -> None:
     """Runs the consumers until `done()`, as `sequence-qbo run` would."""
-    from sequence_qbo.cli import CliError
-
     produce()
     stop = threading.Event()
     runtime = app.runtime(app.handlers())
@@ -298,8 +295,6 @@ def _report(
 
 def _pay_and_watch(app: wiring.Application, account: str, console: Console, timeout: float) -> None:
     """A customer pays INV-1001 in QBO; the service notices and publishes `invoice.paid`."""
-    from sequence_qbo.cli import CliError
-
     with app.db.transaction() as tx:
         row = ledger.get(tx, ledger.DocKey(account, ledger.DocumentType.INVOICE, "inv_1001"))
     assert row is not None and row["qbo_id"]

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from consumers.runtime import dlq, kafka
+from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 
 
@@ -52,8 +53,6 @@ def _select(args: argparse.Namespace, letters: list[dlq.DeadLetter]) -> list[dlq
 
 
 def _read(settings: Settings) -> list[dlq.DeadLetter]:
-    from sequence_qbo.cli import CliError
-
     try:
         return dlq.read_dead_letters(settings.kafka_bootstrap, settings.topics.dlq)
     except (RuntimeError, TimeoutError) as exc:
@@ -73,8 +72,6 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    from sequence_qbo.cli import CliError
-
     if not (args.all or args.topic or args.offsets or args.error_class):
         raise CliError("say what to replay: --topic, --error-class, --offsets or --all")
     letters = _select(args, _read(settings))

@@ -21,6 +21,7 @@ from consumers.runtime.engine import Engine, EngineOptions
 from consumers.runtime.types import Handler
 from sequence_qbo import wiring
 from sequence_qbo.commands.run import stop_on_signals
+from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 
 
@@ -57,8 +58,6 @@ def parse_time(text: str) -> dt.datetime:
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    from sequence_qbo.cli import CliError
-
     if args.until and args.until < args.since:
         raise CliError("--to is before --from")
     with wiring.Application(settings) as app:

@@ -12,6 +12,7 @@ from consumers.runtime.concurrent import RuntimeOptions
 from consumers.runtime.engine import EngineOptions
 from consumers.runtime.metrics import RuntimeMetrics
 from sequence_qbo import logs, wiring
+from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,6 @@ def stop_on_signals() -> threading.Event:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from sequence_qbo.cli import CliError
-
     if args.threads < 1 or args.group_limit < 1:
         raise CliError("--threads and --group-limit must be at least 1")
     if not args.text_logs:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sequence_qbo import wiring
+from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from api import realms
     from api.app import Deps, create_app
     from api.deliveries import PgDeliveryLog
-    from sequence_qbo.cli import CliError
     from store.db import StoreUnavailable
 
     token = settings.webhook_verifier_token

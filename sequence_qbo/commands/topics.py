@@ -8,6 +8,7 @@ from confluent_kafka import KafkaException
 from rich.console import Console
 from rich.table import Table
 
+from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 from sequence_qbo.topics import ensure_topics
 
@@ -25,8 +26,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _create(args: argparse.Namespace, settings: Settings) -> int:
-    from sequence_qbo.cli import CliError
-
     partitions = args.partitions or settings.topic_partitions
     if partitions < 1:
         raise CliError("--partitions must be at least 1")
