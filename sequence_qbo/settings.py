@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # Kafka
     kafka_bootstrap: str = "127.0.0.1:9092"
     consumer_group: str = "sequence-qbo"
+    # Static group membership (Kafka's group.instance.id): a `run` process restarted with the
+    # same id gets its partitions back at once instead of after the 45 s session timeout.
+    # Unique per process in the group; `run` defaults it to the host name.
+    instance_id: str | None = None
     topic_partitions: int = Field(default=6, ge=1)
     # None → local schema mode: schemas from schemas/, no registry needed (development).
     schema_registry_url: str | None = None

@@ -20,7 +20,16 @@ class DeliveryFailed(Exception):
         self.errors = list(errors or [])
 
 
-def consumer(bootstrap: str, group_id: str, **overrides: Any) -> Consumer:
+def consumer(
+    bootstrap: str, group_id: str, *, instance_id: str | None = None, **overrides: Any
+) -> Consumer:
+    """A group member; with `instance_id`, a static one (KIP-345): restarted with the same id
+    it takes its partitions back at once, without a rebalance (measured: 0.2 s after a
+    SIGKILL, against 45 s, the session timeout, for a dynamic member). Kafka 4's consumer
+    protocol (KIP-848, `group.protocol=consumer`) was measured too: 45 s without an instance id,
+    and with one librdkafka 2.16 fails fatally ("instance ID is still used") until the dead
+    member's session expires. So: the classic protocol, static membership."""
+    static = {"group.instance.id": instance_id} if instance_id else {}
     config = {
         "bootstrap.servers": bootstrap,
         "group.id": group_id,
@@ -32,6 +41,7 @@ def consumer(bootstrap: str, group_id: str, **overrides: Any) -> Consumer:
         "auto.commit.interval.ms": 1000,
         "partition.assignment.strategy": "cooperative-sticky",
         "enable.partition.eof": False,
+        **static,
         **overrides,
     }
     return Consumer(config)
