@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from publishing import KafkaPublisher
-from sequence_qbo import samples
+from sequence_qbo import cli, samples
 from store import customers as snapshots
 from store.db import Database
 from sync import customers
@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def world(db: Database, settings: Any, qbo_sandbox: Any, schema_registry_url: str) -> World:
     w = make_world(db, settings, qbo_sandbox, schema_registry_url, "UK")
+    w.registry_url = schema_registry_url  # type: ignore[attr-defined]  # for the CLI
     w.settings(fallback_item_id=w.item_id(), fallback_tax_code_id="3")
     return w
 
@@ -50,7 +51,33 @@ def _customer_writes(w: World) -> list[dict[str, Any]]:
     ]
 
 
-def test_a_customer_linked_after_its_snapshot_costs_no_qbo_write_on_replay(world: World) -> None:
+def _replay_command(
+    w: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], topic: str
+) -> str:
+    """`sequence-qbo replay --topic T --from <long ago>`, in-process; its printed summary."""
+    s = w.c.settings
+    env = {
+        "DATABASE_URL": s.database_url.get_secret_value(),
+        "KAFKA_BOOTSTRAP": s.kafka_bootstrap,
+        "QBO_ENVIRONMENT": s.qbo_environment,
+        "QBO_BASE_URL": s.qbo_base_url,
+        "TOKEN_ENCRYPTION_KEY": s.token_encryption_key.get_secret_value(),  # type: ignore[union-attr]
+        "SCHEMA_REGISTRY_URL": w.registry_url,
+        "CONSUMER_GROUP": s.consumer_group,
+        **{f"TOPIC_{k.upper()}": v for k, v in s.topics.model_dump().items()},
+    }
+    for name, value in env.items():
+        if value is not None:
+            monkeypatch.setenv(f"SEQUENCE_QBO_{name}", str(value))
+    monkeypatch.setenv("COLUMNS", "200")
+    capsys.readouterr()
+    assert cli.main(["replay", "--topic", topic, "--from", "2000-01-01T00:00"]) == 0
+    return capsys.readouterr().out.strip().splitlines()[-1]  # the line "for scripts"
+
+
+def test_a_customer_linked_after_its_snapshot_costs_no_qbo_write_on_replay(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     account = world.c.account_id
     # 1. customer.updated arrives while the customer is not linked: only stored.
     world.produce("customer.updated", UK_CUSTOMER["id"], {"customer": UK_CUSTOMER})
@@ -85,3 +112,12 @@ def test_a_customer_linked_after_its_snapshot_costs_no_qbo_write_on_replay(world
     assert len(_customer_writes(world)) == customer_writes == 1  # our own set-up create
     kept = world.client.get("Customer", str(existing["Id"]))
     assert kept["DisplayName"] == "Acme (QBO's own name)"
+
+    # 5. The replay command says so: the customer.updated is counted unchanged, not updated.
+    topics = world.c.settings.topics
+    summary = _replay_command(world, monkeypatch, capsys, topics.customer_updated)
+    assert summary.startswith("read 1, unchanged 1, updated 0, failed 0"), summary
+    assert "qbo_updated" not in summary
+    summary = _replay_command(world, monkeypatch, capsys, topics.invoice_finalized)
+    assert summary.startswith("read 1, unchanged 1, updated 0, failed 0"), summary
+    assert world.writes() == writes

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from consumers.customers import CustomerUpdatedHandler
-from consumers.resync import ResyncHandler
 from consumers.runtime.types import Done, Event, Failed, Message, Retry
 from consumers.status import SyncStatusPublisher
 from publishing import KafkaPublisher
@@ -151,11 +150,8 @@ def test_a_broken_connection_fails_with_qbo_not_connected_and_resync_clears_it(
     assert row is not None and row["status"] == "failed"
     before = len(uk.writes())
 
-    # Connected again: the internal re-sync topic's request for the customer pushes it.
-    resync = ResyncHandler(sync=None, customers=handler)  # type: ignore[arg-type]
-    value = {"account_id": ACCOUNT, "document_type": "CUSTOMER", "sequence_id": "cus_1"}
-    done = resync.handle(Event(Message("sequence-qbo.resync", 0, 0, b"cus_1", b""), value))
-    assert done == Done("qbo_updated")
+    # Connected again: the re-sync (`sequence-qbo resync --customer cus_1`) pushes it.
+    assert handler.resync(ACCOUNT, "cus_1") == Done("qbo_updated")
     assert len(uk.writes()) == before + 1
     row = _row(uk)
     assert row is not None and row["status"] == "synced"
