@@ -18,6 +18,7 @@ next QBO write. Goal: 0 duplicated, 0 lost, 0 dead-lettered, every resume <= 10 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -32,15 +33,16 @@ from typing import Any
 
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from consumers.runtime import kafka
-from qbo.connection import store_connection
 from sandbox.config import Quotas, SandboxConfig
 from sandbox.testing import SandboxHandle, running_sandbox
 from schemas.serde import make_serde
 from sequence_qbo import samples
+from sequence_qbo.qbo_store import store_connection
 from sequence_qbo.settings import Settings, Topics, load
 from sequence_qbo.topics import ensure_topics
 from store.db import Database
@@ -176,6 +178,14 @@ class Run:
     def __init__(self, env: dict[str, str], logs: Path) -> None:
         self.env, self.logs, self.n = env, logs, 0
         self.proc: subprocess.Popen[bytes] | None = None
+        self.crashes: list[int] = []  # exit codes of runs that ended by themselves
+
+    def supervise(self) -> None:
+        """Restarts the process when it exited by itself, as a supervisor would."""
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            self.crashes.append(self.proc.returncode)
+            self.start()
 
     def start(self) -> float:
         self.n += 1
@@ -243,13 +253,14 @@ def _ledger(db: Database) -> dict[str, int]:
 
 
 def _wait_resume(
-    sb: SandboxHandle, seq: int, restarted: float, deadline: float
+    sb: SandboxHandle, run: Run, seq: int, restarted: float, deadline: float
 ) -> tuple[float, float]:
     """Seconds from the restart to the next write attempt and to the next successful write."""
     attempt = ok = None
     while (attempt is None or ok is None) and time.time() < deadline:
         attempt = attempt or _next_write(sb, seq, restarted, ok_only=False)
         ok = ok or _next_write(sb, seq, restarted, ok_only=True)
+        run.supervise()
         time.sleep(0.2)  # polling the emulator's log, bounded by the deadline
     return (
         (attempt - restarted) if attempt else float("nan"),
@@ -273,17 +284,24 @@ def _chaos(args: argparse.Namespace, sb: SandboxHandle, settings: Settings, db: 
     try:
         for k in range(1, args.kills + 1):
             while time.time() < deadline and _count(sb, realms, numbers) < k * step:
+                run.supervise()
                 time.sleep(0.5)  # polling progress, bounded by the deadline
             run.kill()
             seq = sb.stats()["last_seq"]
             restarted = run.start()
-            resumes.append(_wait_resume(sb, seq, restarted, deadline))
+            resumes.append(_wait_resume(sb, run, seq, restarted, deadline))
         while time.time() < deadline and _count(sb, realms, numbers) < args.invoices:
+            run.supervise()
             time.sleep(1.0)  # polling progress, bounded by the deadline
         elapsed = time.time() - started
+        # QBO has them all; the ledger records the last confirmations shortly after.
+        while time.time() < deadline and _ledger(db).get("synced", 0) < args.invoices:
+            run.supervise()
+            time.sleep(1.0)  # polling the ledger, bounded by the deadline
+        settled = time.time() - started
     finally:
         code = run.stop()
-    _report(args, sb, realms, numbers, settings, db, resumes, elapsed, code, logs)
+    _report(args, sb, realms, numbers, settings, db, resumes, (elapsed, settled), code, run)
 
 
 def _count(sb: SandboxHandle, realms: set[str], numbers: dict[str, str]) -> int:
@@ -299,9 +317,9 @@ def _report(
     settings: Settings,
     db: Database,
     resumes: list[tuple[float, float]],
-    elapsed: float,
+    elapsed: tuple[float, float],
     code: int | None,
-    logs: Path,
+    run: Run,
 ) -> None:
     counts = _in_qbo(sb, realms)
     fired = sb.stats()["faults_fired"]
@@ -324,7 +342,11 @@ def _report(
     print(f"restart -> next successful write (s):  {' '.join(f'{o:.1f}' for o in oks)}")
     if oks:
         print(f"worst resume: {max(oks):.1f} s (goal <= 10 s)")
-    print(f"wall time {elapsed:.0f} s; last run exited {code}; logs in {logs}")
+    print(f"runs that exited by themselves (restarted): {run.crashes or 'none'}")
+    print(
+        f"all in QBO after {elapsed[0]:.0f} s, all synced in the ledger after {elapsed[1]:.0f} s; "
+        f"last run exited {code}; logs in {run.logs}"
+    )
 
 
 def main() -> None:
@@ -346,6 +368,10 @@ def main() -> None:
             _chaos(args, sb, settings, db)
     finally:
         _drop(base, db_url)
+        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        for future in admin.delete_topics(topics.all(), operation_timeout=30).values():
+            with contextlib.suppress(Exception):  # a topic never created: nothing to delete
+                future.result(60)
 
 
 if __name__ == "__main__":

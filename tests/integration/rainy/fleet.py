@@ -24,10 +24,10 @@ from confluent_kafka import Consumer, TopicPartition
 from cryptography.fernet import Fernet
 
 from consumers.runtime import kafka
-from qbo.connection import store_connection
 from sandbox.testing import SandboxHandle
 from schemas.serde import Serde
 from sequence_qbo import samples
+from sequence_qbo.qbo_store import store_connection
 from sequence_qbo.settings import Settings
 from store.db import Database
 

@@ -56,7 +56,7 @@ def sandbox() -> Iterator[SandboxHandle]:
         yield sb
 
 
-OUTAGES = {
+OUTAGES: dict[str, dict[str, Any]] = {
     "503": {"kind": "error", "status": 503},
     "429-retry-after-60": {"kind": "throttle", "retry_after": 60},
 }
@@ -132,6 +132,7 @@ def _synced(db: Database) -> int:
             "select count(*) as n from sync_ledger where status = 'synced' "
             "and document_type = 'invoice'"
         ).fetchone()
+    assert row is not None
     return int(row["n"])
 
 
