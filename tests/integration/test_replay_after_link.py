@@ -25,7 +25,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def world(db: Database, settings: Any, qbo_sandbox: Any, schema_registry_url: str) -> World:
     w = make_world(db, settings, qbo_sandbox, schema_registry_url, "UK")
-    w.registry_url = schema_registry_url  # type: ignore[attr-defined]  # for the CLI
     w.settings(fallback_item_id=w.item_id(), fallback_tax_code_id="3")
     return w
 
@@ -52,7 +51,11 @@ def _customer_writes(w: World) -> list[dict[str, Any]]:
 
 
 def _replay_command(
-    w: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], topic: str
+    w: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    registry_url: str,
+    topic: str,
 ) -> str:
     """`sequence-qbo replay --topic T --from <long ago>`, in-process; its printed summary."""
     s = w.c.settings
@@ -62,7 +65,7 @@ def _replay_command(
         "QBO_ENVIRONMENT": s.qbo_environment,
         "QBO_BASE_URL": s.qbo_base_url,
         "TOKEN_ENCRYPTION_KEY": s.token_encryption_key.get_secret_value(),  # type: ignore[union-attr]
-        "SCHEMA_REGISTRY_URL": w.registry_url,
+        "SCHEMA_REGISTRY_URL": registry_url,
         "CONSUMER_GROUP": s.consumer_group,
         **{f"TOPIC_{k.upper()}": v for k, v in s.topics.model_dump().items()},
     }
@@ -76,7 +79,10 @@ def _replay_command(
 
 
 def test_a_customer_linked_after_its_snapshot_costs_no_qbo_write_on_replay(
-    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    schema_registry_url: str,
 ) -> None:
     account = world.c.account_id
     # 1. customer.updated arrives while the customer is not linked: only stored.
@@ -115,9 +121,13 @@ def test_a_customer_linked_after_its_snapshot_costs_no_qbo_write_on_replay(
 
     # 5. The replay command says so: the customer.updated is counted unchanged, not updated.
     topics = world.c.settings.topics
-    summary = _replay_command(world, monkeypatch, capsys, topics.customer_updated)
+    summary = _replay_command(
+        world, monkeypatch, capsys, schema_registry_url, topics.customer_updated
+    )
     assert summary.startswith("read 1, unchanged 1, updated 0, failed 0"), summary
     assert "qbo_updated" not in summary
-    summary = _replay_command(world, monkeypatch, capsys, topics.invoice_finalized)
+    summary = _replay_command(
+        world, monkeypatch, capsys, schema_registry_url, topics.invoice_finalized
+    )
     assert summary.startswith("read 1, unchanged 1, updated 0, failed 0"), summary
     assert world.writes() == writes
