@@ -2,7 +2,7 @@
 
 The error's state comes from the taxonomy (`sync.failures.classify`, docs/failures.md) and is
 recorded in the ledger and announced on `qbo.sync_status` (once per change) before the outcome
-is returned:
+is returned (except a key-scoped retry: our own infrastructure, not the document's state):
 
     retrying  → Retry(scope=realm|key, after=the Retry-After asked for): waited out, no DLQ
     failed    → Failed: done with the message; `resync` (or the event that clears the reason)
@@ -95,6 +95,11 @@ def _settle(
     verdict: Verdict, key: DocKey | None, record: Recorder | None, waits_for: DocKey | None
 ) -> Outcome:
     if key is None or record is None:
+        return outcome_for(verdict, stored=False)
+    if verdict.kind == "retrying" and verdict.scope == "key":
+        # Our own infrastructure (the database, the broker, the registry), not the document:
+        # such an error may come after the document's state was recorded (announcing it, asking
+        # for re-syncs), which a `retrying` row must not overwrite. Retried as it is.
         return outcome_for(verdict, stored=False)
     try:
         stored = record(key, verdict, waits_for)

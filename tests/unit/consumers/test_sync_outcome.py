@@ -83,6 +83,15 @@ def test_a_wait_that_could_not_be_stored_keeps_the_message() -> None:
     assert isinstance(outcome, Retry) and outcome.scope == "key"
 
 
+def test_our_own_infrastructure_failing_is_retried_without_touching_the_documents_state() -> None:
+    # e.g. the broker did not acknowledge the announcement of a document already recorded synced
+    record = Recorded()
+    exc = Unavailable("kafka_unavailable", "the broker did not acknowledge 1 record(s)")
+    outcome = outcome_of(_raise(exc), key=KEY, record=record)
+    assert isinstance(outcome, Retry) and outcome.scope == "key"
+    assert record.calls == []
+
+
 def test_a_state_that_cannot_be_recorded_is_retried_never_lost() -> None:
     record = Recorded(fail_with=StoreUnavailable("connection refused"))
     exc = qbo_errors.NotFound("Object Not Found", status=400, code="610")
