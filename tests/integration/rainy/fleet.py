@@ -269,19 +269,21 @@ def status_json(env: dict[str, str]) -> tuple[int, Any]:
 
 
 def shows_retrying(status: Any) -> bool:
-    """Whether a `status --json` document reports documents retrying: a `"status": "retrying"`
-    entry (with a non-zero count when it carries one) or a non-empty `retrying` member."""
-    if isinstance(status, list):
-        return any(shows_retrying(item) for item in status)
+    """Whether a `status --json` document counts documents in the `retrying` state."""
     if not isinstance(status, dict):
         return False
-    if status.get("status") == "retrying":
-        count = status.get("documents", status.get("count", 1))
-        if not isinstance(count, int) or count > 0:
-            return True
-    if status.get("retrying"):
-        return True
-    return any(shows_retrying(value) for value in status.values())
+    return int(status.get("totals", {}).get("retrying", 0)) > 0
+
+
+def retrying_reasons(status: Any) -> set[str]:
+    """The reason codes of the documents `status --json` lists as retrying."""
+    if not isinstance(status, dict):
+        return set()
+    return {
+        str(d.get("reason_code"))
+        for d in status.get("documents", [])
+        if d.get("status") == "retrying"
+    }
 
 
 def records_on(bootstrap: str, topic: str) -> int:
