@@ -4,14 +4,21 @@ reason and since when, documents found by what they wait on, and the publication
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
+from publishing import KafkaPublisher
+from schemas.serde import make_serde
+from sequence_qbo.settings import Settings
 from store import ledger
 from store.db import Database, StoreError
 from store.ledger import DocKey, DocumentType
+from sync import resync
+from sync.publish import Publishing
+from tests.integration.harness import read_all
 
 pytestmark = pytest.mark.integration
 
@@ -148,3 +155,50 @@ def test_a_failure_state_needs_a_reason(db: Database) -> None:
             "update sync_ledger set status = 'retrying', reason_code = null"
             " where sequence_id = 'inv_1'"
         )
+
+
+@pytest.fixture
+def pub(settings: Settings) -> Iterator[Publishing]:
+    publisher = KafkaPublisher(settings.kafka_bootstrap)
+    yield Publishing.over(publisher, settings.topics, make_serde(None))
+    publisher.close()
+
+
+def _requests(settings: Settings, pub: Publishing, expected: int) -> list[dict[str, Any]]:
+    got = read_all(settings.kafka_bootstrap, settings.topics.resync, expected=expected)
+    return [pub.serde.decode("qbo.resync", m.value()) for m in got]
+
+
+def test_an_invoice_that_syncs_wakes_what_waits_for_it_through_the_resync_topic(
+    db: Database, settings: Settings, pub: Publishing
+) -> None:
+    legacy = DocKey("acct_1", DocumentType.CREDIT_NOTE, "cn_2")
+    _receive(db, NOTE, {"id": "cn_1", "invoice_id": "inv_1"})
+    _receive(db, legacy, {"id": "cn_2", "invoice_id": "inv_1"})
+    with db.transaction() as tx:
+        ledger.mark_waiting(tx, NOTE, "invoice_not_synced", "waits for inv_1", INVOICE)
+        ledger.mark_failed(tx, legacy, reason_code="invoice_not_synced", message="inv_1 failed")
+    assert sorted(resync.resync_waiting_for_invoice(db, pub, "acct_1", "inv_1")) == ["cn_1", "cn_2"]
+    requests = _requests(settings, pub, expected=2)
+    assert sorted((r["document_type"], r["sequence_id"], r["reason"]) for r in requests) == [
+        ("CREDIT_NOTE", "cn_1", "invoice_synced"),
+        ("CREDIT_NOTE", "cn_2", "invoice_synced"),
+    ]
+    assert resync.wake(db, pub, INVOICE) == ["cn_1", "cn_2"]
+
+
+def test_linking_wakes_the_customers_failed_and_waiting_documents(
+    db: Database, settings: Settings, pub: Publishing
+) -> None:
+    _receive(db, INVOICE)
+    _receive(db, NOTE)
+    with db.transaction() as tx:
+        ledger.mark_failed(tx, INVOICE, reason_code="customer_not_linked", message="not linked")
+        ledger.mark_waiting(tx, NOTE, "customer_not_linked", "not linked", None)
+    assert resync.resync_waiting_for_customer(db, pub, "acct_1", "cus_1") == ["cn_1", "inv_1"]
+    requests = _requests(settings, pub, expected=2)
+    assert {(r["sequence_id"], r["reason"]) for r in requests} == {
+        ("cn_1", "customer_linked"),
+        ("inv_1", "customer_linked"),
+    }
+    assert resync.resync_waiting_for_customer(db, pub, "acct_1", "cus_nobody") == []
