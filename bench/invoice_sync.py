@@ -23,11 +23,11 @@ from cryptography.fernet import Fernet
 
 from consumers.runtime import kafka
 from qbo import customer as customer_builder
-from qbo.connection import store_connection
 from sandbox.config import Quotas, SandboxConfig
 from sandbox.testing import running_sandbox
 from schemas.models import Customer
 from sequence_qbo import samples, wiring
+from sequence_qbo.qbo_store import store_connection
 from sequence_qbo.settings import Settings, Topics
 from sequence_qbo.topics import ensure_topics
 from store.migrate import migrate

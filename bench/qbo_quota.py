@@ -32,8 +32,8 @@ LIMITS = {"per_minute": 500, "per_second": 10, "concurrent": 10, "batch_per_minu
 def worker(args: argparse.Namespace) -> None:
     """Threads calling GET companyinfo as fast as the shared quota lets them, until the end."""
     from qbo import errors
-    from qbo.connection import ClientFactory
     from qbo.quota import Limits
+    from sequence_qbo.qbo_store import client_factory
     from sequence_qbo.settings import Settings
     from store.db import Database
 
@@ -46,7 +46,7 @@ def worker(args: argparse.Namespace) -> None:
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
     with Database(args.db_url, min_size=1, max_size=args.threads + 2) as db:
-        factory = ClientFactory(settings, db, limits=Limits(max_wait=90.0))
+        factory = client_factory(settings, db, limits=Limits(max_wait=90.0))
         realm_id, client = factory.for_account(args.account)
         print("ready", flush=True)
         start_at = float(sys.stdin.readline())  # all processes start together
@@ -156,7 +156,7 @@ def analyze(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 def register(db: Any, key: str, sb: Any, latency_ms: float) -> tuple[str, str]:
     """A realm with QBO's real quota, and an account connected to it."""
-    from qbo.connection import store_connection
+    from sequence_qbo.qbo_store import store_connection
 
     realm_id = sb.create_realm("US")
     sb.set_quotas(realm_id, **LIMITS)

@@ -14,6 +14,10 @@ whose account moved to another QBO company stops handing out tokens (the old rea
 must not go on writing there). Storing a connection follows `store.connections.connect`: a move
 to another company is refused unless asked for (`new_company`), and a realm belongs to one
 account.
+
+Connections are kept in a `ConnectionStore` and quotas in a `QuotaStore`, given by the
+composition root (PostgreSQL: `sequence_qbo/qbo_store.py`), so this package does not know
+where they live.
 """
 
 from __future__ import annotations
@@ -21,26 +25,29 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-from pydantic import SecretStr
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from qbo import errors
 from qbo.cache import CompanyCache
 from qbo.client import QboClient
+from qbo.config import QboConfig
 from qbo.crypto import TokenCipher
 from qbo.oauth import OAuthClient, TokenSet, api_base_url
-from qbo.quota import Limits, PgQuota
+from qbo.quota import Limits, QuotaStore, SharedQuota
 from qbo.retry import RetryPolicy
 from qbo.transport import Transport
-from store import connections
-from store.db import Database, Row, Tx
 
-if TYPE_CHECKING:
-    from sequence_qbo.settings import Settings
-
-__all__ = ["ClientFactory", "PgTokens", "store_connection"]
+__all__ = [
+    "ClientFactory",
+    "ConnectionStore",
+    "EncryptedTokens",
+    "LockedConnection",
+    "RealmChange",
+    "StoredTokens",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,35 +56,84 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def encrypt(cipher: TokenCipher, tokens: TokenSet) -> connections.EncryptedTokens:
-    return connections.EncryptedTokens(
+# A connection row: realm_id, status, status_reason, the encrypted tokens, access_expires_at and
+# the database's clock (db_now).
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class EncryptedTokens:
+    """A token response as it is kept at rest."""
+
+    access_token_enc: bytes
+    refresh_token_enc: bytes
+    access_expires_at: dt.datetime
+    refresh_expires_at: dt.datetime | None = None
+    refresh_hard_expires_at: dt.datetime | None = None
+
+
+class RealmChange(Protocol):
+    """What moving an account to another QBO company archived (the store reports it)."""
+
+    @property
+    def old_realm_id(self) -> str: ...
+    @property
+    def new_realm_id(self) -> str: ...
+    @property
+    def links(self) -> int: ...
+    @property
+    def product_mappings(self) -> int: ...
+    @property
+    def tax_mappings(self) -> int: ...
+    @property
+    def settings(self) -> int: ...
+    @property
+    def ledger_refs(self) -> int: ...
+
+
+class LockedConnection(Protocol):
+    """An account's connection row, locked until the block that holds it ends (one
+    transaction: what is marked or saved here commits together)."""
+
+    @property
+    def row(self) -> Row | None: ...
+
+    def mark_needs_reauth(self, reason: str) -> None: ...
+
+    def save_refreshed(self, tokens: EncryptedTokens) -> None: ...
+
+
+class ConnectionStore(Protocol):
+    """Where connections live. `connect` and `check_connect` refuse what the store's rules
+    refuse (a move to another company unless `new_company`, a realm held by another account)
+    by raising."""
+
+    def get(self, account_id: str) -> Row | None: ...
+
+    def locked(self, account_id: str) -> AbstractContextManager[LockedConnection]: ...
+
+    def check_connect(self, account_id: str, realm_id: str, *, new_company: bool) -> None: ...
+
+    def connect(
+        self,
+        account_id: str,
+        realm_id: str,
+        environment: str,
+        tokens: EncryptedTokens,
+        *,
+        new_company: bool = False,
+    ) -> RealmChange | None: ...
+
+    def mark_disconnected(self, account_id: str, reason: str) -> int: ...
+
+
+def encrypt(cipher: TokenCipher, tokens: TokenSet) -> EncryptedTokens:
+    return EncryptedTokens(
         cipher.encrypt(tokens.access_token),
         cipher.encrypt(tokens.refresh_token),
         tokens.expires_at,
         tokens.refresh_expires_at,
         tokens.refresh_hard_expires_at,
-    )
-
-
-def store_connection(
-    db: Database,
-    key: SecretStr | str | TokenCipher,
-    account_id: str,
-    realm_id: str,
-    access_token: str,
-    refresh_token: str,
-    expires_at: dt.datetime,
-    *,
-    environment: str = "emulator",
-    refresh_expires_at: dt.datetime | None = None,
-    new_company: bool = False,
-) -> connections.RealmChange | None:
-    """Registers (or replaces) a connection with tokens obtained elsewhere (tests, demo), under
-    the same rules as `connect` (`store.connections.ConnectRefused`)."""
-    cipher = key if isinstance(key, TokenCipher) else TokenCipher(key)
-    tokens = TokenSet(access_token, refresh_token, expires_at, refresh_expires_at)
-    return connections.connect(
-        db, account_id, realm_id, environment, encrypt(cipher, tokens), new_company=new_company
     )
 
 
@@ -98,12 +154,12 @@ def require_active(row: Row | None, account_id: str) -> Row:
     return row
 
 
-class PgTokens:
+class StoredTokens:
     """The access token of one account, refreshed under a row lock (see module docstring)."""
 
     def __init__(
         self,
-        db: Database,
+        store: ConnectionStore,
         account_id: str,
         cipher: TokenCipher,
         oauth: OAuthClient,
@@ -112,20 +168,20 @@ class PgTokens:
         clock: Callable[[], dt.datetime] = _utcnow,
         realm_id: str | None = None,
     ) -> None:
-        self.db, self.account_id, self.cipher, self.oauth = db, account_id, cipher, oauth
+        self.store, self.account_id, self.cipher, self.oauth = store, account_id, cipher, oauth
         self.skew, self.clock = skew, clock
         self.realm_id = realm_id  # None: whichever realm the account is connected to
         self._current: tuple[str, dt.datetime] | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"PgTokens(account_id={self.account_id!r})"
+        return f"StoredTokens(account_id={self.account_id!r})"
 
     def access_token(self) -> str:
         current = self._current
         if current is not None and current[1] - self.skew > self.clock():
             return current[0]
-        row = self._same_realm(connections.get(self.db, self.account_id))
+        row = self._same_realm(self.store.get(self.account_id))
         token = self.cipher.decrypt(row["access_token_enc"])
         if row["access_expires_at"] - self.skew > row["db_now"]:
             self._current = (token, row["access_expires_at"])
@@ -135,8 +191,8 @@ class PgTokens:
     def refresh(self, *, stale: str) -> str:
         """Refreshes unless another worker (thread or process) already replaced `stale`."""
         with self._lock:  # threads of this process queue here, processes on the row lock
-            with self.db.transaction() as tx:
-                outcome = self._refresh_locked(tx, stale)
+            with self.store.locked(self.account_id) as locked:
+                outcome = self._refresh_locked(locked, stale)
             # Raised only now, after the commit: the needs_reauth status must stick.
             if isinstance(outcome, errors.ReauthRequired):
                 self._current = None
@@ -146,9 +202,9 @@ class PgTokens:
             return outcome[0]
 
     def _refresh_locked(
-        self, tx: Tx, stale: str
+        self, locked: LockedConnection, stale: str
     ) -> tuple[str, dt.datetime] | errors.ReauthRequired:
-        row = self._same_realm(connections.lock(tx, self.account_id))
+        row = self._same_realm(locked.row)
         token = self.cipher.decrypt(row["access_token_enc"])
         if token != stale and row["access_expires_at"] - self.skew > row["db_now"]:
             return token, row["access_expires_at"]  # refreshed by another worker meanwhile
@@ -156,10 +212,10 @@ class PgTokens:
             tokens = self.oauth.refresh(self.cipher.decrypt(row["refresh_token_enc"]))
         except errors.ReauthRequired as exc:
             reason = f"refresh refused by Intuit: {exc.code}"
-            connections.mark_needs_reauth(tx, self.account_id, reason)
+            locked.mark_needs_reauth(reason)
             return exc
         # The newest refresh token is stored in the transaction that holds the lock.
-        connections.save_refreshed(tx, self.account_id, encrypt(self.cipher, tokens))
+        locked.save_refreshed(encrypt(self.cipher, tokens))
         log.info("refreshed the QBO access token of account %s", self.account_id)
         return tokens.access_token, tokens.expires_at
 
@@ -184,31 +240,32 @@ class ClientFactory:
 
     def __init__(
         self,
-        settings: Settings,
-        db: Database,
+        settings: QboConfig,
+        store: ConnectionStore,
+        quotas: QuotaStore,
         *,
         transport: Transport | None = None,
         limits: Limits | None = None,
         policy: RetryPolicy | None = None,
         cache: CompanyCache | None = None,
-        owns_db: bool = False,
     ) -> None:
-        self.settings, self.db, self.owns_db = settings, db, owns_db
+        self.settings, self.store, self.quotas = settings, store, quotas
         self.cipher = TokenCipher(settings.token_encryption_key)
         self.transport = transport or Transport()
         self.oauth = OAuthClient(settings, self.transport)
         self.limits, self.policy = limits or Limits(), policy or RetryPolicy()
         self.cache = cache or CompanyCache()
-        self._tokens: dict[str, PgTokens] = {}
-        self._quotas: dict[str, PgQuota] = {}
+        self._tokens: dict[str, StoredTokens] = {}
+        self._quotas: dict[str, SharedQuota] = {}
         self._lock = threading.Lock()
 
     def for_account(self, account_id: str) -> tuple[str, QboClient]:
         """(realm id, client) of the account's connection; NotConnected / ReauthRequired."""
-        row = require_active(connections.get(self.db, account_id), account_id)
+        row = require_active(self.store.get(account_id), account_id)
         realm_id: str = row["realm_id"]
         with self._lock:
-            quota = self._quotas.setdefault(realm_id, PgQuota(self.db, realm_id, self.limits))
+            quota = self._quotas.get(realm_id) or SharedQuota(self.quotas, realm_id, self.limits)
+            self._quotas[realm_id] = quota
         client = QboClient(
             realm_id,
             base_url=api_base_url(self.settings),
@@ -220,35 +277,37 @@ class ClientFactory:
         )
         return realm_id, client
 
-    def tokens(self, account_id: str, realm_id: str | None = None) -> PgTokens:
+    def tokens(self, account_id: str, realm_id: str | None = None) -> StoredTokens:
         """The account's token manager; bound to `realm_id` when given (a manager of the realm
         the account left is replaced, not reused)."""
         with self._lock:
             current = self._tokens.get(account_id)
             if current is None or (realm_id is not None and current.realm_id != realm_id):
-                current = PgTokens(self.db, account_id, self.cipher, self.oauth, realm_id=realm_id)
+                current = StoredTokens(
+                    self.store, account_id, self.cipher, self.oauth, realm_id=realm_id
+                )
                 self._tokens[account_id] = current
             return current
 
     def complete_connect(
         self, account_id: str, code: str, realm_id: str, *, new_company: bool = False
-    ) -> connections.RealmChange | None:
+    ) -> RealmChange | None:
         """Exchanges the authorization code and stores the connection; the change when the
-        account moved to another company (`new_company`). A refused connection
-        (`store.connections.ConnectRefused`) is refused before the code is exchanged, or, if
-        it became refused meanwhile, its fresh tokens are revoked."""
-        connections.check_connect(self.db, account_id, realm_id, new_company=new_company)
+        account moved to another company (`new_company`). A refused connection (the store
+        raises, e.g. `store.connections.ConnectRefused`) is refused before the code is
+        exchanged, or, if it became refused meanwhile, its fresh tokens are revoked."""
+        self.store.check_connect(account_id, realm_id, new_company=new_company)
         tokens = self.oauth.exchange_code(code)
         try:
-            change = connections.connect(
-                self.db,
+            change = self.store.connect(
                 account_id,
                 realm_id,
                 self.settings.qbo_environment,
                 encrypt(self.cipher, tokens),
                 new_company=new_company,
             )
-        except connections.ConnectRefused:
+        except Exception:
+            # Refused, or not stored at all: tokens nobody holds are revoked, not left valid.
             self._revoke(account_id, tokens.refresh_token)
             raise
         with self._lock:
@@ -276,17 +335,16 @@ class ClientFactory:
 
     def disconnect(self, account_id: str) -> bool:
         """Revokes the tokens at Intuit (best effort) and forgets them. False if none."""
-        row = connections.get(self.db, account_id)
+        row = self.store.get(account_id)
         if row is None:
             return False
         if row["refresh_token_enc"] is not None:
             self._revoke(account_id, self.cipher.decrypt(row["refresh_token_enc"]))
-        connections.mark_disconnected(self.db, account_id, "disconnected by an operator")
+        self.store.mark_disconnected(account_id, "disconnected by an operator")
         with self._lock:
             self._tokens.pop(account_id, None)
         return True
 
     def close(self) -> None:
+        """Closes the HTTP pool; the stores stay their owner's."""
         self.transport.close()
-        if self.owns_db:
-            self.db.close()

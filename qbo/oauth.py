@@ -11,14 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from qbo import errors
+from qbo.config import QboConfig
 from qbo.transport import Answer, Transport
-
-if TYPE_CHECKING:
-    from sequence_qbo.settings import Settings
 
 __all__ = ["INTUIT", "SCOPE", "OAuthClient", "OAuthEndpoints", "TokenSet", "api_base_url"]
 
@@ -54,7 +52,7 @@ class TokenSet:
     refresh_hard_expires_at: dt.datetime | None = None
 
 
-def api_base_url(settings: Settings) -> str:
+def api_base_url(settings: QboConfig) -> str:
     """The API's base URL: `qbo_base_url` if set, else Intuit's for the environment."""
     if settings.qbo_base_url:
         return settings.qbo_base_url.rstrip("/")
@@ -72,7 +70,7 @@ class OAuthClient:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: QboConfig,
         transport: Transport,
         *,
         clock: Callable[[], dt.datetime] = _utcnow,

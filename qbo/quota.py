@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from qbo import errors
-from store.db import Database, StoreError
 
-__all__ = ["Limits", "NoQuota", "PgQuota", "Quota", "admit"]
+__all__ = ["Limits", "NoQuota", "Quota", "QuotaStore", "SharedQuota", "admit"]
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +83,33 @@ class NoQuota:
         yield
 
 
-class PgQuota:
-    """The realm's quota in PostgreSQL. Construction does no I/O."""
+class QuotaStore(Protocol):
+    """Where the grants and slots of every realm live, shared by every process (PostgreSQL in
+    the service: `sequence_qbo.qbo_store.PgQuotas`). `grant` and `release` raise
+    `qbo.errors.Retryable` when it cannot be reached."""
+
+    def ensure_realm(self, realm_id: str, slots: int) -> None: ...
+
+    def grant(self, realm_id: str, holder: str, limits: Limits) -> tuple[int | None, float]:
+        """One try: (slot, 0) when granted, else (None, seconds to wait) or (None, -1) when
+        every slot is taken. The decision is `admit`'s, on the grants the store keeps."""
+
+    def release(self, realm_id: str, slot: int, holder: str) -> None: ...
+
+
+class SharedQuota:
+    """The realm's quota in a `QuotaStore`. Construction does no I/O."""
 
     def __init__(
         self,
-        db: Database,
+        store: QuotaStore,
         realm_id: str,
         limits: Limits | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self.db, self.realm_id, self.limits = db, realm_id, limits or Limits()
+        self.store, self.realm_id, self.limits = store, realm_id, limits or Limits()
         self._sleep, self._rand = sleep, rand
         self._ensured = False
         self._holder_prefix = f"{socket.gethostname()}:{os.getpid()}"
@@ -131,42 +144,16 @@ class PgQuota:
     def _try(self, holder: str) -> tuple[int | None, float]:
         """(slot, 0) when granted; else (None, seconds to wait) or (None, -1): no free slot."""
         self._ensure()
-        params = {
-            "realm_id": self.realm_id,
-            "slots": self.limits.concurrent,
-            "holder": holder,
-            "lease_seconds": self.limits.lease_seconds,
-        }
-        try:
-            with self.db.transaction() as tx:
-                row = tx.one("quota_lock_window", params)
-                assert row is not None  # created by _ensure
-                # The clock is read once the lock is held, not while waiting for it.
-                now = tx.one("quota_now")
-                assert now is not None
-                wait, kept = admit(row["grants"], now["now"], self.limits)
-                if wait:
-                    return None, wait
-                taken = tx.one("quota_take_slot", params)
-                if taken is None:
-                    return None, -1.0
-                tx.execute("quota_save_window", {**params, "grants": kept})
-                return int(taken["slot"]), 0.0
-        except StoreError as exc:
-            raise errors.Retryable(f"quota store unavailable: {exc}", retry_after=1.0) from exc
+        return self.store.grant(self.realm_id, holder, self.limits)
 
     def _ensure(self) -> None:
         if not self._ensured:
-            self.db.execute(
-                "quota_ensure_realm", {"realm_id": self.realm_id, "slots": self.limits.concurrent}
-            )
+            self.store.ensure_realm(self.realm_id, self.limits.concurrent)
             self._ensured = True
 
     def _release(self, slot: int, holder: str) -> None:
         try:
-            self.db.execute(
-                "quota_release_slot", {"realm_id": self.realm_id, "slot": slot, "holder": holder}
-            )
-        except StoreError:
+            self.store.release(self.realm_id, slot, holder)
+        except errors.Retryable:
             # The lease expires by itself; losing a release only delays the slot.
             log.warning("could not release QBO quota slot %s of realm %s", slot, self.realm_id)

@@ -30,6 +30,7 @@ from publishing import KafkaPublisher
 from qbo.connection import ClientFactory
 from qbo.quota import Limits
 from schemas.serde import Serde, make_serde
+from sequence_qbo import qbo_store
 from sequence_qbo.settings import Settings
 from store.db import Database
 from sync import customer_sync
@@ -120,7 +121,8 @@ class Application:
             concurrent=s.qbo_concurrent_requests,
         )
         pool = Database(s.database_url.get_secret_value(), min_size=1, max_size=s.qbo_db_pool_max)
-        factory = ClientFactory(s, pool.open(), limits=limits, owns_db=True)
+        self._owned(pool.open().close)
+        factory = qbo_store.client_factory(s, pool, limits=limits)
         self._owned(factory.close)
         return factory
 

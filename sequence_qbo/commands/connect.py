@@ -21,6 +21,7 @@ from qbo.callback import CallbackReceiver, parse_callback
 from qbo.connection import ClientFactory
 from sequence_qbo import wiring
 from sequence_qbo.errors import CliError
+from sequence_qbo.qbo_store import client_factory
 from sequence_qbo.settings import Settings
 from store import connections
 from store.connections import CompanyChangeRefused, ConnectRefused, RealmChange
@@ -58,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _factory(settings: Settings, db: Database) -> ClientFactory:
     try:
-        return ClientFactory(settings, db)
+        return client_factory(settings, db)
     except errors.ConfigError as exc:
         raise CliError(str(exc)) from None
 

@@ -31,9 +31,9 @@ from rich.console import Console
 from rich.table import Table
 
 from publishing import Record
-from qbo.connection import store_connection
 from sequence_qbo import samples, wiring
 from sequence_qbo.errors import CliError
+from sequence_qbo.qbo_store import store_connection
 from sequence_qbo.settings import Settings
 from sequence_qbo.topics import ensure_topics
 from store import connections, ledger

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from qbo.connection import store_connection
 from sandbox.config import Quotas, SandboxConfig
 from sandbox.testing import SandboxHandle, running_sandbox
+from sequence_qbo.qbo_store import store_connection
 from sequence_qbo.settings import Settings
 from store.db import Database
 

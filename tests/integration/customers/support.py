@@ -12,12 +12,12 @@ from cryptography.fernet import Fernet
 from publishing import KafkaPublisher
 from qbo import requestids
 from qbo.client import QboClient
-from qbo.connection import ClientFactory, store_connection
 from qbo.tokens import StaticToken
 from qbo.transport import Transport
 from sandbox.testing import SandboxHandle
 from schemas.serde import make_serde
 from sequence_qbo import samples
+from sequence_qbo.qbo_store import client_factory, store_connection
 from sequence_qbo.settings import Settings
 from store import customers
 from store.db import Database
@@ -77,7 +77,7 @@ def world(settings: Settings, db: Database, sandbox: SandboxHandle, profile: str
         token["refresh_token"],
         dt.datetime.now(dt.UTC) + dt.timedelta(seconds=int(token["expires_in"])),
     )
-    factory = ClientFactory(settings, db)
+    factory = client_factory(settings, db)
     pub = Publishing.over(
         KafkaPublisher(settings.kafka_bootstrap), settings.topics, make_serde(None)
     )

@@ -14,12 +14,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 from qbo.client import QboClient
-from qbo.connection import ClientFactory, store_connection
+from qbo.connection import ClientFactory
 from qbo.quota import Limits
 from qbo.retry import RetryPolicy
 from qbo.transport import Timeouts, Transport
 from sandbox.config import Quotas, SandboxConfig
 from sandbox.testing import SandboxHandle, running_sandbox
+from sequence_qbo.qbo_store import client_factory, store_connection
 from sequence_qbo.settings import Settings
 from store.db import Database
 
@@ -66,7 +67,7 @@ def qbo_settings(db_url: str, sb: SandboxHandle, fernet_key: str) -> Settings:
 @pytest.fixture
 def factory(qbo_settings: Settings, db: Database) -> Iterator[ClientFactory]:
     transport = Transport(timeouts=Timeouts(connect=2.0, read=5.0))
-    made = ClientFactory(qbo_settings, db, transport=transport, limits=FAST, policy=QUICK)
+    made = client_factory(qbo_settings, db, transport=transport, limits=FAST, policy=QUICK)
     yield made
     made.close()
 

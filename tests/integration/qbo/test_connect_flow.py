@@ -18,6 +18,7 @@ from qbo.connection import ClientFactory
 from qbo.query import Query
 from sandbox.testing import free_port
 from sequence_qbo import cli
+from sequence_qbo.qbo_store import client_factory
 from sequence_qbo.settings import Settings
 from store import connections
 from store.db import Database
@@ -76,7 +77,7 @@ def test_connect_sync_disconnect_leaks_no_secret(env, sb, db: Database, caplog, 
 
     # 2. a sync cycle through the factory, including a forced refresh.
     settings = Settings()
-    factory = ClientFactory(settings, db)
+    factory = client_factory(settings, db)
     realm_id, client = factory.for_account("acc_flow")
     secrets_seen = set(_tokens(db, factory))
     made = client.create(

@@ -10,10 +10,11 @@ import psycopg
 import pytest
 
 from qbo import errors
-from qbo.connection import ClientFactory, store_connection
+from qbo.connection import ClientFactory
 from sandbox.config import SandboxConfig
 from sandbox.testing import SandboxHandle, running_sandbox
 from sequence_qbo import cli
+from sequence_qbo.qbo_store import client_factory, store_connection
 from store import connections
 from store.db import Database
 
@@ -111,7 +112,7 @@ def test_refresh_race_makes_exactly_one_token_call(
     sb = strict_sb
     qbo_settings = qbo_settings.model_copy(update={"qbo_base_url": sb.base_url})
     c = connect_account(
-        sb, db, ClientFactory(qbo_settings, db, limits=FAST, policy=QUICK), fernet_key
+        sb, db, client_factory(qbo_settings, db, limits=FAST, policy=QUICK), fernet_key
     )
     before = len(token_calls(sb))
     barrier = threading.Barrier(8)
@@ -120,7 +121,7 @@ def test_refresh_race_makes_exactly_one_token_call(
 
     def worker() -> None:
         with Database(db_url, min_size=1, max_size=2) as own_db:
-            own = ClientFactory(qbo_settings, own_db, limits=FAST, policy=QUICK)
+            own = client_factory(qbo_settings, own_db, limits=FAST, policy=QUICK)
             _, client = own.for_account(c.account_id)
             barrier.wait()
             try:
@@ -162,7 +163,7 @@ def test_tokens_are_encrypted_at_rest(us: Connected, db_url: str) -> None:
 def test_refuses_to_start_without_an_encryption_key(qbo_settings, db, monkeypatch, capsys) -> None:
     no_key = qbo_settings.model_copy(update={"token_encryption_key": None})
     with pytest.raises(errors.ConfigError, match="SEQUENCE_QBO_TOKEN_ENCRYPTION_KEY"):
-        ClientFactory(no_key, db)
+        client_factory(no_key, db)
     monkeypatch.setenv("SEQUENCE_QBO_DATABASE_URL", qbo_settings.database_url.get_secret_value())
     assert cli.main(["connect", "--account", "acc_x"]) == 2
     assert "SEQUENCE_QBO_TOKEN_ENCRYPTION_KEY" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 from psycopg.types.json import Jsonb
 
 from api.realms import AccountForRealm
-from qbo.connection import store_connection
+from sequence_qbo.qbo_store import store_connection
 from store import connections, ledger, links, sync_context
 from store.connections import CompanyChangeRefused, RealmHeld
 from store.db import Database, StoreError
