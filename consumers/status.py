@@ -1,10 +1,11 @@
 """Publishes document states on `qbo.sync_status` (docs/events.md#qbosync_status): once per
 state change.
 
-A state is the ledger row's status and reason (docs/failures.md). Each attempt compares the
-row with the state announced last (`published_status`/`published_reason`) and publishes only
-when they differ, so a document retrying for an hour is announced once, not once per attempt,
-and a replay of a synced document announces nothing. The announced state is recorded after
+A state is the ledger row's status and reason (docs/failures.md), and the version QBO holds (a
+new version synced is announced too). Each attempt compares the row with the state announced
+last (`published_status`, `published_reason`, `published_hash`) and publishes only when they
+differ, so a document retrying for an hour is announced once, not once per attempt, and a
+replay of a synced document announces nothing. The announced state is recorded after
 the broker acknowledged it: a crash in between announces it again (at least once).
 
 Readers that know only the first version of the schema see `status` (retrying and waiting
@@ -90,7 +91,9 @@ class SyncStatusPublisher:
         if row is None or row["status"] not in _BY_STATUS or not ledger.publication_due(row):
             return False
         self._publish(key, row, realm_id or row.get("realm_id"))
-        ledger.mark_published(self.db, key, row["status"], row["reason_code"])
+        ledger.mark_published(
+            self.db, key, row["status"], row["reason_code"], row.get("payload_hash")
+        )
         return True
 
     def _publish(self, key: DocKey, row: Row | dict[str, Any], realm_id: str | None) -> None:

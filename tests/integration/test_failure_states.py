@@ -148,6 +148,30 @@ def test_the_publication_gate_opens_once_per_state(db: Database) -> None:
     assert not ledger.publication_due(_row(db, INVOICE))
 
 
+def test_a_new_version_synced_is_announced_a_replay_is_not(db: Database) -> None:
+    _receive(db, INVOICE)
+
+    def synced(payload_hash: str) -> dict[str, Any]:
+        with db.transaction() as tx:
+            ledger.mark_synced(
+                tx,
+                INVOICE,
+                realm_id="r1",
+                qbo_id="9",
+                sync_token="0",
+                payload_hash=payload_hash,
+                request_id="rid",
+                exchange_rate=None,
+            )
+        return _row(db, INVOICE)
+
+    first = synced("v1")
+    assert ledger.publication_due(first)
+    ledger.mark_published(db, INVOICE, "synced", None, "v1")
+    assert not ledger.publication_due(synced("v1"))  # the same version again
+    assert ledger.publication_due(synced("v2"))  # invoice.sent after invoice.finalized
+
+
 def test_a_failure_state_needs_a_reason(db: Database) -> None:
     _receive(db, INVOICE)
     with pytest.raises((psycopg.errors.CheckViolation, StoreError)), db.transaction() as tx:

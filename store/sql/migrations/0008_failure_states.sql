@@ -5,7 +5,8 @@
 --   state_since       when the status or the reason last changed ("retrying since 10:02")
 --   waits_for_type/id the document a `waiting` one waits on, so that one's sync can wake it
 --   published_status/ the state last announced on qbo.sync_status: one publication per state
---   published_reason  change, not per attempt (compared after each attempt, set once acked)
+--   published_reason/ change (or new version synced), not per attempt (compared after each
+--   published_hash    attempt, set once the broker acknowledged it)
 alter table sync_ledger drop constraint sync_ledger_status_check;
 alter table sync_ledger add constraint sync_ledger_status_check
     check (status in ('pending', 'synced', 'failed', 'voided', 'retrying', 'waiting'));
@@ -18,12 +19,14 @@ alter table sync_ledger
     add column waits_for_type   text,
     add column waits_for_id     text,
     add column published_status text,
-    add column published_reason text;
+    add column published_reason text,
+    add column published_hash   text;
 
 update sync_ledger
    set state_since = coalesce(last_attempt_at, updated_at),
        published_status = status,  -- what the earlier per-attempt publications already said
-       published_reason = reason_code;
+       published_reason = reason_code,
+       published_hash = payload_hash;
 alter table sync_ledger alter column state_since set not null,
                         alter column state_since set default now();
 
