@@ -261,16 +261,30 @@ def problems(
 
 
 def publication_due(row: Row) -> bool:
-    """Whether the row's state differs from the one qbo.sync_status announced last."""
-    return (row["status"], row["reason_code"]) != (
+    """Whether the row's state (status, reason, and the payload QBO holds) differs from the one
+    qbo.sync_status announced last."""
+    return (row["status"], row["reason_code"], row.get("payload_hash")) != (
         row.get("published_status"),
         row.get("published_reason"),
+        row.get("published_hash"),
     )
 
 
-def mark_published(db: Database | Tx, key: DocKey, status: str, reason_code: str | None) -> None:
+def mark_published(
+    db: Database | Tx,
+    key: DocKey,
+    status: str,
+    reason_code: str | None,
+    payload_hash: str | None = None,
+) -> None:
     db.execute(
-        "ledger_mark_published", {**key.params(), "status": status, "reason_code": reason_code}
+        "ledger_mark_published",
+        {
+            **key.params(),
+            "status": status,
+            "reason_code": reason_code,
+            "payload_hash": payload_hash,
+        },
     )
 
 

@@ -170,8 +170,10 @@ select account_id, document_type, sequence_id, customer_id, status, reason_code,
  limit %(limit)s;
 
 -- name: ledger_mark_published
--- The state qbo.sync_status announced last (after the broker acknowledged it).
+-- The state qbo.sync_status announced last (after the broker acknowledged it), with the payload
+-- QBO held then: a new version synced is announced too.
 update sync_ledger
-   set published_status = %(status)s, published_reason = %(reason_code)s
+   set published_status = %(status)s, published_reason = %(reason_code)s,
+       published_hash = %(payload_hash)s
  where account_id = %(account_id)s and document_type = %(document_type)s
    and sequence_id = %(sequence_id)s;
