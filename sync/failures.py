@@ -21,14 +21,13 @@ import sys
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-import psycopg
 import pydantic
 from confluent_kafka import KafkaException
 
 from qbo import errors as qbo_errors
 from qbo.tax import BuildFailure
 from schemas.serde import RegistryUnavailable
-from store.db import StoreError, StoreUnavailable
+from store.db import StoreConflict, StoreError, StoreRejected, StoreUnavailable
 from sync import errors as service_errors
 
 if TYPE_CHECKING:
@@ -110,12 +109,6 @@ _GENERIC_SERVICE_REASONS = frozenset(
         "qbo_auth_failed",
         "qbo_not_configured",
     }
-)
-# Lock or serialization conflicts: another transaction got there first; trying again works.
-_DB_CONFLICTS = (
-    psycopg.errors.SerializationFailure,
-    psycopg.errors.DeadlockDetected,
-    psycopg.errors.LockNotAvailable,
 )
 
 
@@ -217,12 +210,12 @@ def _document(exc: BaseException) -> Verdict | None:
 
 # -- infrastructure: the database, the registry, the broker ------------------------------------
 def _infrastructure(exc: BaseException) -> Verdict | None:
-    # Checked first: they are OperationalErrors, which the store reports as StoreUnavailable.
-    if isinstance(exc, _DB_CONFLICTS) or isinstance(exc.__cause__, _DB_CONFLICTS):
+    # Checked first: a conflict is a kind of StoreUnavailable (transient), with its own reason.
+    if isinstance(exc, StoreConflict):
         return retrying("database_conflict", f"a concurrent database change got there first: {exc}")
-    if isinstance(exc, StoreUnavailable | psycopg.OperationalError | psycopg.InterfaceError):
+    if isinstance(exc, StoreUnavailable):
         return retrying("database_unavailable", f"PostgreSQL cannot be reached: {exc}")
-    if isinstance(exc, StoreError) and isinstance(exc.__cause__, psycopg.DataError):
+    if isinstance(exc, StoreRejected):
         return failed("invalid_value", f"a value does not fit the ledger: {exc}")
     if isinstance(exc, StoreError):
         # A constraint or a query refused it: a defect, kept visible and retried, never lost.
@@ -247,8 +240,6 @@ def _data(exc: BaseException) -> Verdict | None:
         return failed(str(exc.reason_code), exc.message)
     if isinstance(exc, decimal.DecimalException):
         return failed("amount_invalid", f"an amount cannot be computed exactly: {exc!r}")
-    if isinstance(exc, psycopg.DataError):
-        return failed("invalid_value", f"a value does not fit the ledger: {exc}")
     if isinstance(exc, pydantic.ValidationError):
         return failed("invalid_document", f"the stored snapshot is not valid: {exc}")
     return None

@@ -17,7 +17,7 @@ from qbo.crypto import TokenCipher
 from qbo.tax import BuildFailure, Reason
 from schemas.models import Invoice
 from schemas.serde import RegistryUnavailable
-from store.db import StoreError, StoreUnavailable
+from store.db import StoreError, StoreUnavailable, converted
 from sync import _qbo, failures
 from sync import errors as service_errors
 from sync.failures import Verdict, classify
@@ -369,10 +369,13 @@ def _validation_error() -> pydantic.ValidationError:
 
 
 def _stored(exc: psycopg.Error) -> StoreError:
-    """What the store raises for a psycopg error (chained `from` it)."""
-    err = StoreError(str(exc))
-    err.__cause__ = exc
-    return err
+    """What the store raises for a psycopg error (every one is converted there)."""
+    try:
+        with converted():
+            raise exc
+    except StoreError as stored:
+        return stored
+    raise AssertionError("not converted")
 
 
 OTHER_CASES: list[tuple[str, BaseException, str, str, str]] = [
@@ -385,21 +388,21 @@ OTHER_CASES: list[tuple[str, BaseException, str, str, str]] = [
     ),
     (
         "pool timeout",
-        psycopg.OperationalError("couldn't get a connection after 30.00 sec"),
+        _stored(psycopg.OperationalError("couldn't get a connection after 30.00 sec")),
         "retrying",
         "database_unavailable",
         "key",
     ),
     (
         "deadlock",
-        psycopg.errors.DeadlockDetected("deadlock detected"),
+        _stored(psycopg.errors.DeadlockDetected("deadlock detected")),
         "retrying",
         "database_conflict",
         "key",
     ),
     (
         "serialization",
-        psycopg.errors.SerializationFailure("could not serialize"),
+        _stored(psycopg.errors.SerializationFailure("could not serialize")),
         "retrying",
         "database_conflict",
         "key",
@@ -442,7 +445,7 @@ OTHER_CASES: list[tuple[str, BaseException, str, str, str]] = [
     ),
     (
         "numeric overflow",
-        psycopg.errors.NumericValueOutOfRange("numeric field overflow"),
+        _stored(psycopg.errors.NumericValueOutOfRange("numeric field overflow")),
         "failed",
         "invalid_value",
         "key",
