@@ -13,11 +13,13 @@ is returned (except a key-scoped retry: our own infrastructure, not the document
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from consumers.runtime.types import Done, Failed, Outcome, Retry
+from qbo.invoice import payload_hash
 from store import ledger
 from store.db import Database
 from store.ledger import DocKey
@@ -27,6 +29,7 @@ from sync.failures import Verdict
 __all__ = [
     "LedgerRecorder",
     "Recorder",
+    "Snapshot",
     "document_outcome",
     "outcome_for",
     "outcome_of",
@@ -120,17 +123,44 @@ Announce = Callable[[DocKey], object]
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """The document as the event carried it: stored with a state recorded before the sync
+    stored it itself (an error before the sync began, e.g. tokens that cannot be decrypted),
+    so that `resync` has something to sync once the cause is fixed."""
+
+    customer_id: str
+    value: dict[str, Any]
+    occurred_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, doc: Any, occurred_at: dt.datetime | None) -> Snapshot:
+        return cls(doc.customer_id, doc.model_dump(mode="json"), occurred_at)
+
+
+@dataclass(frozen=True)
 class LedgerRecorder:
     """Stores verdicts on the ledger row (created when missing) with an attempt record, then
-    announces the state; `customer_id` fills the row's customer (re-sync on link)."""
+    announces the state; `customer_id` fills the row's customer (re-sync on link), `snapshot`
+    the document itself when the row has none yet."""
 
     db: Database
     announce: Announce | None = None
     customer_id: str | None = None
+    snapshot: Snapshot | None = None
 
     def __call__(self, key: DocKey, verdict: Verdict, waits_for: DocKey | None) -> bool:
         with self.db.transaction() as tx:
             cid = self.customer_id
+            if self.snapshot is not None:
+                cid = self.snapshot.customer_id
+                ledger.receive(
+                    tx,
+                    key,
+                    customer_id=cid,
+                    snapshot=self.snapshot.value,
+                    snapshot_hash=payload_hash(self.snapshot.value),
+                    occurred_at=self.snapshot.occurred_at,
+                )
             if verdict.kind == "retrying":
                 ledger.mark_retrying(tx, key, verdict.reason, verdict.message, customer_id=cid)
             elif verdict.kind == "waiting":
@@ -147,15 +177,24 @@ class LedgerRecorder:
         return True
 
 
-def recorder_for(sync: Any) -> LedgerRecorder:
+def recorder_for(sync: Any, snapshot: Snapshot | None = None) -> LedgerRecorder:
     """The recorder of a `DocumentSync`: its database, and its status sink's announcements when
     the sink compares states (`SyncStatusPublisher` built with the database)."""
     status: Any = getattr(sync, "status", None)
     gated = getattr(status, "db", None) is not None
     announce: Announce | None = status.publish_state if gated else None
-    return LedgerRecorder(sync.db, announce)
+    return LedgerRecorder(sync.db, announce, snapshot=snapshot)
 
 
-def document_outcome(sync: Any, key: DocKey, run: Callable[[], Any]) -> Outcome:
-    """`outcome_of` for a document sync: an error's state goes to the document's row."""
-    return outcome_of(run, key=key, record=recorder_for(sync))
+def document_outcome(
+    sync: Any,
+    key: DocKey,
+    run: Callable[[], Any],
+    *,
+    doc: Any = None,
+    occurred_at: dt.datetime | None = None,
+) -> Outcome:
+    """`outcome_of` for a document sync: an error's state goes to the document's row (with
+    `doc`, the event's document, stored there when the sync did not get to store it)."""
+    snapshot = Snapshot.of(doc, occurred_at) if doc is not None else None
+    return outcome_of(run, key=key, record=recorder_for(sync, snapshot))

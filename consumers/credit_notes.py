@@ -25,4 +25,6 @@ class CreditNoteHandler:
             self.sync,
             key,
             lambda: self.sync.sync(parsed.account_id, parsed.credit_note, parsed.occurred_at),
+            doc=parsed.credit_note,
+            occurred_at=parsed.occurred_at,
         )

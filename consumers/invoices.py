@@ -26,6 +26,8 @@ class InvoiceHandler:
             self.sync,
             key,
             lambda: self.sync.sync(parsed.account_id, parsed.invoice, parsed.occurred_at),
+            doc=parsed.invoice,
+            occurred_at=parsed.occurred_at,
         )
 
 

@@ -10,13 +10,16 @@ from typing import Any
 import psycopg
 import pytest
 
+from consumers._sync_outcome import LedgerRecorder, Snapshot
 from publishing import KafkaPublisher
+from schemas.models import Invoice
 from schemas.serde import make_serde
+from sequence_qbo import samples
 from sequence_qbo.settings import Settings
 from store import ledger
 from store.db import Database, StoreError
 from store.ledger import DocKey, DocumentType
-from sync import resync
+from sync import failures, resync
 from sync.publish import Publishing
 from tests.integration.harness import read_all
 
@@ -226,3 +229,38 @@ def test_linking_wakes_the_customers_failed_and_waiting_documents(
         ("inv_1", "customer_linked"),
     }
     assert resync.resync_waiting_for_customer(db, pub, "acct_1", "cus_nobody") == []
+
+
+def test_a_failure_before_the_sync_stored_anything_keeps_the_document_for_resync(
+    db: Database,
+) -> None:
+    """E.g. tokens that cannot be decrypted: the sync never began, the state is failed, and
+    the event's document is in the ledger so that `resync` can send it once fixed."""
+    customer = samples.customer(
+        "cus_1", "Acme", "a@x.example", "1 St", "Leeds", "LS1 1AA", "GB", "TAXED"
+    )
+    line = samples.line("l1", "Plan", "1", "10.00", "10.00")
+    invoice = Invoice.model_validate(
+        samples.invoice(
+            "inv_9",
+            customer,
+            [{"id": "g", "title": "G", "line_items": [line]}],
+            net="10.00",
+            gross="10.00",
+        )
+    )
+    key = DocKey("acct_1", DocumentType.INVOICE, "inv_9")
+    now = dt.datetime.now(dt.UTC)
+    recorder = LedgerRecorder(db, snapshot=Snapshot.of(invoice, now))
+    verdict = failures.failed("token_undecryptable", "stored QBO tokens cannot be decrypted")
+    assert recorder(key, verdict, None)
+    row = _row(db, key)
+    assert (row["status"], row["reason_code"], row["customer_id"]) == (
+        "failed",
+        "token_undecryptable",
+        "cus_1",
+    )
+    assert Invoice.model_validate(row["snapshot"]) == invoice
+    assert [r["sequence_id"] for r in ledger.problems(db, reason_code="token_undecryptable")] == [
+        "inv_9"
+    ]
