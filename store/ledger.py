@@ -9,13 +9,19 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from store.db import Database, Row, Tx
+from store.db import Database, Row, StoreError, Tx
 
 
 class DocumentType(enum.StrEnum):
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
     CUSTOMER = "customer"
+
+
+class RealmMismatch(StoreError):
+    """A sync's result is for another QBO company than the ledger row's (migration 0010): the
+    account moved while the sync was in flight. Transient: the next attempt syncs in the
+    account's company now."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,8 @@ def mark_synced(
     request_id: str,
     exchange_rate: Decimal | None,
 ) -> None:
-    tx.execute(
+    """Raises `RealmMismatch` when the row belongs to another realm (it is left as it is)."""
+    written = tx.execute(
         "ledger_mark_synced",
         {
             **key.params(),
@@ -89,6 +96,11 @@ def mark_synced(
             "exchange_rate": exchange_rate,
         },
     )
+    if written == 0:
+        raise RealmMismatch(
+            f"{key.document_type} {key.sequence_id} of account {key.account_id} belongs to "
+            f"another QBO company than {realm_id} (the account moved): not recorded"
+        )
 
 
 def mark_failed(tx: Tx, key: DocKey, *, reason_code: str, message: str) -> None:
@@ -149,14 +161,53 @@ def recent_attempts(db: Database, account_id: str | None = None, limit: int = 50
     return db.all("ledger_recent_attempts", {"account_id": account_id, "limit": limit})
 
 
-def create_attempted(db: Database, key: DocKey) -> bool:
-    """Whether an earlier attempt may have created the document in QBO."""
-    return db.one("intent_exists", key.params()) is not None
+# -- the document's lease (migration 0009): one sync at a time, no transaction held across QBO --
+def claim(tx: Tx, key: DocKey, token: str, seconds: float) -> Row | None:
+    """Takes the document's lease for `seconds` (free, expired, or already `token`'s); the row
+    when taken, None while another sync holds it."""
+    return tx.one("ledger_claim", {**key.params(), "lease_token": token, "seconds": seconds})
 
 
-def record_create_intent(db: Database, key: DocKey, request_id: str) -> None:
-    """Committed at once, in its own transaction, before the create request leaves."""
-    db.execute("intent_record", {**key.params(), "request_id": request_id})
+def release(tx: Tx, key: DocKey, token: str) -> None:
+    """Gives the lease back (only when `token` still holds it)."""
+    tx.execute("ledger_release", {**key.params(), "lease_token": token})
+
+
+def mark_snapshot_synced(tx: Tx, key: DocKey, snapshot_hash: str | None) -> None:
+    """Records which snapshot QBO holds now (replays of it are skipped without a QBO call)."""
+    tx.execute("ledger_mark_snapshot_synced", {**key.params(), "snapshot_hash": snapshot_hash})
+
+
+def request_void(tx: Tx, key: DocKey) -> None:
+    """Remembers that the invoice is voided in Sequence: applied once it is in QBO."""
+    tx.execute("ledger_request_void", key.params())
+
+
+def adopt(
+    tx: Tx, key: DocKey, *, customer_id: str, realm_id: str, qbo_id: str, sync_token: str
+) -> None:
+    """Records a QBO object found for a document whose row has no QBO id (created in QBO
+    before the connection): a new row is `synced`, an existing one keeps its status."""
+    tx.execute(
+        "ledger_adopt",
+        {
+            **key.params(),
+            "customer_id": customer_id,
+            "realm_id": realm_id,
+            "qbo_id": qbo_id,
+            "qbo_sync_token": sync_token,
+        },
+    )
+
+
+def intent_exists(tx: Tx, key: DocKey) -> bool:
+    """Whether an earlier attempt may have created the document in QBO (read in the claim)."""
+    return tx.one("intent_exists", key.params()) is not None
+
+
+def record_intent(tx: Tx, key: DocKey, request_id: str) -> None:
+    """Before the create request leaves: committed with `tx`, which the caller keeps short."""
+    tx.execute("intent_record", {**key.params(), "request_id": request_id})
 
 
 # -- failure states (migration 0008, docs/failures.md) -----------------------------------------

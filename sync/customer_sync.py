@@ -10,14 +10,14 @@ from qbo import customer as builder
 from qbo import requestids
 from qbo.client import QboClient
 from schemas.models import Customer
-from store import account_settings, links
+from store import account_settings, connections, links
 from store.customers import snapshot_hash
-from store.db import Database, Tx
+from store.db import Database
 from store.links import Link, Queries
 from sync import _qbo
 from sync.customers import create_from_snapshot, stored_customer
-from sync.errors import Conflict, CustomerNotLinked, ServiceError, Unavailable
-from sync.outbox import Publishing
+from sync.errors import Conflict, CustomerNotLinked, NotConnected, ServiceError, Unavailable
+from sync.publish import Publishing
 
 __all__ = ["ensure_customer", "push_snapshot"]
 
@@ -32,7 +32,9 @@ def push_snapshot(db: Database, clients: Clients, account_id: str, customer_id: 
     """Sends the stored snapshot of a linked customer to QBO as a sparse update, unless QBO
     already has it (`customer_links.synced_hash`): an unchanged snapshot costs no QBO call.
     A stale SyncToken (5010) is re-read and the update re-applied (`reapply_on_conflict`)."""
-    link = links.get(db, account_id, customer_id)
+    # The link in the company the account is connected to (not one it left).
+    realm_id = connections.realm_of(db, account_id)
+    link = None if realm_id is None else links.get(db, account_id, customer_id, realm_id=realm_id)
     if link is None:
         return "not_linked"
     customer, digest = stored_customer(db, account_id, customer_id)
@@ -40,7 +42,12 @@ def push_snapshot(db: Database, clients: Clients, account_id: str, customer_id: 
         return "unchanged"
     updated = _update(_qbo.client_for(clients, account_id), link, customer, digest)
     links.mark_synced(
-        db, account_id, customer_id, sync_token=updated["SyncToken"], synced_hash=digest
+        db,
+        account_id,
+        customer_id,
+        realm_id=link.realm_id,
+        sync_token=updated["SyncToken"],
+        synced_hash=digest,
     )
     return "updated"
 
@@ -86,7 +93,7 @@ def ensure_customer(
     `CustomerNotLinked` (the document fails with `customer_not_linked`), or `Unavailable`
     when QBO cannot answer now (retry)."""
     snapshot = Customer.model_validate(customer)
-    link = links.get(db, account_id, snapshot.id)
+    link = links.get(db, account_id, snapshot.id, realm_id=client.realm_id)
     if link is not None:
         return link
     if not account_settings.get(db, account_id).auto_create_customers:
@@ -111,9 +118,14 @@ def _auto_create(
         return create_from_snapshot(
             db, client, pub, account_id, customer, digest, currency=currency, origin="auto"
         ).link
-    except Unavailable:
-        raise
+    except (Unavailable, NotConnected):
+        raise  # QBO cannot answer now, or no usable connection: not about the customer
     except ServiceError as exc:
+        # Two syncs for one new customer: the other one linked it first (`already_linked`,
+        # or its create took the name). Its link is the customer's link: success.
+        concurrent = links.get(db, account_id, customer.id, realm_id=client.realm_id)
+        if concurrent is not None:
+            return concurrent
         raise CustomerNotLinked(
             f"Sequence customer {customer.id} is not linked and could not "
             f"be created in QBO: {exc.message}",
@@ -123,17 +135,17 @@ def _auto_create(
 
 
 def document_hook(pub: Publishing | None = None) -> Callable[..., tuple[str, str | None]]:
-    """`ensure_customer` shaped as `services.documents.EnsureCustomer`:
-    (tx, api, account_id, document) → (qbo_customer_id, currency)."""
+    """`ensure_customer` shaped as `sync.documents.EnsureCustomer`:
+    (db, api, account_id, document) → (qbo_customer_id, currency)."""
     from sync import documents  # the invoice sync imports us, not the reverse
 
-    def hook(tx: Tx, api: Any, account_id: str, doc: Any) -> tuple[str, str | None]:
+    def hook(db: Database, api: Any, account_id: str, doc: Any) -> tuple[str, str | None]:
         # The sync hands a call-counting wrapper; the services need the client itself.
         client = getattr(api, "inner", api)
         try:
-            # In the sync's own transaction: a second pool connection per waiting document
-            # could exhaust the pool while every holder waits for one.
-            link = ensure_customer(tx, client, account_id, doc.customer, doc.currency, pub=pub)
+            # Called with no transaction open: every read and the link's insert take one pool
+            # connection at a time, for one short statement, and none is held while QBO answers.
+            link = ensure_customer(db, client, account_id, doc.customer, doc.currency, pub=pub)
         except CustomerNotLinked as exc:
             raise documents.CustomerNotLinked(exc.message) from exc
         return link.qbo_customer_id, link.currency

@@ -1,23 +1,44 @@
-"""Syncing one Sequence invoice or credit note to QBO, exactly once (PRODUCT.md §3, §6, §8).
+"""Syncing one Sequence invoice or credit note to QBO, exactly once (docs/architecture.md).
 
-For every document, in one database transaction holding the document's advisory lock:
-  1. store the snapshot in the ledger (an event older than the stored snapshot changes nothing);
-  2. build the QBO payload from the snapshot and the account's context (pure builders); a
-     business problem is recorded as `failed` with its reason code and nothing is sent;
-  3. a payload identical to the one QBO already holds is skipped: no QBO call;
-  4. find the QBO object: the ledger's id, else a look-up by DocNumber and customer or by the
-     PrivateNote marker (requestid alone is reported unreliable) — found means adopted;
-  5. create it (with a deterministic requestid) or update it in place (Id + SyncToken; on a
-     stale SyncToken re-read and re-apply once);
-  6. record it synced, commit, then publish `qbo.sync_status`.
-A crash between 5 and 6 leaves QBO ahead of the ledger; the replay finds the object in step 4.
+No database transaction, and so no pool connection, is held while QBO answers; a sync uses at
+most one pool connection at a time. For every document:
+  1. claim it, in one short transaction under the document's advisory lock: store the snapshot
+     in the ledger (an event older than the stored snapshot changes nothing) and take the
+     document's lease (`lease_until`), so that a concurrent sync of the same document (a live
+     event, a replay, a re-sync, another process after a rebalance) waits and retries instead
+     of interleaving; read what the payload needs from the store (link, settings, mappings,
+     create intent). A replay of the snapshot QBO already holds ends here: no QBO call;
+  2. a credit note whose invoice has no QBO id looks the invoice up in QBO (DocNumber and
+     customer) and adopts it when it is there; otherwise it is stored `waiting` and re-synced
+     when the invoice syncs (step 7 of the invoice);
+  3. build the QBO payload from the snapshot and the account's context (pure builders); the
+     customer is auto-created when the account allows it (its link in a short transaction of
+     its own); a business problem is `failed` with its reason code and nothing is sent;
+  4. a payload identical to the one QBO already holds is skipped: no QBO call;
+  5. find the QBO object: the ledger's id; else, only when a create intent exists (an earlier
+     attempt may have created it), a look-up by DocNumber and customer or by the PrivateNote
+     marker (requestid alone is reported unreliable) — found means adopted;
+  6. create it: the create intent commits first (a short transaction), then the create goes
+     with a deterministic requestid; a duplicate DocNumber is adopted when the QBO document is
+     ours (same number, customer and total), else `failed/duplicate_doc_number`. Or update it
+     in place (Id + SyncToken; on a stale SyncToken re-read and re-apply once);
+  7. record the result in a second short transaction: synced (then the void, when
+     `invoice.voided` came first), or the state `sync.failures.classify` gives the error
+     (failed, retrying, waiting); release the lease; find the documents waiting for this
+     invoice and ask for their re-sync (`sequence-qbo.resync`); publish `qbo.sync_status` when
+     the state changed.
+A crash between 6 and 7 leaves QBO ahead of the ledger: the lease expires, and the create
+intent makes the next attempt look QBO up first (step 5) instead of creating again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -30,33 +51,94 @@ from schemas.models import CreditNote, Invoice
 from store import ledger, sync_context
 from store.db import Database, Row, Tx
 from store.ledger import DocKey, DocumentType
+from sync import failures
+from sync.failures import Verdict
+from sync.publish import Publishing
 from sync.qbo_api import ClientProvider, CountingApi
+from sync.resync import resync_waiting_for_invoice
 
 Doc = Invoice | CreditNote
 _ENTITY = {DocumentType.INVOICE: "Invoice", DocumentType.CREDIT_NOTE: "CreditMemo"}
+# Longer than any one sync can take (a few QBO calls with their inline retries); a sync that
+# died holds its document this long at most.
+LEASE_SECONDS = 120.0
+# What a document waits behind while another sync holds it (the runtime backs off from here).
+_BUSY_WAIT = 1.0
+
+Outcome = Literal[
+    "created",
+    "updated",
+    "adopted",
+    "unchanged",
+    "voided",
+    "stale",
+    "failed",
+    "retrying",
+    "waiting",
+    "busy",
+]
 
 
 @dataclass(frozen=True)
 class SyncResult:
-    outcome: Literal["created", "updated", "adopted", "unchanged", "failed", "voided", "stale"]
+    """`retrying`: transient, try again after `retry_after` (holding back `scope`); `busy`:
+    another sync holds the document; `waiting`: stored, woken when what it waits for syncs."""
+
+    outcome: Outcome
     reason_code: str | None = None
     message: str | None = None
     qbo_id: str | None = None
     qbo_calls: int = 0
+    retry_after: float | None = None
+    scope: Literal["realm", "key"] = "key"
 
 
-class Waiting(Exception):
-    """The document depends on another that is not synced yet (retry later)."""
+# The document depends on another that is not synced yet (`waits_for`); the same class as
+# sync.failures', re-exported for the doors that catch it from here.
+Waiting = failures.Waiting
 
 
 class CustomerNotLinked(Exception):
     """Raised by an `ensure_customer` hook when it cannot link the customer."""
 
 
-# (tx, client, account_id, document) → (qbo_customer_id, currency) or raises CustomerNotLinked;
-# set when auto_create_customers may create the QBO customer.
-EnsureCustomer = Callable[[Tx, Any, str, Doc], tuple[str, str | None]]
+class _Rejected(Exception):
+    """A permanent refusal decided here, with its own reason (a DocNumber taken by another
+    document, a void QBO refuses)."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.message)
+        self.verdict = verdict
+
+
+# (db, client, account_id, document) → (qbo_customer_id, currency) or raises CustomerNotLinked;
+# set when auto_create_customers may create the QBO customer. Called with no transaction open.
+EnsureCustomer = Callable[[Database, Any, str, Doc], tuple[str, str | None]]
 StatusSink = Callable[[DocKey, SyncResult, str | None], None]
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the payload needs from the store, read in the claim's transaction."""
+
+    link: Row | None
+    settings: Row
+    item_mappings: dict[str, str]
+    tax_mappings: dict[str, str]
+    intent: bool  # a create may have left for QBO in an earlier attempt
+    invoice: Row | None = None  # a credit note's invoice
+
+
+@dataclass
+class _Claim:
+    """A document whose lease this sync holds."""
+
+    key: DocKey
+    token: str
+    row: Row
+    stored: _Stored
+    # Invoices in QBO now: what waits for them is re-synced once the result is recorded.
+    wake: list[DocKey] = field(default_factory=list)
 
 
 class DocumentSync:
@@ -67,42 +149,54 @@ class DocumentSync:
         *,
         status: StatusSink | None = None,
         ensure_customer: EnsureCustomer | None = None,
+        pub: Publishing | None = None,
         today: Callable[[], dt.date] = dt.date.today,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.db = db
         self.clients = clients
         self.status = status
         self.ensure_customer = ensure_customer
+        self.pub = pub  # re-sync requests for the documents an invoice's sync wakes
         self.today = today
+        self.lease_seconds = lease_seconds
 
+    # -- the doors: sync, void, resync ---------------------------------------------------------
     def sync(
-        self, account_id: str, doc: Doc, occurred_at: dt.datetime, *, force: bool = False
+        self, account_id: str, doc: Doc, occurred_at: dt.datetime | None, *, force: bool = False
     ) -> SyncResult:
         key = DocKey(account_id, _doc_type(doc), doc.id)
         api = self._api(account_id)
+        claim = self._claim(key, api, doc, occurred_at, force)
+        if isinstance(claim, SyncResult):
+            return claim
+        return self._attempt(claim, api, lambda c: self._sync_claimed(c, api, doc))
+
+    def void(self, account_id: str, invoice: Invoice) -> SyncResult:
+        """Voids the QBO invoice of a Sequence invoice (invoice.voided); an invoice not in QBO
+        yet is voided as soon as it gets there."""
+        key = DocKey(account_id, DocumentType.INVOICE, invoice.id)
+        api = self._api(account_id)
+        claim = self._claim_void(key, api, invoice)
+        if isinstance(claim, SyncResult):
+            return claim
+        return self._attempt(claim, api, lambda c: self._void_claimed(c, api, invoice))
+
+    def resync(self, account_id: str, document_type: DocumentType, sequence_id: str) -> SyncResult:
+        """Syncs the ledger's latest snapshot again (manual re-sync, after linking, or woken by
+        the invoice a document waited for); an invoice voided in Sequence is voided."""
+        key = DocKey(account_id, document_type, sequence_id)
         with self.db.transaction() as tx:
-            ledger.lock(tx, key)
-            snapshot = doc.model_dump(mode="json")
-            stored = ledger.receive(
-                tx,
-                key,
-                customer_id=doc.customer_id,
-                snapshot=snapshot,
-                snapshot_hash=builder.payload_hash(snapshot),
-                occurred_at=occurred_at,
-            )
             row = ledger.get(tx, key)
-            assert row is not None  # written or already there, under our lock
-            if not stored and row["snapshot_hash"] != builder.payload_hash(snapshot):
-                return SyncResult("stale")  # an older event than the ledger's snapshot
-            if not stored and row["status"] in ("synced", "voided") and not force:
-                # A replay or redelivery of what QBO already holds: no QBO call at all. (A
-                # mapping changed since? `sequence-qbo resync` forces a rebuild.)
-                ledger.record_attempt(tx, key, outcome="skipped")
-                return SyncResult("unchanged", qbo_id=row["qbo_id"])
-            result = self._sync_connected(tx, key, api, doc, row, force)
-        self._publish(key, result, api.realm_id if isinstance(api, CountingApi) else None)
-        return result
+        if row is None or row["snapshot"] is None:
+            raise LookupError(f"no {document_type} {sequence_id} in account {account_id}")
+        if document_type is DocumentType.INVOICE:
+            invoice = Invoice.model_validate(row["snapshot"])
+            if row["void_requested_at"] is not None:
+                return self.void(account_id, invoice)
+            return self.sync(account_id, invoice, row["snapshot_occurred_at"], force=True)
+        note = CreditNote.model_validate(row["snapshot"])
+        return self.sync(account_id, note, row["snapshot_occurred_at"], force=True)
 
     def _api(self, account_id: str) -> CountingApi | qbo_errors.AuthError:
         try:
@@ -110,113 +204,328 @@ class DocumentSync:
         except qbo_errors.AuthError as exc:  # not connected, or needs re-authorization
             return exc
 
-    def _sync_connected(
+    # -- step 1: the claim ---------------------------------------------------------------------
+    def _claim(
         self,
-        tx: Tx,
         key: DocKey,
         api: CountingApi | qbo_errors.AuthError,
         doc: Doc,
-        row: Row,
+        occurred_at: dt.datetime | None,
         force: bool,
-    ) -> SyncResult:
-        """Nothing can reach QBO until the merchant (re)connects: recorded as failed, and
-        `sequence-qbo resync` sends it once they have."""
-        if isinstance(api, qbo_errors.AuthError):
-            return self._fail(tx, key, None, "qbo_not_connected", str(api))
-        try:
-            return self._sync_locked(tx, key, api, doc, row, force)
-        except qbo_errors.AuthError as exc:
-            return self._fail(tx, key, api, "qbo_not_connected", str(exc))
-
-    def resync(self, account_id: str, document_type: DocumentType, sequence_id: str) -> SyncResult:
-        """Syncs the ledger's latest snapshot again (manual re-sync, or after linking)."""
-        key = DocKey(account_id, document_type, sequence_id)
-        with self.db.transaction() as tx:
-            row = ledger.get(tx, key)
-        if row is None or row["snapshot"] is None:
-            raise LookupError(f"no {document_type} {sequence_id} in account {account_id}")
-        model = Invoice if document_type is DocumentType.INVOICE else CreditNote
-        doc = model.model_validate(row["snapshot"])
-        return self.sync(account_id, doc, row["snapshot_occurred_at"], force=True)
-
-    def void(self, account_id: str, invoice: Invoice) -> SyncResult:
-        """Voids the QBO invoice of a Sequence invoice (invoice.voided)."""
-        key = DocKey(account_id, DocumentType.INVOICE, invoice.id)
-        api = self._api(account_id)
-        if isinstance(api, qbo_errors.AuthError):
-            raise api
+    ) -> _Claim | SyncResult:
+        token = uuid.uuid4().hex
+        snapshot = doc.model_dump(mode="json")
+        digest = builder.payload_hash(snapshot)
         with self.db.transaction() as tx:
             ledger.lock(tx, key)
-            row = ledger.get(tx, key)
-            if row is None or (row["status"] == "pending" and not row["qbo_id"]):
-                raise Waiting(f"void of invoice {invoice.id} waits for the invoice to be synced")
-            result = self._void_locked(tx, key, api, row)
-        self._publish(key, result, api.realm_id)
+            if not self._lease(tx, key, token):
+                return _busy(key)  # nothing stored: the holder may be syncing an older snapshot
+            stored = ledger.receive(
+                tx,
+                key,
+                customer_id=doc.customer_id,
+                snapshot=snapshot,
+                snapshot_hash=digest,
+                occurred_at=occurred_at,
+            )
+            row = ledger.claim(tx, key, token, self.lease_seconds)
+            assert row is not None  # ours: claims are made under the advisory lock
+            claim = _Claim(key, token, row, self._stored(tx, key, api, doc))
+            early = _replayed(row, stored, digest, force)
+            if early is None:
+                return claim
+            if early.outcome == "unchanged":
+                # A replay or redelivery of what QBO already holds: no QBO call at all. (A
+                # mapping changed since? `sequence-qbo resync` forces a rebuild.)
+                ledger.record_attempt(tx, key, outcome="skipped")
+                claim.wake = _in_qbo(key, row)  # in case an earlier wake-up was lost
+            ledger.release(tx, key, token)
+        self._wake(claim.wake)
+        return early
+
+    def _lease(self, tx: Tx, key: DocKey, token: str) -> bool:
+        """False while another sync holds the document (a new document is free)."""
+        if ledger.get(tx, key) is None:
+            return True
+        return ledger.claim(tx, key, token, self.lease_seconds) is not None
+
+    def _stored(
+        self, tx: Tx, key: DocKey, api: CountingApi | qbo_errors.AuthError, doc: Doc
+    ) -> _Stored:
+        lines = [(g, i) for g in doc.line_item_groups for i in g.line_items]
+        categories = {c for g, i in lines for c in (i.tax_category_id, g.tax_category_id) if c}
+        invoice = None
+        if isinstance(doc, CreditNote):
+            invoice = ledger.get(tx, DocKey(key.account_id, DocumentType.INVOICE, doc.invoice_id))
+        # Links and mappings of the realm the sync writes to, never another company's ids (none
+        # at all when not connected: that attempt fails before any is used).
+        realm = api.realm_id if isinstance(api, CountingApi) else ""
+        return _Stored(
+            link=sync_context.link(tx, key.account_id, doc.customer_id, realm_id=realm),
+            settings=sync_context.settings(tx, key.account_id) or {},
+            item_mappings=sync_context.item_mappings(
+                tx,
+                key.account_id,
+                [i.product_id for _, i in lines if i.product_id],
+                realm_id=realm,
+            ),
+            tax_mappings=sync_context.tax_mappings(tx, key.account_id, categories, realm_id=realm),
+            intent=ledger.intent_exists(tx, key),
+            invoice=invoice,
+        )
+
+    def _claim_void(
+        self, key: DocKey, api: CountingApi | qbo_errors.AuthError, invoice: Invoice
+    ) -> _Claim | SyncResult:
+        token = uuid.uuid4().hex
+        with self.db.transaction() as tx:
+            ledger.lock(tx, key)
+            if not self._lease(tx, key, token):
+                return _busy(key)
+            if ledger.get(tx, key) is None:
+                # The void came first. Stored without a date, so the invoice's own event
+                # replaces this snapshot when it arrives.
+                snapshot = invoice.model_dump(mode="json")
+                ledger.receive(
+                    tx,
+                    key,
+                    customer_id=invoice.customer_id,
+                    snapshot=snapshot,
+                    snapshot_hash=builder.payload_hash(snapshot),
+                    occurred_at=None,
+                )
+            ledger.request_void(tx, key)
+            row = ledger.claim(tx, key, token, self.lease_seconds)
+            assert row is not None
+            if row["status"] != "voided":
+                return _Claim(key, token, row, self._stored(tx, key, api, invoice))
+            ledger.record_attempt(tx, key, outcome="skipped")
+            ledger.release(tx, key, token)
+        return SyncResult("unchanged", qbo_id=row["qbo_id"])
+
+    # -- one attempt, its verdict and its status ------------------------------------------------
+    def _attempt(
+        self,
+        claim: _Claim,
+        api: CountingApi | qbo_errors.AuthError,
+        work: Callable[[_Claim], SyncResult],
+    ) -> SyncResult:
+        try:
+            if isinstance(api, qbo_errors.AuthError):
+                # Nothing can reach QBO until the merchant (re)connects: failed, and
+                # `sequence-qbo resync` sends it once they have.
+                raise api
+            result = work(claim)
+        except _Rejected as exc:
+            result = self._record_verdict(claim, api, exc.verdict)
+        except Exception as exc:
+            verdict = failures.classify(exc)
+            if verdict is None:  # a bug: the runtime logs it and retries the event
+                self._let_go(claim)
+                raise
+            result = self._record_verdict(claim, api, verdict, getattr(exc, "waits_for", None))
+        # The sink announces the state once per change (it compares with the ledger's last
+        # announcement); a replay of a synced document announces nothing.
+        self._publish(claim.key, result, api.realm_id if _connected(api) else None)
+        self._wake(claim.wake)
         return result
 
-    def _void_locked(self, tx: Tx, key: DocKey, api: CountingApi, row: Row) -> SyncResult:
-        if row["status"] == "voided":
-            ledger.record_attempt(tx, key, outcome="skipped")
-            return SyncResult("unchanged", qbo_id=row["qbo_id"])
-        token = row["qbo_sync_token"]
-        if row["qbo_id"]:  # a document that never reached QBO has nothing to void there
-            rid = requestids.make(key.account_id, "invoice", key.sequence_id, "void")
-            try:
-                token = api.void("Invoice", row["qbo_id"], token, request_id=rid)["SyncToken"]
-            except qbo_errors.Conflict:  # edited in QBO since our last write
-                fresh = api.get("Invoice", row["qbo_id"])["SyncToken"]
-                token = api.void(
-                    "Invoice",
-                    row["qbo_id"],
-                    fresh,
-                    request_id=requestids.derive(rid, f"sync{fresh}"),
-                )["SyncToken"]
-        ledger.mark_voided(tx, key, sync_token=str(token) if token else "")
-        ledger.record_attempt(tx, key, outcome="voided", qbo_calls=api.calls)
-        return SyncResult("voided", qbo_id=row["qbo_id"], qbo_calls=api.calls)
-
-    def _sync_locked(
-        self, tx: Tx, key: DocKey, api: CountingApi, doc: Doc, row: Row, force: bool
+    def _record_verdict(
+        self,
+        claim: _Claim,
+        api: CountingApi | qbo_errors.AuthError,
+        verdict: Verdict,
+        waits_for: DocKey | None = None,
     ) -> SyncResult:
-        if isinstance(doc, CreditNote):
-            waiting = _invoice_not_synced(tx, key.account_id, doc)
-            if waiting:
-                return self._fail(tx, key, api, "invoice_not_synced", waiting)
-        try:
-            payload, rate = self._build(tx, key, api, doc, row)
-        except builder.BuildFailure as exc:
-            return self._fail(tx, key, api, str(exc.reason_code), exc.message)
-        except CustomerNotLinked as exc:
-            return self._fail(tx, key, api, "customer_not_linked", str(exc))
-        digest = builder.payload_hash(payload)
-        if row["status"] == "synced" and row["payload_hash"] == digest and not force:
-            ledger.record_attempt(tx, key, outcome="skipped", qbo_calls=api.calls)
-            return SyncResult("unchanged", qbo_id=row["qbo_id"], qbo_calls=api.calls)
-        try:
-            outcome, saved, request_id = self._write(key, api, doc, row, payload, digest)
-        except qbo_errors.Validation as exc:
-            return self._fail(tx, key, api, "qbo_validation", _fault_text(exc))
-        ledger.mark_synced(
+        with self.db.transaction() as tx:
+            return self._mark(tx, claim, api, verdict, waits_for)
+
+    def _mark(
+        self,
+        tx: Tx,
+        claim: _Claim,
+        api: CountingApi | qbo_errors.AuthError,
+        verdict: Verdict,
+        waits_for: DocKey | None = None,
+    ) -> SyncResult:
+        """Records a failed, retrying or waiting state and gives the lease back."""
+        key, calls = claim.key, _calls(api)
+        if verdict.kind == "failed":
+            ledger.mark_failed(tx, key, reason_code=verdict.reason, message=verdict.message)
+        elif verdict.kind == "retrying":
+            ledger.mark_retrying(tx, key, verdict.reason, verdict.message)
+        else:
+            ledger.mark_waiting(tx, key, verdict.reason, verdict.message, waits_for)
+        ledger.record_attempt(
             tx,
             key,
-            realm_id=api.realm_id,
-            qbo_id=str(saved["Id"]),
-            sync_token=str(saved["SyncToken"]),
-            payload_hash=digest,
-            request_id=request_id,
-            exchange_rate=rate,
+            outcome=verdict.kind,
+            reason_code=verdict.reason,
+            message=verdict.message,
+            qbo_calls=calls,
         )
-        ledger.record_attempt(tx, key, outcome="synced", qbo_calls=api.calls)
+        ledger.release(tx, key, claim.token)
+        return SyncResult(
+            verdict.kind,
+            verdict.reason,
+            verdict.message,
+            qbo_id=claim.row["qbo_id"],
+            qbo_calls=calls,
+            retry_after=verdict.retry_after,
+            scope=verdict.scope,
+        )
+
+    def _let_go(self, claim: _Claim) -> None:
+        """Releases the lease after an unexpected error (at worst it expires on its own)."""
+        # The original error is the one to report.
+        with contextlib.suppress(Exception), self.db.transaction() as tx:
+            ledger.release(tx, claim.key, claim.token)
+
+    def _publish(self, key: DocKey, result: SyncResult, realm_id: str | None) -> None:
+        if self.status is not None:
+            self.status(key, result, realm_id)
+
+    def _wake(self, invoices: list[DocKey]) -> None:
+        """Asks for the re-sync of what waited for these invoices (now in QBO), through
+        `sequence-qbo.resync`: the path linking a customer takes (sync.resync). After the
+        commit: a credit note deciding to wait does so under the invoice's lock, so it is
+        either committed by now or has seen the invoice in QBO."""
+        if self.pub is None:
+            return
+        for invoice in invoices:
+            resync_waiting_for_invoice(self.db, self.pub, invoice.account_id, invoice.sequence_id)
+
+    # -- steps 2 to 7: a document whose lease we hold -------------------------------------------
+    def _sync_claimed(self, claim: _Claim, api: CountingApi, doc: Doc) -> SyncResult:
+        _refuse_foreign_realm(claim.row, api.realm_id)
+        if isinstance(doc, CreditNote):
+            held = self._await_invoice(claim, api, doc)
+            if held is not None:
+                return held
+        payload, rate = self._build(claim, api, doc)
+        digest = builder.payload_hash(payload)
+        row = claim.row
+        # Even when forced (a re-sync rebuilds the payload, a mapping may have changed): what QBO
+        # holds already is not written again, so a replayed re-sync request costs no write.
+        if row["status"] == "synced" and row["payload_hash"] == digest:
+            return self._record_unchanged(claim, api)
+        outcome, saved, request_id = self._write(claim, api, doc, payload, digest)
+        void_next = row["void_requested_at"] is not None
+        result = self._record_synced(
+            claim, api, outcome, saved, request_id, digest, rate, keep_lease=void_next
+        )
+        if not void_next:
+            return result
+        # invoice.voided came before the invoice reached QBO: apply it now.
+        claim.row = {**row, "qbo_id": str(saved["Id"]), "qbo_sync_token": str(saved["SyncToken"])}
+        return self._void_claimed(claim, api, doc)
+
+    def _record_unchanged(self, claim: _Claim, api: CountingApi) -> SyncResult:
+        with self.db.transaction() as tx:
+            ledger.mark_snapshot_synced(tx, claim.key, claim.row["snapshot_hash"])
+            ledger.record_attempt(tx, claim.key, outcome="skipped", qbo_calls=api.calls)
+            ledger.release(tx, claim.key, claim.token)
+            claim.wake = _in_qbo(claim.key, claim.row)
+        return SyncResult("unchanged", qbo_id=claim.row["qbo_id"], qbo_calls=api.calls)
+
+    def _record_synced(
+        self,
+        claim: _Claim,
+        api: CountingApi,
+        outcome: Any,
+        saved: dict[str, Any],
+        request_id: str,
+        digest: str,
+        rate: Decimal | None,
+        *,
+        keep_lease: bool = False,
+    ) -> SyncResult:
+        key = claim.key
+        with self.db.transaction() as tx:
+            # Under the invoice's lock: a credit note deciding to wait reads it under the same.
+            ledger.lock(tx, key)
+            ledger.mark_synced(
+                tx,
+                key,
+                realm_id=api.realm_id,
+                qbo_id=str(saved["Id"]),
+                sync_token=str(saved["SyncToken"]),
+                payload_hash=digest,
+                request_id=request_id,
+                exchange_rate=rate,
+            )
+            ledger.mark_snapshot_synced(tx, key, claim.row["snapshot_hash"])
+            ledger.record_attempt(tx, key, outcome="synced", qbo_calls=api.calls)
+            if not keep_lease:
+                ledger.release(tx, key, claim.token)
+            claim.wake = _in_qbo(key, {"qbo_id": saved["Id"]})
         return SyncResult(outcome, qbo_id=str(saved["Id"]), qbo_calls=api.calls)
 
-    # -- step 2: the payload -------------------------------------------------------------------
+    # -- step 2: a credit note's invoice ----------------------------------------------------------
+    def _await_invoice(
+        self, claim: _Claim, api: CountingApi, note: CreditNote
+    ) -> SyncResult | None:
+        """None when the credited invoice is in QBO (or was found there and adopted); else the
+        credit note is stored `waiting` for it."""
+        invoice_key = DocKey(claim.key.account_id, DocumentType.INVOICE, note.invoice_id)
+        invoice = claim.stored.invoice
+        if invoice is not None and invoice["qbo_id"]:
+            return None
+        if invoice is None and self._adopt_invoice(claim, api, invoice_key, note):
+            return None
+        with self.db.transaction() as tx:
+            # The invoice's sync records it under this lock, then looks for its waiters: either
+            # it is in QBO now, or our `waiting` is committed before it looks.
+            ledger.lock(tx, invoice_key)
+            invoice = ledger.get(tx, invoice_key)
+            if invoice is not None and invoice["qbo_id"]:
+                return None
+            verdict = failures.waiting("invoice_not_synced", _waiting_message(note, invoice))
+            return self._mark(tx, claim, api, verdict, invoice_key)
+
+    def _adopt_invoice(
+        self, claim: _Claim, api: CountingApi, invoice_key: DocKey, note: CreditNote
+    ) -> bool:
+        """An invoice the ledger has never seen may be in QBO from before the connection."""
+        found = self._find_invoice(api, claim.stored.link, note.invoice_number, note.invoice_id)
+        if found is None:
+            return False
+        with self.db.transaction() as tx:
+            ledger.lock(tx, invoice_key)
+            ledger.adopt(
+                tx,
+                invoice_key,
+                customer_id=note.customer_id,
+                realm_id=api.realm_id,
+                qbo_id=found[0],
+                sync_token=found[1],
+            )
+            claim.wake = [invoice_key]  # other credit notes may wait for it too
+        return True
+
+    def _find_invoice(
+        self, api: CountingApi, link: Row | None, number: str | None, invoice_id: str
+    ) -> tuple[str, str] | None:
+        """The QBO invoice with this DocNumber that is ours (our marker) or the linked
+        customer's."""
+        if not number:
+            return None
+        marker = builder.private_note_marker("invoice", invoice_id)
+        customer = link["qbo_customer_id"] if link else None
+        for found in api.query(Query("Invoice").where("DocNumber", "=", number)):
+            ref = (found.get("CustomerRef") or {}).get("value")
+            if found.get("PrivateNote") == marker or (customer and ref == customer):
+                return str(found["Id"]), str(found["SyncToken"])
+        return None
+
+    # -- step 3: the payload ---------------------------------------------------------------------
     def _build(
-        self, tx: Tx, key: DocKey, api: CountingApi, doc: Doc, row: Row
+        self, claim: _Claim, api: CountingApi, doc: Doc
     ) -> tuple[dict[str, Any], Decimal | None]:
         company = company_mod.company_facts(api.preferences(), api.company_info())
-        customer_id, customer_currency = self._customer(tx, api, key.account_id, doc)
-        rate = self._rate(api, doc, company, row)
-        ctx = _context(tx, key.account_id, doc, company, customer_id, customer_currency, rate)
+        customer_id, customer_currency = self._customer(claim, api, doc)
+        rate = self._rate(api, doc, company, claim.row)
+        ctx = _context(claim.stored, doc, company, customer_id, customer_currency, rate)
         try:
             return _build_payload(doc, ctx), rate
         except builder.BuildFailure as exc:
@@ -226,13 +535,11 @@ class DocumentSync:
         # nothing else applied).
         customer = api.get("Customer", customer_id)
         default = (customer.get("DefaultTaxCodeRef") or {}).get("value")
-        ctx = _replace(ctx, qbo_customer_default_tax_code=default)
+        ctx = dataclasses.replace(ctx, qbo_customer_default_tax_code=default)
         return _build_payload(doc, ctx), rate
 
-    def _customer(
-        self, tx: Tx, api: CountingApi, account_id: str, doc: Doc
-    ) -> tuple[str, str | None]:
-        link = sync_context.link(tx, account_id, doc.customer_id)
+    def _customer(self, claim: _Claim, api: CountingApi, doc: Doc) -> tuple[str, str | None]:
+        link = claim.stored.link
         if link is not None:
             return link["qbo_customer_id"], link["currency"]
         if self.ensure_customer is None:
@@ -240,7 +547,7 @@ class DocumentSync:
                 f"Sequence customer {doc.customer_id} "
                 f"({doc.customer.legal_name}) is not linked to a QBO customer"
             )
-        return self.ensure_customer(tx, api, account_id, doc)
+        return self.ensure_customer(self.db, api, claim.key.account_id, doc)
 
     def _rate(
         self, api: CountingApi, doc: Doc, company: builder.Company, row: Row
@@ -251,33 +558,76 @@ class DocumentSync:
             return Decimal(row["exchange_rate"])  # recorded at first sync: replays reuse it
         return Decimal(str(api.exchange_rate(doc.currency, self.today())["Rate"]))
 
-    # -- steps 4 and 5: find, create or update ---------------------------------------------------
+    # -- steps 5 and 6: find, create or update ---------------------------------------------------
     def _write(
-        self,
-        key: DocKey,
-        api: CountingApi,
-        doc: Doc,
-        row: Row,
-        payload: dict[str, Any],
-        digest: str,
+        self, claim: _Claim, api: CountingApi, doc: Doc, payload: dict[str, Any], digest: str
     ) -> tuple[Any, dict[str, Any], str]:
+        key = claim.key
         entity = _ENTITY[key.document_type]
-        existing = _ref(row)
-        if existing is None and ledger.create_attempted(self.db, key):
-            # An earlier attempt may have created it and died before our commit: look first
+        existing = _ref(claim.row)
+        if existing is None and claim.stored.intent:
+            # An earlier attempt may have created it and died before recording it: look first
             # (requestid alone is reported unreliable).
             existing = self._find(api, entity, key, doc, payload)
         if existing is None:
-            rid = requestids.make(
-                key.account_id, str(key.document_type), key.sequence_id, digest, "create"
-            )
-            ledger.record_create_intent(self.db, key, rid)
-            return "created", api.create(entity, payload, request_id=rid), rid
+            return self._create(claim, api, entity, doc, payload, digest)
         rid = requestids.make(
             key.account_id, str(key.document_type), key.sequence_id, digest, "update"
         )
-        outcome = "updated" if _ref(row) else "adopted"
+        outcome = "updated" if _ref(claim.row) else "adopted"
         return outcome, self._update(api, entity, existing, payload, rid), rid
+
+    def _create(
+        self,
+        claim: _Claim,
+        api: CountingApi,
+        entity: str,
+        doc: Doc,
+        payload: dict[str, Any],
+        digest: str,
+    ) -> tuple[Any, dict[str, Any], str]:
+        key = claim.key
+        rid = requestids.make(
+            key.account_id, str(key.document_type), key.sequence_id, digest, "create"
+        )
+        with self.db.transaction() as tx:  # committed before the request leaves
+            ledger.record_intent(tx, key, rid)
+        try:
+            return "created", api.create(entity, payload, request_id=rid), rid
+        except qbo_errors.QboError as exc:
+            if not _duplicate_number(exc):
+                raise
+            taken = exc
+        ours = self._same_number(api, entity, key, doc, payload)
+        if ours is None:
+            raise _Rejected(
+                failures.failed(
+                    "duplicate_doc_number",
+                    f"QBO already has a {entity} numbered {doc.number!r} that is not this "
+                    f"document (another customer or total); renumber one of them: {taken}",
+                )
+            )
+        update = requestids.make(
+            key.account_id, str(key.document_type), key.sequence_id, digest, "update"
+        )
+        return "adopted", self._update(api, entity, ours, payload, update), update
+
+    def _same_number(
+        self, api: CountingApi, entity: str, key: DocKey, doc: Doc, payload: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        """The QBO document holding our DocNumber, when it is this document: our marker, or
+        the same customer and total (entered by hand, or created before the connection)."""
+        doc_type: builder.DocType = (
+            "invoice" if key.document_type is DocumentType.INVOICE else "credit_note"
+        )
+        marker = builder.private_note_marker(doc_type, key.sequence_id)
+        customer = payload["CustomerRef"]["value"]
+        for found in api.query(Query(entity).where("DocNumber", "=", doc.number)):
+            same_customer = (found.get("CustomerRef") or {}).get("value") == customer
+            same_total = Decimal(str(found.get("TotalAmt", "NaN"))) == doc.gross_total
+            if found.get("PrivateNote") == marker or (same_customer and same_total):
+                return str(found["Id"]), str(found["SyncToken"])
+        return None
 
     def _update(
         self,
@@ -315,38 +665,142 @@ class DocumentSync:
                 return str(found["Id"]), str(found["SyncToken"])
         return None
 
-    # -- failures and status -------------------------------------------------------------------
-    def _fail(
-        self, tx: Tx, key: DocKey, api: CountingApi | None, reason: str, message: str
-    ) -> SyncResult:
-        calls = api.calls if api is not None else 0
-        ledger.mark_failed(tx, key, reason_code=reason, message=message)
-        ledger.record_attempt(
-            tx, key, outcome="failed", reason_code=reason, message=message, qbo_calls=calls
-        )
-        return SyncResult("failed", reason, message, qbo_calls=calls)
+    # -- the void ------------------------------------------------------------------------------
+    def _void_claimed(self, claim: _Claim, api: CountingApi, invoice: Doc) -> SyncResult:
+        row = claim.row
+        _refuse_foreign_realm(row, api.realm_id)
+        existing = _ref(row)
+        if existing is None and row["status"] == "failed":
+            # It never reached QBO and will not on its own: there is nothing to void there.
+            return self._record_voided(claim, api, None)
+        if existing is None:
+            existing = self._find_invoice(api, claim.stored.link, invoice.number, invoice.id)
+            if existing is None:
+                raise Waiting(
+                    f"the void of invoice {invoice.id} waits for the invoice to reach QBO; "
+                    "it is applied as soon as the invoice syncs"
+                )
+            with self.db.transaction() as tx:
+                ledger.adopt(
+                    tx,
+                    claim.key,
+                    customer_id=invoice.customer_id,
+                    realm_id=api.realm_id,
+                    qbo_id=existing[0],
+                    sync_token=existing[1],
+                )
+        return self._record_voided(claim, api, self._void_remote(api, claim.key, existing))
 
-    def _publish(self, key: DocKey, result: SyncResult, realm_id: str | None) -> None:
-        if self.status is not None and result.outcome != "stale":
-            self.status(key, result, realm_id)
+    def _void_remote(self, api: CountingApi, key: DocKey, existing: tuple[str, str]) -> str:
+        qbo_id, token = existing
+        rid = requestids.make(key.account_id, "invoice", key.sequence_id, "void")
+        try:
+            try:
+                return str(api.void("Invoice", qbo_id, token, request_id=rid)["SyncToken"])
+            except qbo_errors.Conflict:  # edited in QBO since our last write
+                fresh = api.get("Invoice", qbo_id)["SyncToken"]
+                again = requestids.derive(rid, f"sync{fresh}")
+                return str(api.void("Invoice", qbo_id, fresh, request_id=again)["SyncToken"])
+        except qbo_errors.QboError as exc:
+            verdict = failures.classify(exc)
+            if verdict is None or verdict.reason not in ("qbo_validation", "qbo_rejected"):
+                raise
+            # A payment applied to it, most often: someone must remove it in QBO first.
+            raise _Rejected(
+                failures.failed(
+                    "void_refused", f"QBO refused to void invoice {qbo_id}: {verdict.message}"
+                )
+            ) from exc
+
+    def _record_voided(self, claim: _Claim, api: CountingApi, token: str | None) -> SyncResult:
+        key = claim.key
+        with self.db.transaction() as tx:
+            ledger.lock(tx, key)
+            ledger.mark_voided(tx, key, sync_token=token or "")
+            ledger.record_attempt(tx, key, outcome="voided", qbo_calls=api.calls)
+            ledger.release(tx, key, claim.token)
+            row = ledger.get(tx, key)
+            claim.wake = _in_qbo(key, row or {})
+        qbo_id = row["qbo_id"] if row else None
+        return SyncResult("voided", qbo_id=qbo_id, qbo_calls=api.calls)
 
 
-def _invoice_not_synced(tx: Tx, account_id: str, note: CreditNote) -> str | None:
-    """None when the credited invoice is in QBO; raises Waiting while it may still get there
-    (cross-topic order: the credit note overtook its invoice); a message when it failed."""
-    row = ledger.get(tx, DocKey(account_id, DocumentType.INVOICE, note.invoice_id))
-    if row is None or row["status"] == "pending":
-        raise Waiting(f"credit note {note.id} waits for invoice {note.invoice_id} to be synced")
-    if row["status"] == "failed":
-        return (
-            f"invoice {note.invoice_id} is not in QBO ({row['reason_code']}); "
-            "the credit note follows once it is"
-        )
+def _replayed(row: Row, stored: bool, digest: str, force: bool) -> SyncResult | None:
+    """The result of a claim that needs no QBO call, or None."""
+    if not stored and row["snapshot_hash"] != digest:
+        return SyncResult("stale")  # an older event than the ledger's snapshot
+    if row["status"] == "voided":
+        return SyncResult("unchanged", qbo_id=row["qbo_id"])  # voided in QBO: final
+    if (
+        not stored
+        and not force
+        and row["status"] == "synced"
+        and row["synced_snapshot_hash"] == digest
+    ):
+        return SyncResult("unchanged", qbo_id=row["qbo_id"])
     return None
+
+
+def _in_qbo(key: DocKey, row: Row) -> list[DocKey]:
+    """The invoice, when it is in QBO (what waits for it can go now)."""
+    if key.document_type is not DocumentType.INVOICE or not row.get("qbo_id"):
+        return []
+    return [key]
+
+
+def _waiting_message(note: CreditNote, invoice: Row | None) -> str:
+    which = f"invoice {note.invoice_id}" + (
+        f" ({note.invoice_number})" if note.invoice_number else ""
+    )
+    if invoice is None:
+        return f"{which} is neither synced nor found in QBO; the credit note follows once it is"
+    if invoice["reason_code"]:
+        return (
+            f"{which} is not in QBO ({invoice['reason_code']}); the credit note follows once it is"
+        )
+    return f"{which} is not in QBO yet; the credit note follows once it is"
+
+
+def _busy(key: DocKey) -> SyncResult:
+    return SyncResult(
+        "busy",
+        "document_busy",
+        f"another sync of {key.document_type} {key.sequence_id} is in progress",
+        retry_after=_BUSY_WAIT,
+    )
+
+
+def _duplicate_number(exc: qbo_errors.QboError) -> bool:
+    codes = {exc.code} | {item.code for item in exc.errors}
+    return isinstance(exc, qbo_errors.DuplicateDocNumber) or bool(codes & {"6140", "6210"})
+
+
+def _connected(api: CountingApi | qbo_errors.AuthError) -> bool:
+    return isinstance(api, CountingApi)
+
+
+def _calls(api: CountingApi | qbo_errors.AuthError) -> int:
+    return api.calls if isinstance(api, CountingApi) else 0
 
 
 def _doc_type(doc: Doc) -> DocumentType:
     return DocumentType.INVOICE if isinstance(doc, Invoice) else DocumentType.CREDIT_NOTE
+
+
+def _refuse_foreign_realm(row: Row, realm_id: str) -> None:
+    """The row's QBO object is in another QBO company than the one the sync writes to, where
+    the same Id may name an unrelated object: never updated nor voided (migration 0010)."""
+    if not row["qbo_id"] or row["realm_id"] in (None, realm_id):
+        return
+    raise _Rejected(
+        failures.failed(
+            "realm_changed",
+            f"{row['document_type']} {row['sequence_id']} is QBO object {row['qbo_id']} in QBO "
+            f"company {row['realm_id']}, but the account is connected to {realm_id}; "
+            f"`sequence-qbo connect --account {row['account_id']} --new-company` archives the "
+            "old company's references, then the document syncs into the new one",
+        )
+    )
 
 
 def _ref(row: Row) -> tuple[str, str] | None:
@@ -359,15 +813,8 @@ def _build_payload(doc: Doc, ctx: builder.BuildContext) -> dict[str, Any]:
     return builder.build_credit_memo(doc, ctx)
 
 
-def _replace(ctx: builder.BuildContext, **changes: Any) -> builder.BuildContext:
-    import dataclasses
-
-    return dataclasses.replace(ctx, **changes)
-
-
 def _context(
-    tx: Tx,
-    account_id: str,
+    stored: _Stored,
     doc: Doc,
     company: builder.Company,
     customer_id: str,
@@ -376,9 +823,7 @@ def _context(
 ) -> builder.BuildContext:
     from qbo import tax
 
-    s = sync_context.settings(tx, account_id) or {}
-    lines = [(g, i) for g in doc.line_item_groups for i in g.line_items]
-    categories = {c for g, i in lines for c in (i.tax_category_id, g.tax_category_id) if c}
+    s = stored.settings
     return builder.BuildContext(
         qbo_customer_id=customer_id,
         company=company,
@@ -394,14 +839,8 @@ def _context(
             ),
         ),
         qbo_customer_currency=customer_currency,
-        item_mappings=sync_context.item_mappings(
-            tx, account_id, [i.product_id for _, i in lines if i.product_id]
-        ),
+        item_mappings=stored.item_mappings,
         fallback_item_id=s.get("fallback_item_id"),
-        tax_mappings=sync_context.tax_mappings(tx, account_id, categories),
+        tax_mappings=stored.tax_mappings,
         exchange_rate=rate,
     )
-
-
-def _fault_text(exc: qbo_errors.QboError) -> str:
-    return str(exc)

@@ -1,4 +1,5 @@
--- The sync ledger (PRODUCT.md §3): one row per (account, document type, Sequence id).
+-- The sync ledger (docs/architecture.md#exactly-once):
+-- one row per (account, document type, Sequence id).
 
 -- name: ledger_lock_document
 -- Serialises every sync of one document, whatever the topic or process it came from
@@ -30,6 +31,8 @@ on conflict (account_id, document_type, sequence_id) do update
         or sync_ledger.snapshot_occurred_at <= excluded.snapshot_occurred_at);
 
 -- name: ledger_mark_synced
+-- A row keeps its realm (migration 0010): a sync of another QBO company (one still in flight
+-- when the account moved) records nothing here and gets no row back.
 update sync_ledger
    set status = 'synced', realm_id = %(realm_id)s, qbo_id = %(qbo_id)s,
        qbo_sync_token = %(qbo_sync_token)s, payload_hash = %(payload_hash)s,
@@ -38,7 +41,8 @@ update sync_ledger
        last_attempt_at = clock_timestamp(), synced_at = clock_timestamp(),
        updated_at = clock_timestamp()
  where account_id = %(account_id)s and document_type = %(document_type)s
-   and sequence_id = %(sequence_id)s;
+   and sequence_id = %(sequence_id)s
+   and (realm_id is null or realm_id = %(realm_id)s);
 
 -- name: ledger_mark_failed
 update sync_ledger
@@ -97,6 +101,50 @@ insert into create_intents (account_id, document_type, sequence_id, request_id)
 values (%(account_id)s, %(document_type)s, %(sequence_id)s, %(request_id)s)
 on conflict (account_id, document_type, sequence_id) do update
    set request_id = excluded.request_id, created_at = now();
+
+-- name: ledger_claim
+-- The document's lease (migration 0009): taken when free, expired (its sync died) or already
+-- ours; returns the row when taken, nothing while another sync holds it.
+update sync_ledger
+   set lease_token = %(lease_token)s,
+       lease_until = clock_timestamp() + make_interval(secs => %(seconds)s)
+ where account_id = %(account_id)s and document_type = %(document_type)s
+   and sequence_id = %(sequence_id)s
+   and (lease_token is null or lease_until < clock_timestamp()
+        or lease_token = %(lease_token)s)
+returning *;
+
+-- name: ledger_release
+update sync_ledger
+   set lease_token = null, lease_until = null
+ where account_id = %(account_id)s and document_type = %(document_type)s
+   and sequence_id = %(sequence_id)s and lease_token = %(lease_token)s;
+
+-- name: ledger_mark_snapshot_synced
+-- Which snapshot QBO now holds (a replay of it makes no QBO call).
+update sync_ledger
+   set synced_snapshot_hash = %(snapshot_hash)s
+ where account_id = %(account_id)s and document_type = %(document_type)s
+   and sequence_id = %(sequence_id)s;
+
+-- name: ledger_request_void
+update sync_ledger
+   set void_requested_at = coalesce(void_requested_at, now()), updated_at = now()
+ where account_id = %(account_id)s and document_type = %(document_type)s
+   and sequence_id = %(sequence_id)s;
+
+-- name: ledger_adopt
+-- A QBO object found for a document the ledger has no QBO id for (an invoice created in QBO
+-- before the account was connected): recorded as what the document is in QBO.
+insert into sync_ledger (account_id, document_type, sequence_id, customer_id, realm_id, qbo_id,
+                         qbo_sync_token, status, synced_at)
+values (%(account_id)s, %(document_type)s, %(sequence_id)s, %(customer_id)s, %(realm_id)s,
+        %(qbo_id)s, %(qbo_sync_token)s, 'synced', clock_timestamp())
+on conflict (account_id, document_type, sequence_id) do update
+   set realm_id = excluded.realm_id, qbo_id = excluded.qbo_id,
+       qbo_sync_token = excluded.qbo_sync_token, updated_at = clock_timestamp()
+ where sync_ledger.qbo_id is null
+   and (sync_ledger.realm_id is null or sync_ledger.realm_id = excluded.realm_id);
 
 -- -- failure states (migration 0008, docs/failures.md) --------------------------------------
 
