@@ -115,6 +115,8 @@ class _Rejected(Exception):
 # set when auto_create_customers may create the QBO customer. Called with no transaction open.
 EnsureCustomer = Callable[[Database, Any, str, Doc], tuple[str, str | None]]
 StatusSink = Callable[[DocKey, SyncResult, str | None], None]
+# Why no client could be had for the account.
+Unusable = qbo_errors.AuthError | qbo_errors.ConfigError
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ class DocumentSync:
         claim = self._claim(key, api, doc, occurred_at, force)
         if isinstance(claim, SyncResult):
             return claim
-        return self._attempt(claim, api, lambda c: self._sync_claimed(c, api, doc))
+        return self._attempt(claim, api, lambda c, a: self._sync_claimed(c, a, doc))
 
     def void(self, account_id: str, invoice: Invoice) -> SyncResult:
         """Voids the QBO invoice of a Sequence invoice (invoice.voided); an invoice not in QBO
@@ -180,7 +182,7 @@ class DocumentSync:
         claim = self._claim_void(key, api, invoice)
         if isinstance(claim, SyncResult):
             return claim
-        return self._attempt(claim, api, lambda c: self._void_claimed(c, api, invoice))
+        return self._attempt(claim, api, lambda c, a: self._void_claimed(c, a, invoice))
 
     def resync(self, account_id: str, document_type: DocumentType, sequence_id: str) -> SyncResult:
         """Syncs the ledger's latest snapshot again (manual re-sync, after linking, or woken by
@@ -198,17 +200,19 @@ class DocumentSync:
         note = CreditNote.model_validate(row["snapshot"])
         return self.sync(account_id, note, row["snapshot_occurred_at"], force=True)
 
-    def _api(self, account_id: str) -> CountingApi | qbo_errors.AuthError:
+    def _api(self, account_id: str) -> CountingApi | Unusable:
         try:
             return CountingApi(self.clients(account_id))
-        except qbo_errors.AuthError as exc:  # not connected, or needs re-authorization
+        # Not connected, needs re-authorization, or tokens the configured key cannot decrypt:
+        # the document fails with the reason (recorded like any other verdict).
+        except (qbo_errors.AuthError, qbo_errors.ConfigError) as exc:
             return exc
 
     # -- step 1: the claim ---------------------------------------------------------------------
     def _claim(
         self,
         key: DocKey,
-        api: CountingApi | qbo_errors.AuthError,
+        api: CountingApi | Unusable,
         doc: Doc,
         occurred_at: dt.datetime | None,
         force: bool,
@@ -249,9 +253,7 @@ class DocumentSync:
             return True
         return ledger.claim(tx, key, token, self.lease_seconds) is not None
 
-    def _stored(
-        self, tx: Tx, key: DocKey, api: CountingApi | qbo_errors.AuthError, doc: Doc
-    ) -> _Stored:
+    def _stored(self, tx: Tx, key: DocKey, api: CountingApi | Unusable, doc: Doc) -> _Stored:
         lines = [(g, i) for g in doc.line_item_groups for i in g.line_items]
         categories = {c for g, i in lines for c in (i.tax_category_id, g.tax_category_id) if c}
         invoice = None
@@ -275,7 +277,7 @@ class DocumentSync:
         )
 
     def _claim_void(
-        self, key: DocKey, api: CountingApi | qbo_errors.AuthError, invoice: Invoice
+        self, key: DocKey, api: CountingApi | Unusable, invoice: Invoice
     ) -> _Claim | SyncResult:
         token = uuid.uuid4().hex
         with self.db.transaction() as tx:
@@ -307,15 +309,15 @@ class DocumentSync:
     def _attempt(
         self,
         claim: _Claim,
-        api: CountingApi | qbo_errors.AuthError,
-        work: Callable[[_Claim], SyncResult],
+        api: CountingApi | Unusable,
+        work: Callable[[_Claim, CountingApi], SyncResult],
     ) -> SyncResult:
         try:
-            if isinstance(api, qbo_errors.AuthError):
+            if not isinstance(api, CountingApi):
                 # Nothing can reach QBO until the merchant (re)connects: failed, and
                 # `sequence-qbo resync` sends it once they have.
                 raise api
-            result = work(claim)
+            result = work(claim, api)
         except _Rejected as exc:
             result = self._record_verdict(claim, api, exc.verdict)
         except Exception as exc:
@@ -326,14 +328,14 @@ class DocumentSync:
             result = self._record_verdict(claim, api, verdict, getattr(exc, "waits_for", None))
         # The sink announces the state once per change (it compares with the ledger's last
         # announcement); a replay of a synced document announces nothing.
-        self._publish(claim.key, result, api.realm_id if _connected(api) else None)
+        self._publish(claim.key, result, api.realm_id if isinstance(api, CountingApi) else None)
         self._wake(claim.wake)
         return result
 
     def _record_verdict(
         self,
         claim: _Claim,
-        api: CountingApi | qbo_errors.AuthError,
+        api: CountingApi | Unusable,
         verdict: Verdict,
         waits_for: DocKey | None = None,
     ) -> SyncResult:
@@ -344,7 +346,7 @@ class DocumentSync:
         self,
         tx: Tx,
         claim: _Claim,
-        api: CountingApi | qbo_errors.AuthError,
+        api: CountingApi | Unusable,
         verdict: Verdict,
         waits_for: DocKey | None = None,
     ) -> SyncResult:
@@ -620,6 +622,8 @@ class DocumentSync:
         doc_type: builder.DocType = (
             "invoice" if key.document_type is DocumentType.INVOICE else "credit_note"
         )
+        if not doc.number:
+            return None
         marker = builder.private_note_marker(doc_type, key.sequence_id)
         customer = payload["CustomerRef"]["value"]
         for found in api.query(Query(entity).where("DocNumber", "=", doc.number)):
@@ -775,11 +779,7 @@ def _duplicate_number(exc: qbo_errors.QboError) -> bool:
     return isinstance(exc, qbo_errors.DuplicateDocNumber) or bool(codes & {"6140", "6210"})
 
 
-def _connected(api: CountingApi | qbo_errors.AuthError) -> bool:
-    return isinstance(api, CountingApi)
-
-
-def _calls(api: CountingApi | qbo_errors.AuthError) -> int:
+def _calls(api: CountingApi | Unusable) -> int:
     return api.calls if isinstance(api, CountingApi) else 0
 
 
