@@ -10,9 +10,10 @@ from qbo import customer as builder
 from qbo import requestids
 from qbo.client import QboClient
 from schemas.models import Customer
-from store import account_settings, connections, links
+from store import account_settings, connections, ledger, links
 from store.customers import snapshot_hash
 from store.db import Database
+from store.ledger import DocKey, DocumentType
 from store.links import Link, Queries
 from sync import _qbo
 from sync.customers import create_from_snapshot, stored_customer
@@ -40,7 +41,8 @@ def push_snapshot(db: Database, clients: Clients, account_id: str, customer_id: 
     customer, digest = stored_customer(db, account_id, customer_id)
     if link.synced_hash == digest:
         return "unchanged"
-    updated = _update(_qbo.client_for(clients, account_id), link, customer, digest)
+    retry = _failed_attempts(db, account_id, customer_id)
+    updated = _update(_qbo.client_for(clients, account_id), link, customer, digest, retry)
     links.mark_synced(
         db,
         account_id,
@@ -52,7 +54,18 @@ def push_snapshot(db: Database, clients: Clients, account_id: str, customer_id: 
     return "updated"
 
 
-def _update(client: QboClient, link: Link, customer: Customer, digest: str) -> dict[str, Any]:
+def _failed_attempts(db: Database, account_id: str, customer_id: str) -> int:
+    """How often the customer's update failed for good (its ledger row, docs/failures.md): a
+    re-sync once the cause is fixed must not reuse the failed request's requestid, whose
+    answer (the fault) QBO would replay. 0 otherwise: a retry after a timeout keeps the id."""
+    with db.transaction() as tx:
+        row = ledger.get(tx, DocKey(account_id, DocumentType.CUSTOMER, customer_id))
+    return int(row["attempts"]) if row is not None and row["status"] == "failed" else 0
+
+
+def _update(
+    client: QboClient, link: Link, customer: Customer, digest: str, retry: int = 0
+) -> dict[str, Any]:
     if link.realm_id != client.realm_id:
         # The account was reconnected to another QBO company: that id means nothing there.
         raise Conflict(
@@ -68,6 +81,8 @@ def _update(client: QboClient, link: Link, customer: Customer, digest: str) -> d
     )
     changes = {key: value for key, value in payload.items() if key not in _ENVELOPE}
     request_id = requestids.make("customer-update", link.account_id, link.customer_id, digest)
+    if retry:
+        request_id = requestids.derive(request_id, f"after-failure-{retry}")
     with _qbo.translated(f"update customer {link.qbo_customer_id}"):
         return client.update(
             "Customer",

@@ -16,7 +16,7 @@ from consumers.runtime.types import Done, Event, Failed, Message, Retry
 from consumers.status import SyncStatusPublisher
 from publishing import KafkaPublisher
 from schemas.serde import Serde, make_serde
-from sequence_qbo import samples
+from sequence_qbo import cli, samples
 from store import ledger
 from store.ledger import DocKey, DocumentType
 from sync import customers
@@ -164,3 +164,50 @@ def test_a_customer_that_never_failed_has_no_ledger_row(
     assert handler.handle(_event("Acme Group Ltd")) == Done("qbo_updated")
     assert handler.handle(_event("Acme Group Ltd")) == Done("unchanged")
     assert _row(uk) is None
+
+
+def test_resync_from_the_cli_clears_a_failed_customer_once_the_cause_is_fixed(
+    uk: World,
+    handler: CustomerUpdatedHandler,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _linked(uk)
+    taken = qbo_customer(uk.raw, "Taken Ltd")
+    assert isinstance(handler.handle(_event("Taken Ltd")), Failed)
+    s = uk.settings
+    env = {
+        "DATABASE_URL": s.database_url.get_secret_value(),
+        "KAFKA_BOOTSTRAP": s.kafka_bootstrap,
+        "QBO_ENVIRONMENT": "emulator",
+        "QBO_BASE_URL": s.qbo_base_url,
+        "TOKEN_ENCRYPTION_KEY": s.token_encryption_key.get_secret_value(),  # type: ignore[union-attr]
+        **{f"TOPIC_{k.upper()}": v for k, v in s.topics.model_dump().items()},
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(f"SEQUENCE_QBO_{name}", str(value))
+    monkeypatch.setenv("COLUMNS", "200")
+
+    # Still taken: the re-sync fails again, with the same reason, and exits 1.
+    assert cli.main(["resync", "--account", ACCOUNT, "--all-failed"]) == 1
+    assert "duplicate_name" in capsys.readouterr().out
+    # The merchant renames the other QBO customer; the re-sync goes through.
+    uk.raw.update(
+        "Customer",
+        taken["Id"],
+        taken["SyncToken"],
+        {"DisplayName": "Taken Ltd (old)"},
+        request_id=f"rename-{uuid.uuid4().hex[:16]}",
+    )
+    assert cli.main(["resync", "--account", ACCOUNT, "--customer", "cus_1"]) == 0
+    row = _row(uk)
+    assert row is not None and (row["status"], row["reason_code"]) == ("synced", None)
+    assert uk.raw.get("Customer", _link_id(uk))["DisplayName"] == "Taken Ltd"
+
+
+def _link_id(w: World) -> str:
+    from store import links
+
+    link = links.get(w.db, ACCOUNT, "cus_1", realm_id=w.realm_id)
+    assert link is not None
+    return link.qbo_customer_id
