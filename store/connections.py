@@ -101,14 +101,20 @@ def connect(
 ) -> RealmChange | None:
     """Stores the account's connection to `realm_id` (first connection, re-authorization, or
     with `new_company` a move to another company). The change when the account moved.
-    Raises `CompanyChangeRefused` or `RealmHeld`; then nothing was written."""
+    Raises `CompanyChangeRefused` or `RealmHeld`; then nothing was written.
+
+    `new_company` for the company the account is already connected to archives what it still
+    holds of any other company: an account moved before moves were checked (migration 0010)
+    kept the old company's links and references, which the sync refuses to use
+    (`realm_changed`). The settings are kept then: nothing says which company they name."""
     with db.transaction() as tx:
         tx.execute("connection_lock_account", {"account_id": account_id})
         old_realm = _check(tx, account_id, realm_id, new_company)
+        moving = old_realm is not None and old_realm != realm_id
         change = None
-        if old_realm is not None and old_realm != realm_id:
-            change = _archive(tx, account_id, old_realm, realm_id)
-        _store(tx, account_id, realm_id, environment, tokens, moving=change is not None)
+        if moving or (new_company and _holds_other_companies(tx, account_id, realm_id)):
+            change = _archive(tx, account_id, old_realm or realm_id, realm_id, settings=moving)
+        _store(tx, account_id, realm_id, environment, tokens, moving=moving)
     return change
 
 
@@ -157,7 +163,14 @@ def _store(
         raise CompanyChangeRefused(account_id, "(another company)", realm_id)
 
 
-def _archive(tx: Tx, account_id: str, old_realm_id: str, new_realm_id: str) -> RealmChange:
+def _holds_other_companies(tx: Tx, account_id: str, realm_id: str) -> bool:
+    row = tx.one("connection_other_companies", {"account_id": account_id, "realm_id": realm_id})
+    return bool(row and row["found"])
+
+
+def _archive(
+    tx: Tx, account_id: str, old_realm_id: str, new_realm_id: str, *, settings: bool
+) -> RealmChange:
     ids = {"account_id": account_id, "old_realm_id": old_realm_id, "new_realm_id": new_realm_id}
     recorded = tx.one("realm_change_record", ids)
     assert recorded is not None  # an insert with `returning` always returns its row
@@ -165,8 +178,10 @@ def _archive(tx: Tx, account_id: str, old_realm_id: str, new_realm_id: str) -> R
     links = tx.execute("archive_customer_links", params)
     products = tx.execute("archive_product_mappings", params)
     taxes = tx.execute("archive_tax_mappings", params)
-    settings = tx.execute("archive_settings", params)
-    tx.execute("clear_company_settings", params)
+    cleared = 0
+    if settings:
+        cleared = tx.execute("archive_settings", params)
+        tx.execute("clear_company_settings", params)
     ledger_rows = tx.all("archive_ledger_refs", params)
     tx.execute("archive_create_intents", params)
     return RealmChange(
@@ -176,7 +191,7 @@ def _archive(tx: Tx, account_id: str, old_realm_id: str, new_realm_id: str) -> R
         links=links,
         product_mappings=products,
         tax_mappings=taxes,
-        settings=settings,
+        settings=cleared,
         ledger_refs=int(ledger_rows[0]["archived"]) if ledger_rows else 0,
     )
 

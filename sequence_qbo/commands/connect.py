@@ -18,13 +18,13 @@ from rich.table import Table
 
 from qbo import errors
 from qbo.callback import CallbackReceiver, parse_callback
-from qbo.connection import ClientFactory
+from qbo.connection import ClientFactory, RealmChange
 from sequence_qbo import wiring
 from sequence_qbo.errors import CliError
 from sequence_qbo.qbo_store import client_factory
 from sequence_qbo.settings import Settings
 from store import connections
-from store.connections import CompanyChangeRefused, ConnectRefused, RealmChange
+from store.connections import CompanyChangeRefused, ConnectRefused
 from store.db import Database
 
 # README "Exit codes": 5 is a conflict with what is stored.
@@ -111,8 +111,13 @@ def _refused(exc: ConnectRefused) -> int:
 
 
 def _moved(change: RealmChange) -> str:
+    origin = (
+        f"moved from QBO company {change.old_realm_id}"
+        if change.old_realm_id != change.new_realm_id
+        else "what the account still held of other QBO companies is archived"
+    )
     return (
-        f"moved from QBO company {change.old_realm_id}: archived {change.links} customer "
+        f"{origin}: archived {change.links} customer "
         f"link(s), {change.product_mappings} item and {change.tax_mappings} tax mapping(s), "
         f"{'the fallback settings, ' if change.settings else ''}"
         f"{change.ledger_refs} document reference(s). Link customers, map products and tax "

@@ -102,6 +102,19 @@ select account_id, realm_id, environment, status, status_reason, access_expires_
 -- one goes to the archive tables of migration 0010, in the transaction that stores the new
 -- connection. `new_realm_id` is where the account goes; everything of any other realm moves.
 
+-- name: connection_other_companies
+-- Whether the account still holds links, mappings or document references of another company
+-- than `realm_id` (an account moved before moves were checked).
+select exists (select 1 from customer_links
+                where account_id = %(account_id)s and realm_id <> %(realm_id)s)
+    or exists (select 1 from product_mappings
+                where account_id = %(account_id)s and realm_id <> %(realm_id)s)
+    or exists (select 1 from tax_mappings
+                where account_id = %(account_id)s and realm_id <> %(realm_id)s)
+    or exists (select 1 from sync_ledger
+                where account_id = %(account_id)s and realm_id <> %(realm_id)s
+                  and qbo_id is not null) as found;
+
 -- name: realm_change_record
 insert into realm_changes (account_id, old_realm_id, new_realm_id)
 values (%(account_id)s, %(old_realm_id)s, %(new_realm_id)s)

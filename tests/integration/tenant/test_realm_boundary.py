@@ -270,6 +270,29 @@ def test_a_move_archives_the_old_company_and_nothing_of_it_is_read_again(db: Dat
     assert connections.realm_changes(db, "acct_a")[0]["new_realm_id"] == "r2"
 
 
+def test_an_account_moved_before_moves_were_checked_is_cleaned_up_on_request(
+    db: Database,
+) -> None:
+    """Before migration 0010 a connect replaced the realm silently and kept the old company's
+    links and references; `--new-company` for the company it is on now archives them."""
+    _connect(db, "acct_a", "r1")
+    _seed_company(db, "acct_a", "r1")
+    _sql(db, "update qbo_connections set realm_id = 'r2' where account_id = 'acct_a'")
+    assert _connect(db, "acct_a", "r2") is None  # a plain re-authorization archives nothing
+    assert links.get(db, "acct_a", "cus_1", realm_id="r1") is not None
+
+    change = _connect(db, "acct_a", "r2", new_company=True)
+
+    assert change is not None and (change.old_realm_id, change.new_realm_id) == ("r2", "r2")
+    assert (change.links, change.product_mappings, change.tax_mappings) == (1, 1, 1)
+    assert (change.ledger_refs, change.settings) == (2, 0)  # settings name no known company
+    assert links.get(db, "acct_a", "cus_1", realm_id="r1") is None
+    with db.transaction() as tx:
+        row = ledger.get(tx, DocKey("acct_a", DocumentType.INVOICE, "inv_1"))
+    assert row is not None and (row["realm_id"], row["qbo_id"]) == ("r2", None)
+    assert _connect(db, "acct_a", "r2", new_company=True) is None  # nothing left to archive
+
+
 def test_a_sync_of_the_old_company_cannot_record_its_result_after_the_move(db: Database) -> None:
     """A sync in flight while the account moved: its r1 object is not recorded on the row,
     which now belongs to r2 (it would otherwise be updated or voided there later)."""
