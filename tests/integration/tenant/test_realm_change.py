@@ -211,3 +211,67 @@ def test_moving_an_account_to_another_company_never_touches_either_companys_obje
     assert company_2_now["Invoice"][new_ids["i1"]]["PrivateNote"] == "sequence:invoice:i1"
     assert "corrected after the move" in str(company_2_now["Invoice"][new_ids["i1"]])
     assert company_2_now["Invoice"][new_ids["i1"]]["CustomerRef"]["value"] not in seeded["Customer"]
+
+
+def test_an_account_moved_before_the_checks_fails_visibly_instead_of_corrupting(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before migration 0010 a connect replaced the realm and kept the ledger's Ids. Such a row
+    is never used in the new company: a correction fails `realm_changed` and writes nothing;
+    `connect --new-company` for the company it is on archives the old Ids, and a resync then
+    creates the invoice there."""
+    account, company_1, sb = world.c.account_id, world.c.realm_id, world.c.sandbox
+    world.settings(
+        fallback_item_id=world.item_id(), fallback_tax_code_id="3", auto_create_customers=True
+    )
+    world.produce("invoice.finalized", "i1", {"invoice": _invoice("i1", "RC-1")})
+    with running(world.runtime()):
+        row = wait_until(
+            lambda: (r := world.row("invoice", "i1")) and r["status"] == "synced" and r,
+            timeout=60,
+            message="i1 synced into company 1",
+        )
+    company_2 = sb.create_realm("UK")
+    seeded = support.seed_company(sb, company_2, customers=2, invoices=2, credit_memos=0)
+    assert row["qbo_id"] in seeded["Invoice"]
+    # What the old `connect` did: the realm replaced, nothing else.
+    moved = "update qbo_connections set realm_id = %s where account_id = %s"
+    _sql(world.db, moved, company_2, account)
+    support.cli_environment(monkeypatch, world.c.settings)
+    assert support.connect(monkeypatch, capsys, account, company_2).code == 0  # re-authorized
+    mark = sb.requests()[-1]["seq"]
+
+    corrected = {**_invoice("i1", "RC-1"), "memo": "corrected"}
+    world.produce("invoice.finalized", "i1", {"invoice": corrected})
+    with running(world.runtime()):
+        failed = wait_until(
+            lambda: (r := world.row("invoice", "i1")) and r["status"] == "failed" and r,
+            timeout=60,
+            message="the correction to fail",
+        )
+    assert failed["reason_code"] == "realm_changed", failed["message"]
+    assert (
+        f"in QBO company {company_1}, but the account is connected to {company_2}"
+        in (failed["message"])
+    )
+    assert f"sequence-qbo connect --account {account} --new-company" in failed["message"]
+    assert [r for r in sb.requests() if r["seq"] > mark and r["method"] == "POST"] == []
+    assert support.objects(sb, company_2) == seeded
+
+    cleaned = support.connect(monkeypatch, capsys, account, company_2, "--new-company")
+    assert cleaned.code == 0, cleaned
+    assert "archived 1 customer link(s)" in cleaned.out
+    _sql(
+        world.db,
+        "update account_settings set fallback_item_id = %s where account_id = %s",
+        next(i["Id"] for i in sb.objects(company_2, "Item")["objects"]),
+        account,
+    )
+    result = world.sync_service().resync(account, world.doc_type("invoice"), "i1")
+    assert result.outcome == "created", result
+    row = world.row("invoice", "i1")
+    assert (row["status"], row["realm_id"]) == ("synced", company_2)
+    assert row["qbo_id"] not in seeded["Invoice"]
+    now = support.objects(sb, company_2)
+    assert {i: now["Invoice"][i] for i in seeded["Invoice"]} == seeded["Invoice"]
+    assert now["Invoice"][row["qbo_id"]]["PrivateNote"] == "sequence:invoice:i1"
