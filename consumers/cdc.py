@@ -1,4 +1,4 @@
-"""The CDC poller: catches the Invoice and Payment changes webhooks missed (PRODUCT.md §9).
+"""The CDC poller: catches the Invoice and Payment changes webhooks missed (docs/architecture.md).
 
 Every `interval` seconds, for each realm with an active connection:
   1. lock the realm's watermark row (`for update skip locked`: another process polling the
@@ -25,7 +25,7 @@ from typing import Any
 
 from publishing import Publisher, PublishFailed, Record
 from qbo import errors as qbo_errors
-from qbo.client import QboClient
+from qbo.client import ClientProvider, QboClient
 from schemas.serde import Serde, SerdeError
 from store import reconcile as store
 from store.db import Database, Row, StoreError, Tx
@@ -36,12 +36,10 @@ log = logging.getLogger(__name__)
 
 EVENT = "qbo.changes"
 ENTITIES = ("Invoice", "Payment")
-WINDOW = dt.timedelta(days=30)  # CDC looks back at most 30 days (QBO_FACTS §9)
+WINDOW = dt.timedelta(days=30)  # CDC looks back at most 30 days (Intuit's CDC docs)
 SAFETY = dt.timedelta(hours=1)  # stay clear of the window's edge: QBO's clock is not ours
 MAX_OBJECTS = 1000  # CDC returns at most 1000 objects per answer
 _EVENT_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "urn:sequence-qbo:qbo.changes")
-
-Clients = Callable[[str], tuple[str, QboClient]]
 
 
 class _OtherRealm(Exception):
@@ -136,7 +134,7 @@ class CdcPoller:
     def __init__(
         self,
         db: Database,
-        clients: Clients,
+        clients: ClientProvider,
         publisher: Publisher,
         serde: Serde,
         topic: str,
@@ -212,8 +210,8 @@ class CdcPoller:
         return rescan_notices(realm_id, store.open_invoices(tx, realm_id), now), "rescan"
 
     def _client(self, account_id: str, realm_id: str) -> QboClient:
-        connected_realm, client = self.clients(account_id)
-        if connected_realm != realm_id:
+        client = self.clients(account_id)
+        if client.realm_id != realm_id:
             raise _OtherRealm(f"account {account_id} is no longer connected to realm {realm_id}")
         return client
 

@@ -23,22 +23,23 @@ from collections.abc import Callable
 from consumers._sync_outcome import Announce, LedgerRecorder, outcome_of
 from consumers._validation import parse
 from consumers.runtime.types import Done, Event, Outcome, Poison
-from qbo.client import QboClient
+from qbo.client import ClientProvider
 from schemas.models import CustomerUpdated
 from store import customers, ledger
 from store.db import Database
 from store.ledger import DocKey, DocumentType
 from sync import customer_sync
 
-# account id → a client bound to that account's realm (raises qbo.errors.NotConnected).
-Clients = Callable[[str], QboClient]
-
 
 class CustomerUpdatedHandler:
     event = "customer.updated"
 
     def __init__(
-        self, db: Database, clients: Clients | None = None, *, announce: Announce | None = None
+        self,
+        db: Database,
+        clients: ClientProvider | None = None,
+        *,
+        announce: Announce | None = None,
     ) -> None:
         self.db = db
         self.clients = clients  # None: store snapshots only (no QBO configured)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from consumers import outbox
 from consumers.runtime.types import Done, Event, Failed, Outcome, Retry
 from qbo import errors as qbo_errors
-from qbo.client import QboClient
+from qbo.client import ClientProvider, QboClient
 from qbo.query import Query
 from store import reconcile as store
 from store.db import Database, Row, StoreUnavailable
@@ -43,8 +43,6 @@ __all__ = [
     "linked_payment_ids",
 ]
 
-# account id → (realm id, client) of its connection (qbo.connection.ClientFactory.for_account).
-Clients = Callable[[str], tuple[str, QboClient]]
 Status = Literal["unpaid", "partial", "paid"]
 Clock = Callable[[], dt.datetime]
 STRIPE_LINK = "stripe_payment_link"
@@ -174,7 +172,7 @@ class _OtherRealm(Exception):
 class Reconciler:
     event = "qbo.changes"
 
-    def __init__(self, db: Database, clients: Clients, clock: Clock = _utcnow) -> None:
+    def __init__(self, db: Database, clients: ClientProvider, clock: Clock = _utcnow) -> None:
         self.db, self.clients, self.clock = db, clients, clock
 
     def handle(self, event: Event) -> Outcome:
@@ -219,8 +217,8 @@ class Reconciler:
         return read is None or not isinstance(changed, dt.datetime) or changed >= read
 
     def _client(self, account_id: str, realm: str) -> QboClient:
-        realm_id, client = self.clients(account_id)
-        if realm_id != realm:
+        client = self.clients(account_id)
+        if client.realm_id != realm:
             raise _OtherRealm(realm)
         return client
 

@@ -7,11 +7,12 @@ against production, Intuit's sandbox and the emulator; only the base URL differs
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from qbo import _faults, errors, requestids
 from qbo.cache import CompanyCache
@@ -21,7 +22,7 @@ from qbo.retry import RetryPolicy, jitter
 from qbo.tokens import TokenSource
 from qbo.transport import Transport
 
-__all__ = ["MINOR_VERSION", "QboClient"]
+__all__ = ["MINOR_VERSION", "CallCount", "CallHook", "ClientProvider", "QboClient"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ MAX_BATCH = 30
 # Payment and SalesReceipt are voided by a sparse update with include=void, not operation=void
 # (python-quickbooks mixins.VoidMixin; Intuit's PHP SDK CoreConstants::VOID_QUERYPARAMETER_*).
 _VOID_BY_UPDATE = frozenset({"Payment", "SalesReceipt", "BillPayment"})
+
+# Told (method, path) of every API call, once, before it is sent (its retries are not calls).
+CallHook = Callable[[str, str], None]
 
 
 class QboClient:
@@ -56,6 +60,14 @@ class QboClient:
         self.policy = policy or RetryPolicy()
         self.cache = cache or CompanyCache()
         self._sleep, self._rand = sleep, rand
+        self.hooks: tuple[CallHook, ...] = ()
+
+    def observed(self, hook: CallHook) -> QboClient:
+        """This client, with `hook` told of every API call it makes (e.g. `CallCount` for one
+        document sync); `self` is unchanged, and both share tokens, quota and cache."""
+        clone = copy.copy(self)
+        clone.hooks = (*self.hooks, hook)
+        return clone
 
     # -- entities --------------------------------------------------------------------------
 
@@ -220,6 +232,8 @@ class QboClient:
         request_id: str | None = None,
     ) -> dict[str, Any]:
         """One API call with retries. A POST is repeated only when it has a `request_id`."""
+        for hook in self.hooks:
+            hook(method, path)
         query = {**(params or {}), "minorversion": MINOR_VERSION}
         if request_id is not None:
             query["requestid"] = requestids.check(request_id)
@@ -294,3 +308,23 @@ class QboClient:
         if not isinstance(found, dict):
             raise errors.ServerError(f"QBO's answer holds no {name}")
         return found
+
+
+class ClientProvider(Protocol):
+    """Account id → a client bound to the realm of the account's connection
+    (`qbo.connection.ClientFactory` is one). Raises `errors.NotConnected` or
+    `errors.ReauthRequired` when the account has no usable connection."""
+
+    def __call__(self, account_id: str, /) -> QboClient: ...
+
+
+class CallCount:
+    """A `CallHook` that counts: the QBO calls of one document sync, recorded in the ledger
+    (calls per invoice is a headline figure). Preferences and CompanyInfo come from the
+    per-realm cache, so they count only when they are actually fetched."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, _method: str, _path: str) -> None:
+        self.calls += 1

@@ -259,6 +259,10 @@ class ClientFactory:
         self._quotas: dict[str, SharedQuota] = {}
         self._lock = threading.Lock()
 
+    def __call__(self, account_id: str) -> QboClient:
+        """The account's client: a factory is a `qbo.client.ClientProvider`."""
+        return self.for_account(account_id)[1]
+
     def for_account(self, account_id: str) -> tuple[str, QboClient]:
         """(realm id, client) of the account's connection; NotConnected / ReauthRequired."""
         row = require_active(self.store.get(account_id), account_id)

@@ -27,6 +27,7 @@ from consumers.runtime.metrics import RuntimeMetrics
 from consumers.runtime.types import Handler
 from consumers.status import SyncStatusPublisher
 from publishing import KafkaPublisher
+from qbo.client import QboClient
 from qbo.connection import ClientFactory
 from qbo.quota import Limits
 from schemas.serde import Serde, make_serde
@@ -35,7 +36,6 @@ from sequence_qbo.settings import Settings
 from store.db import Database
 from sync import customer_sync
 from sync import deps as services_deps
-from sync.deps import from_factory
 from sync.documents import DocumentSync
 from sync.publish import Publishing
 
@@ -151,10 +151,10 @@ class Application:
     def services(self) -> services_deps.Deps:
         """What the CLI and the admin API hand the services. QBO clients are built on the
         first call that needs one."""
-        return services_deps.Deps(self.db, self._client_for, self.publishing)
+        return services_deps.Deps(self.db, self._client, self.publishing)
 
-    def _client_for(self, account_id: str) -> Any:
-        return self.clients.for_account(account_id)[1]
+    def _client(self, account_id: str) -> QboClient:
+        return self.clients(account_id)  # the factory is built on the first call
 
     @functools.cached_property
     def document_sync(self) -> DocumentSync:
@@ -167,7 +167,7 @@ class Application:
         # `pub`: an invoice that syncs asks for the re-sync of the documents waiting for it.
         return DocumentSync(
             self.db,
-            from_factory(self.clients),
+            self.clients,
             status=status,
             ensure_customer=hook,
             pub=self.publishing,
@@ -180,7 +180,7 @@ class Application:
         t, sync = self.settings.topics, self.document_sync
         # Customer failures are states like documents' (announced by the same publisher).
         announce = getattr(sync.status, "publish_state", None)
-        customers = CustomerUpdatedHandler(self.db, from_factory(self.clients), announce=announce)
+        customers = CustomerUpdatedHandler(self.db, self.clients, announce=announce)
         return {
             t.customer_updated: customers,
             t.invoice_finalized: InvoiceHandler(sync, "invoice.finalized"),
@@ -188,7 +188,7 @@ class Application:
             t.invoice_voided: InvoiceVoidedHandler(sync),
             t.credit_note_sent: CreditNoteHandler(sync),
             t.resync: ResyncHandler(sync, customers),
-            t.qbo_changes: Reconciler(self.db, self.clients.for_account),
+            t.qbo_changes: Reconciler(self.db, self.clients),
         }
 
     def runtime(
@@ -221,7 +221,7 @@ class Application:
         relay = OutboxRelay(self.db, self.publisher, self.serde, t.invoice_paid)
         poller = CdcPoller(
             self.db,
-            self.clients.for_account,
+            self.clients,
             self.publisher,
             self.serde,
             t.qbo_changes,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from qbo import errors
-from qbo.client import QboClient
+from qbo.client import ClientProvider, QboClient
 from qbo.query import Query
 from qbo.tax import BuildFailure
 from sync.errors import Conflict, Invalid, NotConnected, NotFound, Unavailable
@@ -112,7 +112,7 @@ def summary(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def client_for(clients: Callable[[str], QboClient], account_id: str) -> QboClient:
+def client_for(clients: ClientProvider, account_id: str) -> QboClient:
     """The account's client; a missing or dead connection becomes `NotConnected`."""
     with translated(f"connect account {account_id}"):
         return clients(account_id)

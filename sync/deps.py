@@ -4,34 +4,20 @@ and the publishing side. Built at the edge (`commands/_common.py`, `sequence-qbo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
-from qbo.client import QboClient
+from qbo.client import ClientProvider, QboClient
 from store.db import Database
 from sync import _qbo
 from sync.publish import Publishing
 
-__all__ = ["Clients", "Deps", "from_factory"]
-
-# account id → a client bound to that account's realm (raises qbo.errors.NotConnected).
-Clients = Callable[[str], QboClient]
-
-
-class _Factory(Protocol):
-    def for_account(self, account_id: str) -> tuple[str, QboClient]: ...
-
-
-def from_factory(factory: _Factory) -> Clients:
-    """`qbo.connection.ClientFactory` gives (realm, client); the services need the client."""
-    return lambda account_id: factory.for_account(account_id)[1]
+__all__ = ["Deps"]
 
 
 @dataclass(frozen=True)
 class Deps:
     db: Database
-    clients: Clients
+    clients: ClientProvider  # a `qbo.connection.ClientFactory`
     pub: Publishing
 
     def client(self, account_id: str) -> QboClient:

@@ -1,35 +1,32 @@
 """The QBO client as the document sync sees it: bound to one realm, and counting the requests
-one sync makes (QBO calls per invoice is a headline figure, kept per attempt in the ledger)."""
+one sync makes (QBO calls per invoice is a headline figure, kept per attempt in the ledger).
+
+`CountingApi` is a thin adapter over the client's call hook (`QboClient.observed` with a
+`CallCount`), kept until `sync/documents.py` holds the observed client and its count itself.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from qbo.client import QboClient
+from qbo.client import CallCount, ClientProvider, QboClient
 
-# account id → a client bound to that account's realm (raises qbo.errors.NotConnected).
-ClientProvider = Callable[[str], QboClient]
-
-# Served from the per-realm cache after the first call: not a request per document.
-_CACHED = frozenset({"preferences", "company_info"})
+__all__ = ["ClientProvider", "CountingApi"]
 
 
 class CountingApi:
-    """Delegates every method to the client; `calls` counts the ones that reach QBO."""
+    """The client, counting its calls: `calls` counts the ones that reach QBO (Preferences
+    and CompanyInfo only when the per-realm cache fetches them)."""
 
     def __init__(self, inner: QboClient) -> None:
         self.inner = inner
         self.realm_id = inner.realm_id
-        self.calls = 0
+        self._count = CallCount()
+        self._counted = inner.observed(self._count)
+
+    @property
+    def calls(self) -> int:
+        return self._count.calls
 
     def __getattr__(self, name: str) -> Any:
-        method = getattr(self.inner, name)
-        if name in _CACHED or not callable(method):
-            return method
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.calls += 1
-            return method(*args, **kwargs)
-
-        return counted
+        return getattr(self._counted, name)

@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from confluent_kafka import Consumer
 from rich.console import Console
@@ -66,10 +67,11 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError(
                 f"not an input topic: {args.topic} (input topics: {', '.join(sorted(handlers))})"
             )
+        no_commits: dict[str, Any] = {"enable.auto.commit": False}
         consumer = kafka.consumer(
             settings.kafka_bootstrap,
             f"{settings.consumer_group}-replay-{uuid.uuid4().hex[:8]}",
-            **{"enable.auto.commit": False},
+            **no_commits,
         )
         try:
             spans = replay.plan(consumer, args.topic, args.since, args.until)

@@ -22,7 +22,6 @@ from schemas.models import CreditNote, Invoice
 from sequence_qbo import samples
 from store.db import Database
 from sync.deps import Deps as ServiceDeps
-from sync.deps import from_factory
 from sync.publish import Publishing
 from tests.integration.api.server import serving
 from tests.integration.invoices.world import UK_CUSTOMER, World, make_world
@@ -77,7 +76,7 @@ def _invoice(iid: str, customer: dict[str, Any]) -> Invoice:
 def _app(world: World, sync: Any, token: str | None = TOKEN) -> FastAPI:
     settings = world.c.settings
     pub = Publishing.over(KafkaPublisher(settings.kafka_bootstrap), settings.topics, world.serde)
-    services = ServiceDeps(world.db, from_factory(world.factory), pub)
+    services = ServiceDeps(world.db, world.factory, pub)
     factory = (lambda: sync) if sync is not None else None
     admin = AdminDeps(token, services, document_sync=factory)
     return create_app(

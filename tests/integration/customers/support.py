@@ -21,7 +21,7 @@ from sequence_qbo.qbo_store import client_factory, store_connection
 from sequence_qbo.settings import Settings
 from store import customers
 from store.db import Database
-from sync.deps import Deps, from_factory
+from sync.deps import Deps
 from sync.publish import Publishing
 
 ACCOUNT = "acct_cust"
@@ -87,7 +87,7 @@ def world(settings: Settings, db: Database, sandbox: SandboxHandle, profile: str
         transport=Transport(),
         tokens=StaticToken(token["access_token"]),
     )
-    return World(sandbox, realm_id, settings, db, Deps(db, from_factory(factory), pub), raw)
+    return World(sandbox, realm_id, settings, db, Deps(db, factory, pub), raw)
 
 
 def store_customer(

@@ -38,7 +38,7 @@ def _handle(
         "dedupe_key": None,
     }
     message = Message("qbo.changes", 0, 0, world.c.realm_id.encode(), b"")
-    return Reconciler(world.db, world.factory.for_account).handle(Event(message, value))
+    return Reconciler(world.db, world.factory).handle(Event(message, value))
 
 
 def test_an_invoice_that_is_not_ours_is_ignored(world: Reconciling) -> None:

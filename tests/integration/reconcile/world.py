@@ -118,7 +118,7 @@ class Reconciling(World):
     def poller(self, **options: Any) -> CdcPoller:
         return CdcPoller(
             self.db,
-            self.factory.for_account,
+            self.factory,
             KafkaPublisher(self.c.settings.kafka_bootstrap),
             self.serde,
             self.c.settings.topics.qbo_changes,
