@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from qbo.tax import BuildFailure, Reason
+from qbo.build_failure import BuildFailure, Reason
 
 __all__ = [
     "PRICE_PLACES",

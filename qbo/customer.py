@@ -16,7 +16,7 @@ import unicodedata
 from typing import Any
 
 from qbo import _countries
-from qbo.tax import BuildFailure, Reason
+from qbo.build_failure import BuildFailure, Reason
 from schemas.models import Address, Customer, TaxStatus
 
 __all__ = [

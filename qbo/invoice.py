@@ -16,8 +16,8 @@ from decimal import Decimal
 from typing import Any, Literal, NoReturn
 
 from qbo import _json, amounts, tax
+from qbo.build_failure import BuildFailure, Reason
 from qbo.customer import bill_addr
-from qbo.tax import BuildFailure, Reason
 from schemas.models import CreditNote, DocumentStatus, Invoice, LineItem, LineItemGroup
 
 __all__ = [

@@ -1,53 +1,23 @@
 """Which QBO tax code a document line carries: one pure function, no I/O.
 
 The rules, one by one: docs/qbo-mapping.md#tax-codes.
-
-`BuildFailure` and the reason codes live here too because this is the lowest module of the pure
-payload builders (tax ← invoice, tax ← customer); the builders re-export them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 
+from qbo.build_failure import BuildFailure, Reason
 from schemas.models import TaxStatus
 
-__all__ = ["BuildFailure", "Reason", "TaxChoice", "TaxDefaults", "TaxSettings", "choose_tax"]
+__all__ = ["TaxChoice", "TaxDefaults", "TaxSettings", "choose_tax"]
 
 # QBO US sales tax puts these pseudo-codes on lines; they are not TaxCode ids, so they can never
 # be the transaction-level `TxnTaxDetail.TxnTaxCodeRef`.
 TAX = "TAX"
 NON = "NON"
 _PSEUDO = frozenset({TAX, NON})
-
-
-class Reason(StrEnum):
-    """Reason codes of business failures (`qbo.sync_status`, ledger `reason_code`)."""
-
-    TAX_CODE_MISSING = "tax_code_missing"
-    TAX_CODE_CONFLICT = "tax_code_conflict"
-    ITEM_NOT_MAPPED = "item_not_mapped"
-    CURRENCY_MISMATCH = "currency_mismatch"
-    EXCHANGE_RATE_MISSING = "exchange_rate_missing"
-    DOC_NUMBER_TOO_LONG = "doc_number_too_long"
-    CUSTOM_TXN_NUMBERS_OFF = "custom_txn_numbers_off"
-    AMOUNT_PRECISION = "amount_precision"
-    TOTALS_MISMATCH = "totals_mismatch"
-    DISPLAY_NAME_EMPTY = "display_name_empty"
-
-
-class BuildFailure(Exception):
-    """The document cannot be expressed in QBO until someone fixes data, mappings or settings.
-
-    Permanent for this snapshot: the caller marks the document `failed` (no retry, no DLQ).
-    """
-
-    def __init__(self, reason_code: Reason, message: str) -> None:
-        super().__init__(f"{reason_code}: {message}")
-        self.reason_code = reason_code
-        self.message = message
 
 
 @dataclass(frozen=True)

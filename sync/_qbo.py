@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from qbo import errors
+from qbo.build_failure import BuildFailure
 from qbo.client import ClientProvider, QboClient
 from qbo.query import Query
-from qbo.tax import BuildFailure
 from sync.errors import Conflict, Invalid, NotConnected, NotFound, Unavailable
 
 T = TypeVar("T")

@@ -25,7 +25,7 @@ import pydantic
 from confluent_kafka import KafkaException
 
 from qbo import errors as qbo_errors
-from qbo.tax import BuildFailure
+from qbo.build_failure import BuildFailure
 from schemas.serde import RegistryUnavailable
 from store.db import StoreConflict, StoreError, StoreRejected, StoreUnavailable
 from sync import errors as service_errors

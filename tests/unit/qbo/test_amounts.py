@@ -10,7 +10,7 @@ import pytest
 
 from qbo import amounts
 from qbo.amounts import QboLine, check_totals, qbo_line, qbo_line_amount, qbo_total
-from qbo.tax import BuildFailure, Reason
+from qbo.build_failure import BuildFailure, Reason
 
 D = Decimal
 

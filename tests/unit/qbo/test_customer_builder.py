@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from qbo import customer as builder
+from qbo.build_failure import Reason
 from qbo.customer import BuildFailure
-from qbo.tax import Reason
 from schemas.models import Address, Customer, TaxStatus
 
 ADDRESS = Address(

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from qbo.tax import BuildFailure, Reason, TaxChoice, TaxDefaults, TaxSettings, choose_tax
+from qbo.build_failure import BuildFailure, Reason
+from qbo.tax import TaxChoice, TaxDefaults, TaxSettings, choose_tax
 from schemas.models import TaxStatus
 
 TAXED, EXEMPT, REVERSE = TaxStatus.TAXED, TaxStatus.TAX_EXEMPT, TaxStatus.REVERSE_CHARGED

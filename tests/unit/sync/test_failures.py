@@ -13,8 +13,8 @@ from confluent_kafka import KafkaError, KafkaException
 
 from qbo import _faults
 from qbo import errors as qbo_errors
+from qbo.build_failure import BuildFailure, Reason
 from qbo.crypto import TokenCipher
-from qbo.tax import BuildFailure, Reason
 from schemas.models import Invoice
 from schemas.serde import RegistryUnavailable
 from store.db import StoreError, StoreUnavailable, converted
