@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 
@@ -18,10 +18,6 @@ class Message:
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
     timestamp: dt.datetime | None = None
-
-    @property
-    def key_str(self) -> str:
-        return self.key.decode("utf-8", "replace") if self.key is not None else ""
 
 
 @dataclass(frozen=True)
@@ -80,14 +76,6 @@ class Poison:
 
 
 Outcome = Done | Retry | Failed | Poison
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """What a decoder returns: the value, or the poison that stops it."""
-
-    value: dict[str, Any] | None = None
-    poison: Poison | None = field(default=None)
 
 
 class Handler(Protocol):
