@@ -69,7 +69,7 @@ class Settings(BaseSettings):
         "postgresql://sequence_qbo:sequence_qbo@127.0.0.1:55432/sequence_qbo"
     )
     db_pool_min: int = 1
-    db_pool_max: int = 20  # a document sync holds one while it calls QBO
+    db_pool_max: int = 20  # a document sync uses one for short transactions, never across QBO
     qbo_db_pool_max: int = 10  # QBO tokens and quota (a pool of their own, see wiring)
 
     # QuickBooks Online
