@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 import pydantic
 from confluent_kafka import KafkaException
 
+from publishing import PublishFailed
 from qbo import errors as qbo_errors
 from qbo.build_failure import BuildFailure
 from schemas.serde import RegistryUnavailable
@@ -222,16 +223,9 @@ def _infrastructure(exc: BaseException) -> Verdict | None:
         return retrying("database_error", f"the database refused the change: {exc}")
     if isinstance(exc, RegistryUnavailable):
         return retrying("registry_unavailable", f"the Schema Registry cannot be asked: {exc}")
-    if _is_publish_failure(exc):
+    if isinstance(exc, PublishFailed | KafkaException):
         return retrying("kafka_unavailable", f"the broker did not acknowledge: {exc}")
     return None
-
-
-def _is_publish_failure(exc: BaseException) -> bool:
-    # `publishing` is the neutral producer package; looked up so this module does not decide
-    # when it gets imported.
-    publish_failed = getattr(sys.modules.get("publishing"), "PublishFailed", ())
-    return isinstance(exc, (KafkaException, publish_failed))
 
 
 # -- data that cannot be expressed -------------------------------------------------------------
