@@ -123,6 +123,19 @@ def broken_doc_citations(text: str, root: Path = ROOT) -> list[str]:
     return problems
 
 
+def mermaid_problems(text: str) -> list[str]:
+    """Lines of mermaid blocks that would cut a diagram short: mermaid reads `;` as the end of a
+    statement and `#` as the start of an entity code, even inside a message's text."""
+    problems, inside = [], False
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip().startswith("```"):
+            inside = line.strip() == "```mermaid"
+            continue
+        if inside and (";" in line or "#" in line):
+            problems.append(f"{number}: {line.strip()}")
+    return problems
+
+
 def markdown_docs() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -146,6 +159,11 @@ def test_no_tracked_file_references_notes_outside_the_repository() -> None:
 @pytest.mark.parametrize("doc", markdown_docs(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_every_relative_link_of_the_docs_resolves(doc: Path) -> None:
     assert broken_links(doc.read_text(), doc) == []
+
+
+@pytest.mark.parametrize("doc", markdown_docs(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_mermaid_diagrams_have_no_statement_breakers(doc: Path) -> None:
+    assert mermaid_problems(doc.read_text()) == []
 
 
 def test_every_docs_citation_in_tracked_files_resolves() -> None:
@@ -230,3 +248,8 @@ def test_anchors_are_githubs(heading: str, anchor: str) -> None:
 
 def test_repeated_headings_get_numbered_anchors() -> None:
     assert anchors("## Notes\n## Notes\n") == {"notes", "notes-1"}
+
+
+def test_a_semicolon_in_a_mermaid_message_is_found() -> None:
+    text = "```mermaid\nsequenceDiagram\n  A->>B: verify; route\n```\nprose; fine\n"
+    assert mermaid_problems(text) == ["3: A->>B: verify; route"]
