@@ -102,6 +102,7 @@ def ensure_customer(
     currency: str | None,
     *,
     pub: Publishing | None = None,
+    attempt: str = "",
 ) -> Link:
     """The customer's link; without one, creates the QBO customer when the account's
     `auto_create_customers` is on (in `currency` when the realm is multi-currency). Raises
@@ -117,7 +118,7 @@ def ensure_customer(
             "not linked to a QBO customer; link or create it",
             customer_id=snapshot.id,
         )
-    return _auto_create(db, client, pub, account_id, snapshot, currency)
+    return _auto_create(db, client, pub, account_id, snapshot, currency, attempt)
 
 
 def _auto_create(
@@ -127,11 +128,20 @@ def _auto_create(
     account_id: str,
     customer: Customer,
     currency: str | None,
+    attempt: str,
 ) -> Link:
     digest = snapshot_hash(customer.model_dump(mode="json"))
     try:
         return create_from_snapshot(
-            db, client, pub, account_id, customer, digest, currency=currency, origin="auto"
+            db,
+            client,
+            pub,
+            account_id,
+            customer,
+            digest,
+            currency=currency,
+            origin="auto",
+            attempt=attempt,
         ).link
     except (Unavailable, NotConnected):
         raise  # QBO cannot answer now, or no usable connection: not about the customer
@@ -154,13 +164,17 @@ def document_hook(pub: Publishing | None = None) -> Callable[..., tuple[str, str
     (db, api, account_id, document) → (qbo_customer_id, currency)."""
     from sync import documents  # the invoice sync imports us, not the reverse
 
-    def hook(db: Database, api: Any, account_id: str, doc: Any) -> tuple[str, str | None]:
+    def hook(
+        db: Database, api: Any, account_id: str, doc: Any, *, attempt: str = ""
+    ) -> tuple[str, str | None]:
         # The sync hands a call-counting wrapper; the services need the client itself.
         client = getattr(api, "inner", api)
         try:
             # Called with no transaction open: every read and the link's insert take one pool
             # connection at a time, for one short statement, and none is held while QBO answers.
-            link = ensure_customer(db, client, account_id, doc.customer, doc.currency, pub=pub)
+            link = ensure_customer(
+                db, client, account_id, doc.customer, doc.currency, pub=pub, attempt=attempt
+            )
         except CustomerNotLinked as exc:
             raise documents.CustomerNotLinked(exc.message) from exc
         return link.qbo_customer_id, link.currency

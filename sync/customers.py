@@ -1,4 +1,6 @@
-"""Link a Sequence customer to a QBO customer, suggest candidates, or create one (PRODUCT.md §4).
+"""Link a Sequence customer to a QBO customer, suggest candidates, or create one.
+
+The rules: docs/qbo-mapping.md#customers.
 
 Every successful link (whatever its origin) re-syncs the customer's documents that failed
 with `customer_not_linked`.
@@ -19,7 +21,7 @@ from store.db import Database
 from store.links import Link, Queries
 from sync import _duplicates, _qbo
 from sync.errors import Conflict, Invalid, NotFound
-from sync.outbox import Publishing
+from sync.publish import Publishing
 from sync.resync import resync_waiting_for_customer
 
 __all__ = [
@@ -137,10 +139,13 @@ def create_from_snapshot(
     *,
     currency: str | None,
     origin: str,
+    attempt: str = "",
 ) -> LinkResult:
-    _refuse_if_linked(db, account_id, customer.id)
+    """`attempt`: set when an earlier create was refused for good (the requestid changes, or
+    QBO would answer this one with that refusal)."""
+    _refuse_if_linked(db, account_id, customer.id, client.realm_id)
     chosen = _currency_for_create(client, currency)
-    created = _create(client, account_id, customer, snapshot_hash, chosen)
+    created = _create(client, account_id, customer, snapshot_hash, chosen, attempt)
     link = Link(
         account_id,
         customer.id,
@@ -154,8 +159,8 @@ def create_from_snapshot(
     return _store(db, pub, link, created)
 
 
-def _refuse_if_linked(db: Queries, account_id: str, customer_id: str) -> None:
-    existing = links.get(db, account_id, customer_id)
+def _refuse_if_linked(db: Queries, account_id: str, customer_id: str, realm_id: str) -> None:
+    existing = links.get(db, account_id, customer_id, realm_id=realm_id)
     if existing is not None:
         raise Conflict(
             "already_linked",
@@ -188,12 +193,16 @@ def _currency_for_create(client: QboClient, currency: str | None) -> str | None:
 
 
 def _create(
-    client: QboClient, account_id: str, customer: Customer, snapshot_hash: str, currency: str | None
+    client: QboClient,
+    account_id: str,
+    customer: Customer,
+    snapshot_hash: str,
+    currency: str | None,
+    attempt: str = "",
 ) -> dict[str, Any]:
     payload = _qbo.build(lambda: builder.build_customer(customer, currency=currency))
-    request_id = requestids.make(
-        "customer-create", account_id, customer.id, snapshot_hash, currency or ""
-    )
+    parts = ["customer-create", account_id, customer.id, snapshot_hash, currency or ""]
+    request_id = requestids.make(*parts, *([attempt] if attempt else []))
     try:
         with _qbo.translated(f"create customer {payload['DisplayName']!r}"):
             return client.create("Customer", payload, request_id=request_id)
@@ -216,7 +225,7 @@ def _store(
 
 
 def _existing_same_link(db: Queries, link: Link) -> Link:
-    mine = links.get(db, link.account_id, link.customer_id)
+    mine = links.get(db, link.account_id, link.customer_id, realm_id=link.realm_id)
     if mine is not None and mine.qbo_customer_id == link.qbo_customer_id:
         return mine
     if mine is not None:

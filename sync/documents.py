@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from qbo import company as company_mod
 from qbo import errors as qbo_errors
@@ -111,9 +111,16 @@ class _Rejected(Exception):
         self.verdict = verdict
 
 
-# (db, client, account_id, document) → (qbo_customer_id, currency) or raises CustomerNotLinked;
-# set when auto_create_customers may create the QBO customer. Called with no transaction open.
-EnsureCustomer = Callable[[Database, Any, str, Doc], tuple[str, str | None]]
+class EnsureCustomer(Protocol):
+    """(db, client, account_id, document) → (qbo_customer_id, currency) or raises
+    CustomerNotLinked; set when auto_create_customers may create the QBO customer. Called with
+    no transaction open. `attempt` changes the create's requestid after a refused attempt."""
+
+    def __call__(
+        self, db: Database, api: Any, account_id: str, doc: Doc, *, attempt: str = ""
+    ) -> tuple[str, str | None]: ...
+
+
 StatusSink = Callable[[DocKey, SyncResult, str | None], None]
 # Why no client could be had for the account.
 Unusable = qbo_errors.AuthError | qbo_errors.ConfigError
@@ -549,7 +556,9 @@ class DocumentSync:
                 f"Sequence customer {doc.customer_id} "
                 f"({doc.customer.legal_name}) is not linked to a QBO customer"
             )
-        return self.ensure_customer(self.db, api, claim.key.account_id, doc)
+        return self.ensure_customer(
+            self.db, api, claim.key.account_id, doc, attempt=_after_failure(claim.row)
+        )
 
     def _rate(
         self, api: CountingApi, doc: Doc, company: builder.Company, row: Row
@@ -573,8 +582,8 @@ class DocumentSync:
             existing = self._find(api, entity, key, doc, payload)
         if existing is None:
             return self._create(claim, api, entity, doc, payload, digest)
-        rid = requestids.make(
-            key.account_id, str(key.document_type), key.sequence_id, digest, "update"
+        rid = _request_id(
+            claim.row, key.account_id, str(key.document_type), key.sequence_id, digest, "update"
         )
         outcome = "updated" if _ref(claim.row) else "adopted"
         return outcome, self._update(api, entity, existing, payload, rid), rid
@@ -589,8 +598,8 @@ class DocumentSync:
         digest: str,
     ) -> tuple[Any, dict[str, Any], str]:
         key = claim.key
-        rid = requestids.make(
-            key.account_id, str(key.document_type), key.sequence_id, digest, "create"
+        rid = _request_id(
+            claim.row, key.account_id, str(key.document_type), key.sequence_id, digest, "create"
         )
         with self.db.transaction() as tx:  # committed before the request leaves
             ledger.record_intent(tx, key, rid)
@@ -609,8 +618,8 @@ class DocumentSync:
                     f"document (another customer or total); renumber one of them: {taken}",
                 )
             )
-        update = requestids.make(
-            key.account_id, str(key.document_type), key.sequence_id, digest, "update"
+        update = _request_id(
+            claim.row, key.account_id, str(key.document_type), key.sequence_id, digest, "update"
         )
         return "adopted", self._update(api, entity, ours, payload, update), update
 
@@ -693,11 +702,12 @@ class DocumentSync:
                     qbo_id=existing[0],
                     sync_token=existing[1],
                 )
-        return self._record_voided(claim, api, self._void_remote(api, claim.key, existing))
+        return self._record_voided(claim, api, self._void_remote(api, claim, existing))
 
-    def _void_remote(self, api: CountingApi, key: DocKey, existing: tuple[str, str]) -> str:
+    def _void_remote(self, api: CountingApi, claim: _Claim, existing: tuple[str, str]) -> str:
         qbo_id, token = existing
-        rid = requestids.make(key.account_id, "invoice", key.sequence_id, "void")
+        key = claim.key
+        rid = _request_id(claim.row, key.account_id, "invoice", key.sequence_id, "void")
         try:
             try:
                 return str(api.void("Invoice", qbo_id, token, request_id=rid)["SyncToken"])
@@ -743,6 +753,20 @@ def _replayed(row: Row, stored: bool, digest: str, force: bool) -> SyncResult | 
     ):
         return SyncResult("unchanged", qbo_id=row["qbo_id"])
     return None
+
+
+def _request_id(row: Row, *parts: str) -> str:
+    """Deterministic: the same for every attempt until QBO refuses one for good, so that a
+    retry after a lost answer is deduplicated by QBO. After a refusal (`failed`), a new one:
+    QBO answers a repeated requestid with its first answer, the old refusal."""
+    rid = requestids.make(*parts)
+    salt = _after_failure(row)
+    return requestids.derive(rid, salt) if salt else rid
+
+
+def _after_failure(row: Row) -> str:
+    """Names the attempt after a refusal; empty while none was refused."""
+    return f"after-failure-{row['attempts']}" if row["status"] == "failed" else ""
 
 
 def _in_qbo(key: DocKey, row: Row) -> list[DocKey]:

@@ -1,0 +1,27 @@
+"""Small rules of the document sync that need no I/O."""
+
+from __future__ import annotations
+
+from qbo import errors
+from sync import documents
+
+
+def test_6140_is_a_duplicate_doc_number_like_6210() -> None:
+    """QBO documents 6140 (Duplicate Doc Num) besides 6210; the emulator answers only 6210."""
+    assert documents._duplicate_number(errors.Validation("Duplicate Doc Num", code="6140"))
+    assert documents._duplicate_number(errors.DuplicateDocNumber("taken", code="6210"))
+    assert not documents._duplicate_number(errors.Validation("other", code="6000"))
+
+
+def test_a_replay_of_the_synced_snapshot_needs_no_call_and_a_voided_invoice_is_final() -> None:
+    row = {"snapshot_hash": "s1", "status": "synced", "synced_snapshot_hash": "s1", "qbo_id": "7"}
+    assert documents._replayed(row, False, "s1", False) == documents.SyncResult(
+        "unchanged", qbo_id="7"
+    )
+    assert documents._replayed(row, False, "s1", True) is None  # resync rebuilds
+    assert documents._replayed(row, False, "s0", False) == documents.SyncResult("stale")
+    # Stored before the QBO call, not synced yet (a crash in between): it is synced again.
+    pending = {**row, "synced_snapshot_hash": "s0"}
+    assert documents._replayed(pending, False, "s1", False) is None
+    voided = {**row, "status": "voided"}
+    assert documents._replayed(voided, True, "s2", True).outcome == "unchanged"
