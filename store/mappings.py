@@ -63,6 +63,7 @@ def unmap_tax(db: Database, account_id: str, tax_category_id: str) -> bool:
 
 
 def tax(db: Database, account_id: str) -> dict[str, str]:
-    """Tax category id → QBO tax code id: the `mappings` argument of `qbo.tax.choose_tax`."""
+    """Tax category id → QBO tax code id, the account's live mappings (the operator's view; a
+    sync reads its realm's through `store.sync_context.tax_mappings`)."""
     rows = db.all("tax_mapping_list", {"account_id": account_id})
     return {row["tax_category_id"]: row["qbo_tax_code_id"] for row in rows}
