@@ -118,7 +118,7 @@ class TestHandler:
         if v.get("poison") or v["id"] in self.poison_ids:
             return Poison("InvalidEvent", f"event {v['id']} is poison")
         if attempt <= v.get("throttle", 0):
-            return Retry("429 Too Many Requests", after=v.get("throttle_after", 0.5))
+            return Retry("429 Too Many Requests", after=v.get("throttle_after", 0.5), scope="realm")
         if attempt <= v.get("fail_times", 0):
             raise ConnectionError(f"flaky dependency on attempt {attempt}")
         self._work(self.latency(v))  # the handler's own work (a QBO call), not a wait
