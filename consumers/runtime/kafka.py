@@ -1,4 +1,5 @@
-"""Building confluent-kafka clients with the settings every part of the service shares."""
+"""Building confluent-kafka clients with the settings every part of the service shares (the
+producer's: `publishing.producer`, re-exported here)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka import Message as KafkaMessage
 
 from consumers.runtime.types import Message
+from publishing import producer as producer  # the one producer configuration, re-exported
 
 
 class DeliveryFailed(Exception):
@@ -45,17 +47,6 @@ def consumer(
         **overrides,
     }
     return Consumer(config)
-
-
-def producer(bootstrap: str, **overrides: Any) -> Producer:
-    config = {
-        "bootstrap.servers": bootstrap,
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": 5,
-        **overrides,
-    }
-    return Producer(config)
 
 
 def produce_sync(
