@@ -156,3 +156,21 @@ def test_batch_maps_item_faults() -> None:
     )
     out = client(s).batch([{"bId": "1"}, {"bId": "2"}], request_id="sq-5")
     assert out["1"]["Customer"]["Id"] == "9" and isinstance(out["2"], errors.DuplicateName)
+
+
+def test_an_observed_client_tells_its_hook_of_each_call_once() -> None:
+    from qbo.client import CallCount
+
+    script = Script(
+        (503, {}),  # retried: still one call
+        (200, {"Invoice": {"Id": "1"}}),
+        (200, {"Preferences": {"Id": "p"}}),
+    )
+    plain = client(script)
+    count = CallCount()
+    observed = plain.observed(count)
+    observed.get("Invoice", "1")
+    observed.preferences()
+    observed.preferences()  # from the per-realm cache: no call
+    assert (count.calls, len(script.sent)) == (2, 3)
+    assert plain.hooks == () and observed.realm_id == plain.realm_id
