@@ -2,8 +2,9 @@
 # Starts Apicurio Registry 3.x (in-memory H2 storage, no auth) on loopback. Clients use its
 # Confluent-compatible API: http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7
 # Idempotent: does nothing when something already answers on REGISTRY_PORT.
-# Apicurio 3.x is compiled for Java 21 (class file 65): Java 17 cannot run it. The JVM is
-# $REGISTRY_JAVA_HOME if set, else the first Java 21+ among `java` on PATH and /usr/lib/jvm/*.
+# Apicurio 3.x is compiled for Java 21 (class file 65): Java 17 cannot run it. The JVM is the one
+# java.sh finds: $REGISTRY_JAVA_HOME if set, else the first Java 21+ among `java` on PATH,
+# /usr/lib/jvm/* and the JDK `java.sh --install` put in $INFRA_DATA_DIR/jdk.
 set -euo pipefail
 source "$(dirname "$0")/../env.sh"
 : "${REGISTRY_MANAGEMENT_PORT:=$((REGISTRY_PORT + 1000))}"  # Quarkus health/metrics (cannot be disabled at run time)
@@ -21,28 +22,8 @@ fi
 port_open "$REGISTRY_MANAGEMENT_PORT" \
   && die "port $REGISTRY_MANAGEMENT_PORT (REGISTRY_MANAGEMENT_PORT) is taken: set another one"
 
-java_major() {  # prints the feature version of the java binary $1, or nothing
-  "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}'
-}
-find_java() {
-  local candidates=() j v tried=()
-  if [[ -n ${REGISTRY_JAVA_HOME:-} ]]; then
-    candidates=("$REGISTRY_JAVA_HOME/bin/java")
-  else
-    command -v java >/dev/null && candidates+=("$(command -v java)")
-    for j in /usr/lib/jvm/*/bin/java; do [[ -x $j ]] && candidates+=("$j"); done
-  fi
-  for j in "${candidates[@]}"; do
-    v=$(java_major "$j" || true)
-    if [[ $v =~ ^[0-9]+$ ]] && (( v >= 21 )); then echo "$j"; return 0; fi
-    tried+=("$j (Java ${v:-?})")
-  done
-  for j in "${tried[@]}"; do log "not usable: $j"; done
-  return 1
-}
-java_bin=$(find_java) || { log "no Java 21+ found (tried ${REGISTRY_JAVA_HOME:-PATH and /usr/lib/jvm/*}); \
-Apicurio Registry 3.x fails on Java 17 with UnsupportedClassVersionError (class file version 65.0). \
-Install one (e.g. apt-get install openjdk-21-jre-headless) or set REGISTRY_JAVA_HOME"; exit 3; }  # 3: no usable Java (infra/up.sh falls back to local schema mode)
+rc=0; java_bin=$("$INFRA_DIR/registry/java.sh") || rc=$?
+(( rc == 0 )) || exit "$rc"  # 3: no usable Java (infra/up.sh falls back to local schema mode, except under CI)
 
 dir="$INFRA_DATA_DIR/registry-$REGISTRY_PORT"
 mkdir -p "$dir/logs" "$dir/tmp"

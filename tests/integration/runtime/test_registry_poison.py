@@ -42,7 +42,7 @@ def test_a_json_schema_writer_is_poison_and_the_consumer_keeps_running(
     settings, schema_registry_url
 ) -> None:
     topic = settings.topics.customer_updated
-    client = SchemaRegistryClient({"url": schema_registry_url})
+    client = SchemaRegistryClient.new_client({"url": schema_registry_url})
     json_id = client.register_schema(f"{topic}.json-value", Schema(json.dumps(JSON_SCHEMA), "JSON"))
     codec = Serde(RegistryResolver(schema_registry_url, client=client))
 
