@@ -26,16 +26,6 @@ from store.db import Database, Row, StoreError, Tx
 __all__ = ["PgConnections", "PgQuotas", "client_factory", "store_connection"]
 
 
-def _stored(tokens: EncryptedTokens) -> connections.EncryptedTokens:
-    return connections.EncryptedTokens(
-        tokens.access_token_enc,
-        tokens.refresh_token_enc,
-        tokens.access_expires_at,
-        tokens.refresh_expires_at,
-        tokens.refresh_hard_expires_at,
-    )
-
-
 class _Locked:
     """`qbo.connection.LockedConnection` inside the transaction that holds the row lock."""
 
@@ -47,7 +37,7 @@ class _Locked:
         connections.mark_needs_reauth(self.tx, self.account_id, reason)
 
     def save_refreshed(self, tokens: EncryptedTokens) -> None:
-        connections.save_refreshed(self.tx, self.account_id, _stored(tokens))
+        connections.save_refreshed(self.tx, self.account_id, tokens)
 
 
 class PgConnections:
@@ -77,7 +67,7 @@ class PgConnections:
         new_company: bool = False,
     ) -> connections.RealmChange | None:
         return connections.connect(
-            self.db, account_id, realm_id, environment, _stored(tokens), new_company=new_company
+            self.db, account_id, realm_id, environment, tokens, new_company=new_company
         )
 
     def mark_disconnected(self, account_id: str, reason: str) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 from store.db import Database, Row, StoreError, Tx
 
@@ -72,22 +73,29 @@ class RealmChange:
     ledger_refs: int  # documents whose QBO object in the old company was archived
 
 
-@dataclass(frozen=True)
-class EncryptedTokens:
-    access_token_enc: bytes
-    refresh_token_enc: bytes
-    access_expires_at: dt.datetime
-    refresh_expires_at: dt.datetime | None = None
-    refresh_hard_expires_at: dt.datetime | None = None
+class EncryptedTokens(Protocol):
+    """Tokens as they are kept at rest, encrypted by the caller (`qbo.connection.encrypt`)."""
 
-    def params(self) -> dict[str, object]:
-        return {
-            "access_token_enc": self.access_token_enc,
-            "refresh_token_enc": self.refresh_token_enc,
-            "access_expires_at": self.access_expires_at,
-            "refresh_expires_at": self.refresh_expires_at,
-            "refresh_hard_expires_at": self.refresh_hard_expires_at,
-        }
+    @property
+    def access_token_enc(self) -> bytes: ...
+    @property
+    def refresh_token_enc(self) -> bytes: ...
+    @property
+    def access_expires_at(self) -> dt.datetime: ...
+    @property
+    def refresh_expires_at(self) -> dt.datetime | None: ...
+    @property
+    def refresh_hard_expires_at(self) -> dt.datetime | None: ...
+
+
+def _token_params(tokens: EncryptedTokens) -> dict[str, object]:
+    return {
+        "access_token_enc": tokens.access_token_enc,
+        "refresh_token_enc": tokens.refresh_token_enc,
+        "access_expires_at": tokens.access_expires_at,
+        "refresh_expires_at": tokens.refresh_expires_at,
+        "refresh_hard_expires_at": tokens.refresh_hard_expires_at,
+    }
 
 
 def connect(
@@ -150,7 +158,7 @@ def _store(
         "realm_id": realm_id,
         "environment": environment,
         "realm_change_allowed": moving,
-        **tokens.params(),
+        **_token_params(tokens),
     }
     try:
         stored = tx.one("upsert_connection", params)
@@ -217,7 +225,7 @@ def lock(tx: Tx, account_id: str) -> Row | None:
 
 
 def save_refreshed(tx: Tx, account_id: str, tokens: EncryptedTokens) -> None:
-    tx.execute("save_refreshed_tokens", {"account_id": account_id, **tokens.params()})
+    tx.execute("save_refreshed_tokens", {"account_id": account_id, **_token_params(tokens)})
 
 
 def mark_needs_reauth(tx: Tx, account_id: str, reason: str) -> None:
