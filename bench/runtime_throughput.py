@@ -24,6 +24,7 @@ from consumers.runtime.concurrent import ConcurrentRuntime, RuntimeOptions
 from consumers.runtime.engine import EngineOptions
 from consumers.runtime.sequential import SequentialRuntime
 from consumers.runtime.types import Done, Event, Outcome
+from publishing import KafkaPublisher
 from sequence_qbo.topics import ensure_topics
 
 KEYS, ACCOUNTS, LATENCY = 1000, 100, 0.1
@@ -91,7 +92,7 @@ def main() -> None:
     def common(group: str) -> dict[str, Any]:
         return {
             "consumer": kafka.consumer(args.bootstrap, f"bench-{run}-{group}"),
-            "producer": kafka.producer(args.bootstrap),
+            "dead_letters": KafkaPublisher(args.bootstrap),
             "serde": JsonDecoder(),
             "handlers": {topic: SlowHandler()},
             "dlq_topic": dlq,

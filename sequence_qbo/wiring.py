@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from api.publisher import KafkaChangePublisher
 from consumers.cdc import CdcPoller
@@ -201,13 +201,11 @@ class Application:
     ) -> ConcurrentRuntime:
         """The concurrent runtime (ordering per key); several processes may share the group."""
         s = self.settings
-        producer = kafka.producer(s.kafka_bootstrap)  # the dead-letter copies
-        self._owned(lambda: _flush(producer))
         return ConcurrentRuntime(
             consumer=kafka.consumer(
                 s.kafka_bootstrap, group or s.consumer_group, instance_id=s.instance_id
             ),
-            producer=producer,
+            dead_letters=self.publisher,  # the dead-letter copies
             serde=self.serde,
             handlers=handlers,
             dlq_topic=s.topics.dlq,
@@ -228,8 +226,3 @@ class Application:
             interval=self.settings.cdc_interval_seconds,
         )
         return (relay, poller)
-
-
-def _flush(producer: Any) -> None:
-    """A confluent-kafka producer has nothing to close; what it still holds gets 10 s."""
-    producer.flush(10)

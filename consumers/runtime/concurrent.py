@@ -32,13 +32,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from consumers.runtime import kafka
 from consumers.runtime.engine import Engine, EngineOptions
 from consumers.runtime.metrics import RuntimeMetrics
 from consumers.runtime.offsets import PartitionOffsets
 from consumers.runtime.types import Decoder, Handler, Message, Outcome
+from publishing import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class ConcurrentRuntime:
         self,
         *,
         consumer: Consumer,
-        producer: Producer,
+        dead_letters: Publisher,
         serde: Decoder,
         handlers: Mapping[str, Handler],
         dlq_topic: str,
@@ -73,7 +74,7 @@ class ConcurrentRuntime:
         self.engine = Engine(
             decoder=serde,
             handlers=handlers,
-            producer=producer,
+            dead_letters=dead_letters,
             dlq_topic=dlq_topic,
             options=self.options.engine,
             metrics=self.metrics,

@@ -27,9 +27,9 @@ from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException
 
-from consumers.runtime import decoding, dlq, kafka, retry
+from consumers.runtime import decoding, dlq, retry
 from consumers.runtime.metrics import RuntimeMetrics
 from consumers.runtime.offsets import PartitionOffsets
 from consumers.runtime.scheduler import KeyScheduler
@@ -43,6 +43,7 @@ from consumers.runtime.types import (
     Poison,
     Retry,
 )
+from publishing import Publisher, PublishFailed, Record
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ OutcomeHook = Callable[[Message, Outcome], None]
 
 # Errors saying a record is larger than the producer or the broker accepts.
 _TOO_LARGE = {KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.RECORD_LIST_TOO_LARGE}
+_TOO_LARGE_NAMES = ("MSG_SIZE_TOO_LARGE", "RECORD_LIST_TOO_LARGE")
+DLQ_TIMEOUT = 30.0  # seconds for the broker to acknowledge a dead-letter copy
 
 
 class EngineFailed(Exception):
@@ -94,7 +97,7 @@ class Engine:
         *,
         decoder: Decoder,
         handlers: Mapping[str, Handler],
-        producer: Producer,
+        dead_letters: Publisher,
         dlq_topic: str,
         options: EngineOptions | None = None,
         metrics: RuntimeMetrics | None = None,
@@ -103,7 +106,7 @@ class Engine:
     ) -> None:
         self.decoder = decoder
         self.handlers = dict(handlers)
-        self.producer = producer
+        self.dead_letters = dead_letters
         self.dlq_topic = dlq_topic
         self.options = options or EngineOptions()
         self.metrics = metrics or RuntimeMetrics()
@@ -306,7 +309,7 @@ class Engine:
             return True
         try:
             copy = self._write_copy(work, poison)
-        except (kafka.DeliveryFailed, KafkaException, BufferError) as exc:
+        except PublishFailed as exc:
             work.dlq_writes += 1
             delay = self.backoff.delay(work.dlq_writes, rand=self.jitter())
             log.error(
@@ -347,23 +350,22 @@ class Engine:
         try:
             self._produce(copy)
             return copy
-        except (kafka.DeliveryFailed, KafkaException) as exc:
+        except PublishFailed as exc:
             if not _too_large(exc):
                 raise
             log.warning("%s: the DLQ copy is too large (%s)", decoding.where(work.message), exc)
         bare = copy_of(max_value=0, original_headers=False)
         try:
             self._produce(bare)
-        except (kafka.DeliveryFailed, KafkaException) as exc:
+        except PublishFailed as exc:
             if _too_large(exc):
                 raise EngineFailed(f"cannot dead-letter even the headers: {exc}") from exc
             raise
         return bare
 
     def _produce(self, copy: dlq.Copy) -> None:
-        kafka.produce_sync(
-            self.producer, self.dlq_topic, key=copy.key, value=copy.value, headers=copy.headers
-        )
+        record = Record(self.dlq_topic, copy.key, copy.value, copy.headers)
+        self.dead_letters.publish([record], DLQ_TIMEOUT)
 
     def _finish(self, work: Work, outcome: Outcome) -> None:
         with self.cond:
@@ -401,11 +403,12 @@ class Engine:
             self.on_outcome(message, outcome)
 
 
-def _too_large(exc: BaseException) -> bool:
-    """The producer or the broker refused a record for its size."""
-    if isinstance(exc, KafkaException):
-        error = exc.args[0] if exc.args else None
+def _too_large(exc: PublishFailed) -> bool:
+    """The producer (at produce time: the cause) or the broker (in the delivery report, which
+    PublishFailed carries as text, librdkafka's error name included) refused the record for
+    its size."""
+    cause = exc.__cause__
+    if isinstance(cause, KafkaException):
+        error = cause.args[0] if cause.args else None
         return isinstance(error, KafkaError) and error.code() in _TOO_LARGE
-    if isinstance(exc, kafka.DeliveryFailed):
-        return any(e.code() in _TOO_LARGE for e in exc.errors)
-    return False
+    return any(name in str(exc) for name in _TOO_LARGE_NAMES)

@@ -6,20 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka import Consumer
 from confluent_kafka import Message as KafkaMessage
 
 from consumers.runtime.types import Message
 from publishing import producer as producer  # the one producer configuration, re-exported
-
-
-class DeliveryFailed(Exception):
-    """The broker did not acknowledge a produced record (`errors`: what the callbacks said;
-    empty when it timed out)."""
-
-    def __init__(self, message: str, errors: list[KafkaError] | None = None) -> None:
-        super().__init__(message)
-        self.errors = list(errors or [])
 
 
 def consumer(
@@ -47,30 +38,6 @@ def consumer(
         **overrides,
     }
     return Consumer(config)
-
-
-def produce_sync(
-    producer_: Producer,
-    topic: str,
-    *,
-    key: bytes | str | None,
-    value: bytes | None,
-    headers: list[tuple[str, str | bytes | None]] | None = None,
-    timeout: float = 30.0,
-) -> None:
-    """Produces one record and waits for the broker's acknowledgement."""
-    errors: list[KafkaError] = []
-
-    def on_delivery(err: KafkaError | None, _msg: KafkaMessage) -> None:
-        if err is not None:
-            errors.append(err)
-
-    producer_.produce(topic, key=key, value=value, headers=headers, on_delivery=on_delivery)
-    remaining = producer_.flush(timeout)
-    if remaining or errors:
-        raise DeliveryFailed(
-            f"record for {topic} not acknowledged: {errors or 'timed out'}", errors
-        )
 
 
 def to_message(msg: KafkaMessage) -> Message:

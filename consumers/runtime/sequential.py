@@ -17,10 +17,11 @@ import logging
 import threading
 from collections.abc import Mapping
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from consumers.runtime import dlq, kafka, retry
 from consumers.runtime.types import Event, Handler, Message, Outcome, Poison, Retry
+from publishing import Publisher, Record
 from schemas.serde import RegistryUnavailable, Serde, UndecodableMessage
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ class SequentialRuntime:
         self,
         *,
         consumer: Consumer,
-        producer: Producer,
+        dead_letters: Publisher,
         serde: Serde,
         handlers: Mapping[str, Handler],
         dlq_topic: str,
@@ -39,7 +40,7 @@ class SequentialRuntime:
         backoff_cap: float = 300.0,
     ) -> None:
         self.consumer = consumer
-        self.producer = producer
+        self.dead_letters = dead_letters
         self.serde = serde
         self.handlers = dict(handlers)
         self.dlq_topic = dlq_topic
@@ -97,15 +98,16 @@ class SequentialRuntime:
     def _dead_letter(
         self, message: Message, poison: Poison, attempts: int, first_failure: dt.datetime | None
     ) -> None:
-        headers = dlq.dlq_headers(
+        copy = dlq.dead_letter_copy(
             message,
             error_class=poison.error_class,
             reason=poison.reason,
             attempts=attempts,
             first_failure=first_failure or dt.datetime.now(dt.UTC),
         )
-        kafka.produce_sync(
-            self.producer, self.dlq_topic, key=message.key, value=message.value, headers=headers
+        # PublishFailed leaves run(): loud, and the offset is not stored (a restart reads it).
+        self.dead_letters.publish(
+            [Record(self.dlq_topic, copy.key, copy.value, copy.headers)], 30.0
         )
         log.warning(
             "dead-lettered %s[%d]@%d: %s",

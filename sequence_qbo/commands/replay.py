@@ -20,6 +20,7 @@ from rich.table import Table
 from consumers.runtime import kafka, replay
 from consumers.runtime.engine import Engine, EngineOptions
 from consumers.runtime.types import Handler
+from publishing import KafkaPublisher
 from sequence_qbo import wiring
 from sequence_qbo.commands.run import stop_on_signals
 from sequence_qbo.errors import CliError
@@ -111,7 +112,7 @@ def _run(
             job.engine = Engine(
                 decoder=serde,
                 handlers={args.topic: handlers[args.topic]},
-                producer=kafka.producer(settings.kafka_bootstrap),
+                dead_letters=KafkaPublisher(settings.kafka_bootstrap),  # unused: no DLQ
                 dlq_topic=settings.topics.dlq,
                 # A one-shot command ends: transient failures are given up (counted failed)
                 # after 8 attempts (~2 min of backoff); the live group consumes them anyway.

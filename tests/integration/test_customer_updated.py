@@ -15,6 +15,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from consumers.customers import CustomerUpdatedHandler
 from consumers.runtime import dlq, kafka
 from consumers.runtime.sequential import SequentialRuntime
+from publishing import KafkaPublisher
 from schemas import loader, serde
 from sequence_qbo import samples
 from sequence_qbo.settings import Settings
@@ -55,7 +56,7 @@ def _runtime(
 ) -> SequentialRuntime:
     return SequentialRuntime(
         consumer=kafka.consumer(settings.kafka_bootstrap, group or settings.consumer_group),
-        producer=kafka.producer(settings.kafka_bootstrap),
+        dead_letters=KafkaPublisher(settings.kafka_bootstrap),
         serde=serde.Serde(serde.RegistryResolver("unused", client=registry)),
         handlers={settings.topics.customer_updated: CustomerUpdatedHandler(db)},
         dlq_topic=settings.topics.dlq,

@@ -14,6 +14,7 @@ from consumers.customers import CustomerUpdatedHandler
 from consumers.runtime import kafka
 from consumers.runtime.sequential import SequentialRuntime
 from consumers.runtime.types import Done, Event, Failed, Message
+from publishing import KafkaPublisher
 from qbo import errors as qbo_errors
 from schemas.serde import make_serde
 from sequence_qbo import samples
@@ -30,7 +31,7 @@ def _runtime(w: World, group: str | None = None) -> SequentialRuntime:
     handler = CustomerUpdatedHandler(w.db, w.deps.clients)
     return SequentialRuntime(
         consumer=kafka.consumer(w.settings.kafka_bootstrap, group or w.settings.consumer_group),
-        producer=kafka.producer(w.settings.kafka_bootstrap),
+        dead_letters=KafkaPublisher(w.settings.kafka_bootstrap),
         serde=make_serde(None),
         handlers={w.settings.topics.customer_updated: handler},
         dlq_topic=w.settings.topics.dlq,

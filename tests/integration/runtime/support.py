@@ -26,6 +26,7 @@ from consumers.runtime import kafka
 from consumers.runtime.concurrent import ConcurrentRuntime, RuntimeOptions
 from consumers.runtime.engine import EngineOptions
 from consumers.runtime.types import Done, Event, Message, Outcome, Poison, Retry
+from publishing import KafkaPublisher
 from schemas.serde import UndecodableMessage
 
 EFFECTS_DDL = """
@@ -201,7 +202,7 @@ def runtime(
                 "heartbeat.interval.ms": 1000,
             },
         ),
-        producer=kafka.producer(bootstrap),
+        dead_letters=KafkaPublisher(bootstrap),
         serde=JsonDecoder(),
         handlers={topic: handler},
         dlq_topic=dlq_topic,

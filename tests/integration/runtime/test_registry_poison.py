@@ -15,6 +15,7 @@ from consumers.runtime import dlq, kafka
 from consumers.runtime.concurrent import ConcurrentRuntime, RuntimeOptions
 from consumers.runtime.engine import EngineOptions
 from consumers.runtime.types import Done, Event, Outcome
+from publishing import KafkaPublisher
 from schemas.serde import RegistryResolver, Serde
 from sequence_qbo import samples
 from tests.helpers import wait_until
@@ -56,7 +57,7 @@ def test_a_json_schema_writer_is_poison_and_the_consumer_keeps_running(
     handler = Recorder()
     rt = ConcurrentRuntime(
         consumer=kafka.consumer(settings.kafka_bootstrap, settings.consumer_group),
-        producer=kafka.producer(settings.kafka_bootstrap),
+        dead_letters=KafkaPublisher(settings.kafka_bootstrap),
         serde=Serde(RegistryResolver(schema_registry_url, client=client)),
         handlers={topic: handler},
         dlq_topic=settings.topics.dlq,

@@ -13,20 +13,23 @@ from confluent_kafka import KafkaError, KafkaException
 from consumers.runtime.engine import Engine, EngineOptions
 from consumers.runtime.offsets import PartitionOffsets
 from consumers.runtime.types import Done, Event, Failed, Message, Outcome, Poison, Retry
+from publishing import PublishFailed, Record
 from schemas.serde import UndecodableMessage
 from tests.helpers import wait_until
 
 
-class FakeProducer:
+class FakePublisher:
+    """Acknowledges every record at once (the `publishing.Publisher` contract)."""
+
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
 
+    def publish(self, records: list[Record], timeout: float) -> None:
+        for r in records:
+            self.produce(r.topic, key=r.key, value=r.value, headers=list(r.headers))
+
     def produce(self, topic: str, **kwargs: Any) -> None:
         self.records.append({"topic": topic, **kwargs})
-        kwargs["on_delivery"](None, None)
-
-    def flush(self, _timeout: float) -> int:
-        return 0
 
 
 class Decoder:
@@ -65,7 +68,7 @@ def _message(offset: int, key: str, **value: Any) -> Message:
 
 @pytest.fixture
 def world():
-    producer = FakeProducer()
+    producer = FakePublisher()
     outcomes: list[tuple[int, Outcome]] = []
 
     def make(script: dict[str, list[Any]], **options: Any) -> tuple[Engine, Scripted]:
@@ -73,7 +76,7 @@ def world():
         engine = Engine(
             decoder=Decoder(),
             handlers={"t": handler},
-            producer=producer,  # type: ignore[arg-type]
+            dead_letters=producer,  # type: ignore[arg-type]
             dlq_topic="dlq",
             options=EngineOptions(**{"backoff_base": 0.01, **options}),
             on_outcome=lambda m, o: outcomes.append((m.offset, o)),
@@ -190,7 +193,7 @@ def test_the_wait_the_other_side_asked_for_is_honoured(world) -> None:
 def test_a_dead_letter_write_that_fails_is_written_again(world) -> None:
     make, producer, outcomes = world
     engine, _ = make({})
-    failures = [KafkaException(KafkaError(KafkaError._TRANSPORT)), BufferError("queue full")]
+    failures = [PublishFailed("1 of 1 record(s) not acknowledged"), PublishFailed("refused")]
     produce = producer.produce
 
     def flaky(topic: str, **kwargs: Any) -> None:
@@ -206,14 +209,26 @@ def test_a_dead_letter_write_that_fails_is_written_again(world) -> None:
     assert [o for _, o in outcomes] == [Poison("UndecodableMessage", outcomes[0][1].reason)]
 
 
-def test_a_copy_too_large_for_the_producer_goes_without_its_value(world) -> None:
+def _refused_by_the_producer() -> PublishFailed:
+    error = PublishFailed("cannot produce")
+    error.__cause__ = KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
+    return error
+
+
+def _refused_by_the_broker() -> PublishFailed:
+    error = KafkaError(KafkaError.MSG_SIZE_TOO_LARGE)
+    return PublishFailed(f"dlq: 1 record(s) refused: {error}")
+
+
+@pytest.mark.parametrize("refusal", [_refused_by_the_producer, _refused_by_the_broker])
+def test_a_copy_too_large_to_write_goes_without_its_value(world, refusal) -> None:
     make, producer, _ = world
     engine, _ = make({})
     produce = producer.produce
 
     def limited(topic: str, **kwargs: Any) -> None:
         if len(kwargs["value"] or b"") > 1000:  # stands in for message.max.bytes
-            raise KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
+            raise refusal()
         produce(topic, **kwargs)
 
     producer.produce = limited  # type: ignore[method-assign]

@@ -55,7 +55,7 @@ def _runtime(deadline: float) -> tuple[ConcurrentRuntime, FakeConsumer, Gated]:
     consumer, handler = FakeConsumer(), Gated()
     rt = ConcurrentRuntime(
         consumer=consumer,
-        producer=None,
+        dead_letters=None,  # type: ignore[arg-type]
         serde=JsonLike(),  # type: ignore[arg-type]
         handlers={"t": handler},
         dlq_topic="dlq",
