@@ -163,6 +163,7 @@ class Engine:
                 work.running = True
                 self._running[work.tracker] += 1
             self.metrics.in_flight.set(self.scheduler.in_flight)
+            self.metrics.waiting_retry.set(self.scheduler.deferred)
         assert self._pool is not None, "Engine.start() first"
         for work in ready:
             try:
@@ -299,6 +300,7 @@ class Engine:
                 self.scheduler.finish(work.key)
                 return
             self.scheduler.defer(work.key, now + delay)
+            self.metrics.waiting_retry.set(self.scheduler.deferred)
             if hold_group:
                 self.scheduler.hold_group(self._group(work), now + delay)
 

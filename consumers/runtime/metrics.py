@@ -44,6 +44,11 @@ class RuntimeMetrics:
             registry=r,
         )
         self.in_flight = Gauge("sequence_qbo_in_flight", "Handler calls running", registry=r)
+        self.waiting_retry = Gauge(
+            "sequence_qbo_waiting_retry",
+            "Messages waiting for their next attempt after a transient failure",
+            registry=r,
+        )
         self.buffered = Gauge(
             "sequence_qbo_buffered", "Messages polled and not yet done", registry=r
         )

@@ -82,6 +82,11 @@ class KeyScheduler(Generic[T]):
         self._due[key] = until
         heapq.heappush(self._deferred, (until, self._seq, key))
 
+    @property
+    def deferred(self) -> int:
+        """Keys whose head waits for its retry."""
+        return len(self._due)
+
     def hold_group(self, group: str, until: float) -> None:
         """Start nothing more in `group` before `until` (what is running carries on)."""
         self._held[group] = max(until, self._held.get(group, 0.0))

@@ -160,6 +160,7 @@ def test_a_realm_retry_holds_its_group_and_a_key_retry_only_its_key(world) -> No
     # Realm A: r1 fails for the realm, so r2 (another key of A) waits; realm B runs on.
     engine.submit(_message(0, "ka", id="r1", account_id="A"), tracker)
     wait_until(lambda: engine.next_due() is not None, timeout=5)  # r1 waits for its retry
+    assert engine.metrics.waiting_retry._value.get() == 1
     engine.submit(_message(1, "kb", id="r2", account_id="A"), tracker)
     engine.submit(_message(2, "kc", id="b1", account_id="B"), tracker)
     # Realm C: k1 fails for its key only, so k2 (another key of C) runs at once.
@@ -171,6 +172,7 @@ def test_a_realm_retry_holds_its_group_and_a_key_retry_only_its_key(world) -> No
     assert started["b1"][0] - held_from < 0.5  # B did not
     assert started["k2"][0] < started["k1"][1]  # C's other key did not wait for k1
     assert started["k1"][1] - started["k1"][0] >= 0.5
+    assert engine.metrics.waiting_retry._value.get() == 0  # nothing waits any more
 
 
 def test_the_wait_the_other_side_asked_for_is_honoured(world) -> None:
