@@ -8,6 +8,7 @@ them. Markdown links and anchors are checked the way GitHub renders them.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import unicodedata
@@ -136,6 +137,31 @@ def mermaid_problems(text: str) -> list[str]:
     return problems
 
 
+def schema_names(schema: object) -> set[str]:
+    """Every field name and enum symbol of an Avro schema, nested records included."""
+    found: set[str] = set()
+    if isinstance(schema, list):
+        for branch in schema:
+            found |= schema_names(branch)
+    elif isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind == "record":
+            for f in schema["fields"]:
+                found |= {f["name"], *schema_names(f["type"])}
+        elif kind == "array":
+            found |= schema_names(schema["items"])
+        elif kind == "enum":
+            found |= set(schema["symbols"])
+        else:
+            found |= schema_names(kind)
+    return found
+
+
+def undocumented(names: set[str], doc: str) -> list[str]:
+    """The names the doc never mentions as a word of their own."""
+    return sorted(n for n in names if not re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", doc))
+
+
 def markdown_docs() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -164,6 +190,20 @@ def test_every_relative_link_of_the_docs_resolves(doc: Path) -> None:
 @pytest.mark.parametrize("doc", markdown_docs(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_mermaid_diagrams_have_no_statement_breakers(doc: Path) -> None:
     assert mermaid_problems(doc.read_text()) == []
+
+
+@pytest.mark.parametrize("avsc", sorted((ROOT / "schemas").glob("*.avsc")), ids=lambda p: p.name)
+def test_events_md_describes_every_field_of_every_contract(avsc: Path) -> None:
+    doc = (ROOT / "docs" / "events.md").read_text()
+    assert avsc.name in doc
+    assert undocumented(schema_names(json.loads(avsc.read_text())), doc) == []
+
+
+def test_events_md_lists_every_topic() -> None:
+    from sequence_qbo.settings import Topics
+
+    doc = (ROOT / "docs" / "events.md").read_text()
+    assert [t for t in Topics().all() if f"| `{t}` |" not in doc] == []
 
 
 def test_every_docs_citation_in_tracked_files_resolves() -> None:
@@ -253,3 +293,28 @@ def test_repeated_headings_get_numbered_anchors() -> None:
 def test_a_semicolon_in_a_mermaid_message_is_found() -> None:
     text = "```mermaid\nsequenceDiagram\n  A->>B: verify; route\n```\nprose; fine\n"
     assert mermaid_problems(text) == ["3: A->>B: verify; route"]
+
+
+def test_an_undocumented_field_is_found() -> None:
+    schema = {
+        "type": "record",
+        "name": "R",
+        "fields": [
+            {"name": "amount", "type": "string"},
+            {"name": "kind", "type": {"type": "enum", "name": "K", "symbols": ["A", "B_C"]}},
+            {
+                "name": "lines",
+                "type": {
+                    "type": "array",
+                    "items": {
+                        "type": "record",
+                        "name": "L",
+                        "fields": [{"name": "qty", "type": ["null", "string"]}],
+                    },
+                },
+            },
+        ],
+    }
+    assert schema_names(schema) == {"amount", "kind", "A", "B_C", "lines", "qty"}
+    doc = "`amount`, `kind` (`A`), `lines[]` and the line's `total_qty`"
+    assert undocumented(schema_names(schema), doc) == ["B_C", "qty"]
