@@ -150,6 +150,13 @@ def _resync_routes(r: APIRouter, db: Database, sync: Callable[[], DocumentSync])
             raise admin.problem(409, "waiting_for_invoice", str(exc)) from exc
         except qbo_errors.Retryable as exc:
             raise _unavailable(exc) from exc
+        # The sync records these states itself now (it no longer raises them).
+        if result.outcome == "waiting":
+            raise admin.problem(409, "waiting_for_invoice", result.message or "")
+        if result.outcome == "retrying" and result.scope == "realm":  # QBO throttled or down
+            wait = result.retry_after
+            headers = {"Retry-After": str(max(1, math.ceil(wait)))} if wait is not None else None
+            raise admin.problem(503, "qbo_unavailable", result.message or "", headers=headers)
         return ResyncOut.of(document_type, sequence_id, result)
 
     @r.post("/resync-failed", summary="Sync every failed document of the account again")
