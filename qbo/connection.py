@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from qbo import errors
 from qbo.cache import CompanyCache
@@ -45,7 +45,6 @@ __all__ = [
     "ConnectionStore",
     "EncryptedTokens",
     "LockedConnection",
-    "RealmChange",
     "StoredTokens",
 ]
 
@@ -72,23 +71,8 @@ class EncryptedTokens:
     refresh_hard_expires_at: dt.datetime | None = None
 
 
-class RealmChange(Protocol):
-    """What moving an account to another QBO company archived (the store reports it)."""
-
-    @property
-    def old_realm_id(self) -> str: ...
-    @property
-    def new_realm_id(self) -> str: ...
-    @property
-    def links(self) -> int: ...
-    @property
-    def product_mappings(self) -> int: ...
-    @property
-    def tax_mappings(self) -> int: ...
-    @property
-    def settings(self) -> int: ...
-    @property
-    def ledger_refs(self) -> int: ...
+# What the store reports when an account moved to another QBO company (what it archived).
+Change = TypeVar("Change", covariant=True)
 
 
 class LockedConnection(Protocol):
@@ -103,7 +87,7 @@ class LockedConnection(Protocol):
     def save_refreshed(self, tokens: EncryptedTokens) -> None: ...
 
 
-class ConnectionStore(Protocol):
+class ConnectionStore(Protocol[Change]):
     """Where connections live. `connect` and `check_connect` refuse what the store's rules
     refuse (a move to another company unless `new_company`, a realm held by another account)
     by raising."""
@@ -122,7 +106,7 @@ class ConnectionStore(Protocol):
         tokens: EncryptedTokens,
         *,
         new_company: bool = False,
-    ) -> RealmChange | None: ...
+    ) -> Change | None: ...
 
     def mark_disconnected(self, account_id: str, reason: str) -> int: ...
 
@@ -233,7 +217,7 @@ class StoredTokens:
         return active
 
 
-class ClientFactory:
+class ClientFactory(Generic[Change]):
     """Clients bound to an account's realm, sharing one HTTP pool, token managers, quota state
     and the Preferences/CompanyInfo cache. Refuses to start without a token encryption key.
     Construction does no I/O."""
@@ -241,7 +225,7 @@ class ClientFactory:
     def __init__(
         self,
         settings: QboConfig,
-        store: ConnectionStore,
+        store: ConnectionStore[Change],
         quotas: QuotaStore,
         *,
         transport: Transport | None = None,
@@ -295,7 +279,7 @@ class ClientFactory:
 
     def complete_connect(
         self, account_id: str, code: str, realm_id: str, *, new_company: bool = False
-    ) -> RealmChange | None:
+    ) -> Change | None:
         """Exchanges the authorization code and stores the connection; the change when the
         account moved to another company (`new_company`). A refused connection (the store
         raises, e.g. `store.connections.ConnectRefused`) is refused before the code is
@@ -317,18 +301,6 @@ class ClientFactory:
         with self._lock:
             self._tokens.pop(account_id, None)
         log.info("account %s connected to QBO realm %s", account_id, realm_id)
-        if change is not None:
-            log.warning(
-                "account %s moved from QBO realm %s to %s: archived %d links, %d item and %d "
-                "tax mappings, %d document references",
-                account_id,
-                change.old_realm_id,
-                realm_id,
-                change.links,
-                change.product_mappings,
-                change.tax_mappings,
-                change.ledger_refs,
-            )
         return change
 
     def _revoke(self, account_id: str, refresh_token: str) -> None:

@@ -8,6 +8,7 @@ this module, in the composition root, joins the two.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,6 +25,8 @@ from store import connections, quotas
 from store.db import Database, Row, StoreError, Tx
 
 __all__ = ["PgConnections", "PgQuotas", "client_factory", "store_connection"]
+
+log = logging.getLogger(__name__)
 
 
 class _Locked:
@@ -66,9 +69,22 @@ class PgConnections:
         *,
         new_company: bool = False,
     ) -> connections.RealmChange | None:
-        return connections.connect(
+        change = connections.connect(
             self.db, account_id, realm_id, environment, tokens, new_company=new_company
         )
+        if change is not None:
+            log.warning(
+                "account %s moved from QBO realm %s to %s: archived %d links, %d item and %d "
+                "tax mappings, %d document references",
+                account_id,
+                change.old_realm_id,
+                realm_id,
+                change.links,
+                change.product_mappings,
+                change.tax_mappings,
+                change.ledger_refs,
+            )
+        return change
 
     def mark_disconnected(self, account_id: str, reason: str) -> int:
         return connections.mark_disconnected(self.db, account_id, reason)
@@ -104,7 +120,9 @@ class PgQuotas:
             raise errors.Retryable(f"quota store unavailable: {exc}") from exc
 
 
-def client_factory(settings: QboConfig, db: Database, **options: Any) -> ClientFactory:
+def client_factory(
+    settings: QboConfig, db: Database, **options: Any
+) -> ClientFactory[connections.RealmChange]:
     """QBO clients whose connections and quotas live in `db` (which stays the caller's to
     close). `options`: those of `ClientFactory` (transport, limits, policy, cache)."""
     return ClientFactory(settings, PgConnections(db), PgQuotas(db), **options)

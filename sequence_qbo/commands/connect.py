@@ -18,13 +18,13 @@ from rich.table import Table
 
 from qbo import errors
 from qbo.callback import CallbackReceiver, parse_callback
-from qbo.connection import ClientFactory, RealmChange
+from qbo.connection import ClientFactory
 from sequence_qbo import wiring
 from sequence_qbo.errors import CliError
 from sequence_qbo.qbo_store import client_factory
 from sequence_qbo.settings import Settings
 from store import connections
-from store.connections import CompanyChangeRefused, ConnectRefused
+from store.connections import CompanyChangeRefused, ConnectRefused, RealmChange
 from store.db import Database
 
 # README "Exit codes": 5 is a conflict with what is stored.
@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.set_defaults(func=_disconnect)
 
 
-def _factory(settings: Settings, db: Database) -> ClientFactory:
+def _factory(settings: Settings, db: Database) -> ClientFactory[RealmChange]:
     try:
         return client_factory(settings, db)
     except errors.ConfigError as exc:
