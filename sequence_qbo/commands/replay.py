@@ -20,7 +20,6 @@ from rich.table import Table
 from consumers.runtime import kafka, replay
 from consumers.runtime.engine import Engine, EngineOptions
 from consumers.runtime.types import Handler
-from publishing import KafkaPublisher
 from sequence_qbo import wiring
 from sequence_qbo.commands.run import stop_on_signals
 from sequence_qbo.errors import CliError
@@ -79,20 +78,20 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError as exc:
             consumer.close()
             raise CliError(str(exc)) from exc
-        counts = _run(args, settings, consumer, spans, handlers)
+        counts = _run(args, app, consumer, spans, handlers)
     _summary(args, counts)
     return 0
 
 
 def _run(
     args: argparse.Namespace,
-    settings: Settings,
+    app: wiring.Application,
     consumer: Consumer,
     spans: list[replay.Span],
     handlers: Mapping[str, Handler],
 ) -> dict[str, int]:
     total = sum(s.size for s in spans)
-    serde = wiring.serde(settings)
+    serde = app.serde
     with Progress(
         TextColumn("[bold]replay {task.description}"),
         BarColumn(),
@@ -112,8 +111,8 @@ def _run(
             job.engine = Engine(
                 decoder=serde,
                 handlers={args.topic: handlers[args.topic]},
-                dead_letters=KafkaPublisher(settings.kafka_bootstrap),  # unused: no DLQ
-                dlq_topic=settings.topics.dlq,
+                dead_letters=app.publisher,  # unused: no DLQ
+                dlq_topic=app.settings.topics.dlq,
                 # A one-shot command ends: transient failures are given up (counted failed)
                 # after 8 attempts (~2 min of backoff); the live group consumes them anyway.
                 options=EngineOptions(dead_letter=False, give_up_after=8),
