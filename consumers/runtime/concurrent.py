@@ -32,7 +32,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from consumers.runtime import kafka
 from consumers.runtime.engine import Engine, EngineOptions
@@ -109,7 +109,9 @@ class ConcurrentRuntime:
         for msg in self.consumer.consume(self.options.batch, timeout=self._poll_timeout()):
             error = msg.error()
             if error is not None:
-                if error.fatal():  # e.g. fenced: another member took our group.instance.id
+                # e.g. fenced: another member took our group.instance.id. librdkafka reports
+                # it as an error of code _FATAL whose own fatal() is False.
+                if error.fatal() or error.code() == KafkaError._FATAL:
                     raise KafkaException(error)
                 log.warning("kafka: %s", error)
                 continue
