@@ -16,7 +16,10 @@ running work gets `revoke_deadline` seconds to finish, then what is done is comm
 running after that is abandoned uncommitted (the new owner replays it). On lost, nothing is
 committed. Backpressure: when `max_buffered` messages are held, every partition is paused (the
 loop keeps polling, so the group keeps us) and resumed at half; nothing fetched is dropped, so
-there is nothing to seek back to.
+there is nothing to seek back to. Messages parked behind a retry (a realm's outage being waited
+out) hold no thread, so they count against a limit of their own, `max_parked`, not against
+`max_buffered`: one realm's outage does not stop the fetching of the others' messages until
+that many of its messages are held in memory.
 
 Nothing is skipped silently: when the engine fails on a message (`Engine.fatal`) or librdkafka
 reports a fatal error (this member fenced by another with the same `group.instance.id`, say),
@@ -49,7 +52,8 @@ TP = tuple[str, int]
 @dataclass(frozen=True)
 class RuntimeOptions:
     engine: EngineOptions = field(default_factory=EngineOptions)
-    max_buffered: int = 5000  # polled and not yet done; beyond this every partition is paused
+    max_buffered: int = 5000  # polled, not yet done and not parked; beyond this: pause all
+    max_parked: int = 50_000  # more held on top of that, waiting on retries: pause all too
     revoke_deadline: float = 20.0
     shutdown_deadline: float = 25.0
     batch: int = 500
@@ -146,11 +150,14 @@ class ConcurrentRuntime:
     def _backpressure(self) -> None:
         buffered = self.engine.buffered
         self.metrics.buffered.set(buffered)
-        if not self._paused and buffered >= self.options.max_buffered:
+        # Counting the parked ones costs a walk over the waiting keys: only when it matters.
+        parked = self.engine.parked if buffered > self.options.max_buffered // 2 else 0
+        decision = backpressure(buffered, parked, paused=self._paused, options=self.options)
+        if decision == "pause":
             self.consumer.pause(self.consumer.assignment())
             self._paused = True
             self.metrics.pauses.inc()
-        elif self._paused and buffered <= self.options.max_buffered // 2:
+        elif decision == "resume":
             self._resume()
 
     def _resume(self) -> None:
@@ -243,6 +250,21 @@ class ConcurrentRuntime:
                 self.options.shutdown_deadline,
             )
         self._commit(dict(self.trackers))
+
+
+def backpressure(
+    buffered: int, parked: int, *, paused: bool, options: RuntimeOptions
+) -> str | None:
+    """ "pause", "resume" or None (no change), with hysteresis: pause when the active messages
+    (buffered, not parked) reach `max_buffered` or everything reaches `max_buffered` +
+    `max_parked`; resume at half of `max_buffered` below each."""
+    active, half = buffered - parked, options.max_buffered // 2
+    ceiling = options.max_buffered + options.max_parked
+    if not paused and (active >= options.max_buffered or buffered >= ceiling):
+        return "pause"
+    if paused and active <= half and buffered <= ceiling - half:
+        return "resume"
+    return None
 
 
 def _names(partitions: list[TopicPartition]) -> str:

@@ -179,6 +179,12 @@ class Engine:
     def buffered(self) -> int:
         return self.scheduler.queued
 
+    @property
+    def parked(self) -> int:
+        """Buffered messages waiting on a retry (of their key or their held realm)."""
+        with self.cond:
+            return self.scheduler.parked(time.monotonic())
+
     def close_partitions(self, trackers: list[PartitionOffsets]) -> int:
         """Stops work of revoked partitions: nothing queued starts and nothing is retried.
         Returns how many queued messages were dropped (they will be redelivered)."""

@@ -87,6 +87,15 @@ class KeyScheduler(Generic[T]):
         """Keys whose head waits for its retry."""
         return len(self._due)
 
+    def parked(self, now: float) -> int:
+        """Messages that wait on a retry and hold no thread: every message of a key whose head
+        waits for its retry, and of the keys of a held group waiting to start."""
+        n = sum(len(self._queues[k]) for k in self._due)
+        for group, until in self._held.items():
+            if until > now:
+                n += sum(len(self._queues[k]) for k in self._runnable.get(group, ()))
+        return n
+
     def hold_group(self, group: str, until: float) -> None:
         """Start nothing more in `group` before `until` (what is running carries on)."""
         self._held[group] = max(until, self._held.get(group, 0.0))
