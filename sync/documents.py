@@ -251,8 +251,10 @@ class DocumentSync:
                 ledger.record_attempt(tx, key, outcome="skipped")
                 claim.wake = _in_qbo(key, row)  # in case an earlier wake-up was lost
             ledger.release(tx, key, token)
-        self._wake(claim.wake)
-        return early
+        if early.outcome != "unchanged":
+            return early
+        # An announcement or a wake-up lost after an earlier attempt's commit is made now.
+        return self._announce(claim, early, api.realm_id if isinstance(api, CountingApi) else None)
 
     def _lease(self, tx: Tx, key: DocKey, token: str) -> bool:
         """False while another sync holds the document (a new document is free)."""
@@ -333,10 +335,30 @@ class DocumentSync:
                 self._let_go(claim)
                 raise
             result = self._record_verdict(claim, api, verdict, getattr(exc, "waits_for", None))
-        # The sink announces the state once per change (it compares with the ledger's last
-        # announcement); a replay of a synced document announces nothing.
-        self._publish(claim.key, result, api.realm_id if isinstance(api, CountingApi) else None)
-        self._wake(claim.wake)
+        return self._announce(claim, result, api.realm_id if isinstance(api, CountingApi) else None)
+
+    def _announce(self, claim: _Claim, result: SyncResult, realm_id: str | None) -> SyncResult:
+        """Publishes the state on `qbo.sync_status` (the sink announces it once per change: it
+        compares with the ledger's last announcement, so a replay announces nothing) and wakes
+        what waited for this invoice. Both happen after the commit: when the broker fails them,
+        the ledger keeps its true state and the event is retried; the retry, a replay, makes
+        them without a QBO call."""
+        try:
+            self._publish(claim.key, result, realm_id)
+            self._wake(claim.wake)
+        except Exception as exc:
+            verdict = failures.classify(exc)
+            if verdict is None or verdict.kind != "retrying":
+                raise
+            return SyncResult(
+                "retrying",
+                verdict.reason,
+                f"{claim.key.document_type} {claim.key.sequence_id} is {result.outcome}; its "
+                f"announcement is not sent yet: {verdict.message}",
+                qbo_id=result.qbo_id,
+                qbo_calls=result.qbo_calls,
+                retry_after=verdict.retry_after,
+            )
         return result
 
     def _record_verdict(

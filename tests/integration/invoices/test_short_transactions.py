@@ -5,6 +5,7 @@ become (sync.failures)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -175,3 +176,34 @@ def test_tokens_the_key_cannot_decrypt_fail_at_once_with_the_reason(world: World
     row = world.row("invoice", "key1")
     assert row["status"] == "failed" and row["reason_code"] == "token_undecryptable"
     assert world.qbo_invoices() == []
+
+
+def test_a_status_the_broker_does_not_take_is_retried_and_the_ledger_stays_true(
+    world: World,
+) -> None:
+    """The broker fails the qbo.sync_status publication after the ledger committed `synced`:
+    the event is retried (not the DLQ), the ledger still says synced (no second write), and
+    the retry, a replay without a QBO call, announces it."""
+    from publishing import PublishFailed
+    from sync.documents import DocumentSync
+
+    announce = world.sync_service().status
+    failures = [PublishFailed("the broker did not acknowledge in time")]
+
+    def flaky(key: DocKey, result: Any, realm_id: str | None) -> None:
+        if failures:
+            raise failures.pop()
+        announce(key, result, realm_id)
+
+    world.link(customer("cus_s", "Status Ltd"))
+    sync = DocumentSync(world.db, world.factory, status=flaky)
+    doc = Invoice.model_validate(invoice("st1", customer("cus_s", "Status Ltd"), number="S-1"))
+    first = sync.sync(world.c.account_id, doc, NOW)
+    assert (first.outcome, first.reason_code) == ("retrying", "kafka_unavailable")
+    assert isinstance(result_outcome(first), Retry)
+    assert world.row("invoice", "st1")["status"] == "synced"
+    writes = world.writes()
+    again = sync.sync(world.c.account_id, doc, NOW)  # the runtime's retry
+    assert again.outcome == "unchanged" and world.writes() == writes
+    row = world.row("invoice", "st1")
+    assert (row["published_status"], row["published_reason"]) == ("synced", None)
