@@ -138,6 +138,9 @@ class _Stored:
     invoice: Row | None = None  # a credit note's invoice
 
 
+_NOTHING_STORED = _Stored(None, {}, {}, {}, intent=False)
+
+
 @dataclass
 class _Claim:
     """A document whose lease this sync holds."""
@@ -241,10 +244,10 @@ class DocumentSync:
             )
             row = ledger.claim(tx, key, token, self.lease_seconds)
             assert row is not None  # ours: claims are made under the advisory lock
-            claim = _Claim(key, token, row, self._stored(tx, key, api, doc))
             early = _replayed(row, stored, digest, force)
             if early is None:
-                return claim
+                return _Claim(key, token, row, self._stored(tx, key, api, doc))
+            claim = _Claim(key, token, row, _NOTHING_STORED)  # a replay reads nothing more
             if early.outcome == "unchanged":
                 # A replay or redelivery of what QBO already holds: no QBO call at all. (A
                 # mapping changed since? `sequence-qbo resync` forces a rebuild.)
