@@ -109,9 +109,11 @@ class World:
         """Waits until the document is synced, voided or failed (not pending, retrying or
         waiting); returns its ledger row."""
         return wait_until(
-            lambda: (r := self.row(doc_type, sequence_id))
-            and r["status"] in ("synced", "voided", "failed")
-            and r,
+            lambda: (
+                (r := self.row(doc_type, sequence_id))
+                and r["status"] in ("synced", "voided", "failed")
+                and r
+            ),
             timeout=timeout,
             message=f"{doc_type} {sequence_id} to settle",
         )
