@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,9 +60,10 @@ from sync.resync import resync_waiting_for_invoice
 
 Doc = Invoice | CreditNote
 _ENTITY = {DocumentType.INVOICE: "Invoice", DocumentType.CREDIT_NOTE: "CreditMemo"}
-# Longer than any one sync can take (a few QBO calls with their inline retries); a sync that
-# died holds its document this long at most.
-LEASE_SECONDS = 120.0
+# A sync that died holds its document this long at most. A live one renews its lease before a
+# QBO call once a third of it has passed (no transaction is open then), so a sync longer than
+# this (QBO slow, inline retries) keeps its document.
+LEASE_SECONDS = 30.0
 # What a document waits behind while another sync holds it (the runtime backs off from here).
 _BUSY_WAIT = 1.0
 
@@ -151,6 +153,11 @@ class _Claim:
     stored: _Stored
     # Invoices in QBO now: what waits for them is re-synced once the result is recorded.
     wake: list[DocKey] = field(default_factory=list)
+    taken_at: float = field(default_factory=time.monotonic)  # the lease's last (re)newal
+
+
+class _LeaseLost(Exception):
+    """Another sync took the document after our lease expired: stop before the next call."""
 
 
 class DocumentSync:
@@ -329,7 +336,10 @@ class DocumentSync:
                 # Nothing can reach QBO until the merchant (re)connects: failed, and
                 # `sequence-qbo resync` sends it once they have.
                 raise api
+            api.before_each_call(lambda _method, _path: self._keep(claim))
             result = work(claim, api)
+        except _LeaseLost:
+            return _busy(claim.key)  # the sync that holds it now records its result
         except _Rejected as exc:
             result = self._record_verdict(claim, api, exc.verdict)
         except Exception as exc:
@@ -363,6 +373,16 @@ class DocumentSync:
                 retry_after=verdict.retry_after,
             )
         return result
+
+    def _keep(self, claim: _Claim) -> None:
+        """Renews the lease before a QBO call once a third of it has passed."""
+        now = time.monotonic()
+        if now - claim.taken_at < self.lease_seconds / 3:
+            return
+        with self.db.transaction() as tx:
+            if ledger.claim(tx, claim.key, claim.token, self.lease_seconds) is None:
+                raise _LeaseLost(f"{claim.key.document_type} {claim.key.sequence_id}")
+        claim.taken_at = now
 
     def _record_verdict(
         self,

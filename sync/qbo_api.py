@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qbo.client import CallCount, ClientProvider, QboClient
+from qbo.client import CallCount, CallHook, ClientProvider, QboClient
 
 __all__ = ["ClientProvider", "CountingApi"]
 
@@ -27,6 +27,11 @@ class CountingApi:
     @property
     def calls(self) -> int:
         return self._count.calls
+
+    def before_each_call(self, hook: CallHook) -> None:
+        """`hook` runs before every further QBO call of this client (the document sync keeps
+        its lease alive with it); an exception it raises stops the call."""
+        self._counted = self._counted.observed(hook)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._counted, name)

@@ -207,3 +207,42 @@ def test_a_status_the_broker_does_not_take_is_retried_and_the_ledger_stays_true(
     assert again.outcome == "unchanged" and world.writes() == writes
     row = world.row("invoice", "st1")
     assert (row["published_status"], row["published_reason"]) == ("synced", None)
+
+
+def test_a_sync_renews_its_lease_and_stops_once_another_took_it(world: World, monkeypatch) -> None:
+    """A lease shorter than the sync: renewed before each QBO call, so the sync completes.
+    When another sync took the document meanwhile (the lease had expired), this one stops
+    before its next QBO call and leaves the document to it."""
+    from qbo.transport import Transport
+    from sync.documents import DocumentSync
+
+    world.link(customer("cus_l", "Lease Ltd"))
+    quick = DocumentSync(world.db, world.factory, lease_seconds=0.001)  # renewed at every call
+    renewed = Invoice.model_validate(invoice("lease1", customer("cus_l", "Lease Ltd")))
+    assert quick.sync(world.c.account_id, renewed, NOW).outcome == "created"
+
+    send, stolen = Transport.send, []
+
+    def thief_takes_it(transport: Transport, *args: Any, **kwargs: Any) -> Any:
+        if not stolen:  # during this sync's first QBO call, its lease runs out and is taken
+            with world.db.transaction() as tx:
+                tx.conn.execute(
+                    "update sync_ledger set lease_token = 'thief', "
+                    "lease_until = now() + interval '60 seconds' where sequence_id = 'lease2'"
+                )
+            stolen.append(args[:2])
+        return send(transport, *args, **kwargs)
+
+    with world.db.transaction() as tx:  # an earlier attempt's intent: it looks QBO up first
+        tx.conn.execute(
+            "insert into create_intents (account_id, document_type, sequence_id, request_id) "
+            "values (%s, 'invoice', 'lease2', 'earlier')",
+            (world.c.account_id,),
+        )
+    monkeypatch.setattr(Transport, "send", thief_takes_it)
+    doc = Invoice.model_validate(invoice("lease2", customer("cus_l", "Lease Ltd"), number="L-2"))
+    result = quick.sync(world.c.account_id, doc, NOW)
+    assert result.outcome == "busy" and len(stolen) == 1
+    assert [i["PrivateNote"] for i in world.qbo_invoices()] == ["sequence:invoice:lease1"]
+    row = world.row("invoice", "lease2")
+    assert (row["status"], row["lease_token"]) == ("pending", "thief")  # left to the thief
