@@ -4,10 +4,11 @@ No database transaction, and so no pool connection, is held while QBO answers; a
 most one pool connection at a time. For every document:
   1. claim it, in one short transaction under the document's advisory lock: store the snapshot
      in the ledger (an event older than the stored snapshot changes nothing) and take the
-     document's lease (`lease_until`), so that a concurrent sync of the same document (a live
-     event, a replay, a re-sync, another process after a rebalance) waits and retries instead
-     of interleaving; read what the payload needs from the store (link, settings, mappings,
-     create intent). A replay of the snapshot QBO already holds ends here: no QBO call;
+     document's lease (`lease_until`, renewed before a QBO call once a third has passed), so
+     that a concurrent sync of the same document (a live event, a replay, a re-sync, another
+     process after a rebalance) waits and retries instead of interleaving; read what the
+     payload needs from the store (link, settings, mappings, create intent). A replay of the
+     snapshot QBO already holds ends here: no QBO call;
   2. a credit note whose invoice has no QBO id looks the invoice up in QBO (DocNumber and
      customer) and adopts it when it is there; otherwise it is stored `waiting` and re-synced
      when the invoice syncs (step 7 of the invoice);
@@ -27,8 +28,9 @@ most one pool connection at a time. For every document:
      (failed, retrying, waiting); release the lease; find the documents waiting for this
      invoice and ask for their re-sync (`sequence-qbo.resync`); publish `qbo.sync_status` when
      the state changed.
-A crash between 6 and 7 leaves QBO ahead of the ledger: the lease expires, and the create
-intent makes the next attempt look QBO up first (step 5) instead of creating again.
+A crash between 6 and 7 leaves QBO ahead of the ledger: the lease expires (30 s), and the
+create intent makes the next attempt look QBO up first (step 5) instead of creating again.
+Requestids are deterministic (the same for every attempt until QBO refuses one for good).
 """
 
 from __future__ import annotations

@@ -25,3 +25,16 @@ def test_a_replay_of_the_synced_snapshot_needs_no_call_and_a_voided_invoice_is_f
     assert documents._replayed(pending, False, "s1", False) is None
     voided = {**row, "status": "voided"}
     assert documents._replayed(voided, True, "s2", True).outcome == "unchanged"
+
+
+def test_requestids_stay_the_same_until_qbo_refuses_an_attempt_for_good() -> None:
+    pending = {"status": "pending", "attempts": 0}
+    retrying = {"status": "retrying", "attempts": 3}
+    refused = {"status": "failed", "attempts": 3}
+    again = {"status": "failed", "attempts": 4}
+    parts = ("acct", "invoice", "inv_1", "hash", "create")
+    same = documents._request_id(pending, *parts)
+    assert documents._request_id(retrying, *parts) == same  # a lost answer is deduplicated
+    assert documents._request_id(refused, *parts) not in (same, None)
+    assert documents._request_id(again, *parts) != documents._request_id(refused, *parts)
+    assert documents._request_id(refused, *parts) == documents._request_id(refused, *parts)
