@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from api import admin, documents, metrics, status_page, webhooks
+from api import admin, documents, health, metrics, status_page, webhooks
+from api import connect as connect_routes
 from api.deliveries import DeliveryLog
 from api.intake import Intake
 from api.publisher import ChangePublisher
@@ -49,6 +50,8 @@ class Deps:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     clock: Callable[[], dt.datetime] = _utcnow
     admin: admin.AdminDeps | None = None  # the admin API (served when given)
+    connect: connect_routes.ConnectDeps | None = None  # OAuth over HTTP (served when given)
+    readiness: Mapping[str, health.Check] = field(default_factory=dict)  # /readyz's checks
 
 
 def create_app(deps: Deps) -> FastAPI:
@@ -59,6 +62,10 @@ def create_app(deps: Deps) -> FastAPI:
         webhooks.router(_verifier_token(deps.settings), intake, webhook_metrics, deps.clock)
     )
     app.include_router(metrics.router(deps.registry))
+    app.include_router(health.router(deps.readiness))
+    if deps.connect is not None:
+        app.include_router(connect_routes.admin_router(deps.connect))
+        app.include_router(connect_routes.public_router(deps.connect))
     if deps.admin is not None:
         app.include_router(admin.router(deps.admin))
         app.include_router(documents.router(deps.admin))
@@ -70,6 +77,9 @@ def create_app(deps: Deps) -> FastAPI:
 def _verifier_token(settings: Settings) -> str | None:
     token = settings.webhook_verifier_token
     if token is None or not token.get_secret_value():
-        log.error("no webhook verifier token configured: every webhook will be refused (401)")
+        log.error(
+            "no webhook verifier token configured (SEQUENCE_QBO_WEBHOOK_VERIFIER_TOKEN): "
+            "every webhook is answered 503 until it is set"
+        )
         return None
     return token.get_secret_value()

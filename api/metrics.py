@@ -17,6 +17,7 @@ __all__ = ["REQUEST_OUTCOMES", "WebhookMetrics", "router"]
 # One outcome per webhook request; the first that applies, in this order of precedence.
 REQUEST_OUTCOMES = (
     "too_large",
+    "disabled",
     "bad_signature",
     "handoff_failed",
     "accepted",

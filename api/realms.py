@@ -7,12 +7,16 @@ stored; `AccountForRealm` is the production one, over the `qbo_connections` tabl
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 
 from api.errors import LookupUnavailable
+from store import connections
 from store.db import Database, StoreError, StoreSchemaMissing
+
+log = logging.getLogger(__name__)
 
 __all__ = ["AccountForRealm", "RealmLookup", "cached", "from_mapping"]
 
@@ -41,7 +45,18 @@ class AccountForRealm:
             ) from exc
         except StoreError as exc:
             raise LookupUnavailable(f"cannot look up realm {realm_id}: {exc}") from exc
-        return None if row is None else str(row["account_id"])
+        if row is None:
+            return None
+        self._seen(realm_id)
+        return str(row["account_id"])
+
+    def _seen(self, realm_id: str) -> None:
+        """A signed webhook named the realm: the connection's `last_webhook_at` (health only;
+        at most once per lookup, which `cached` makes once per few seconds)."""
+        try:
+            connections.record_webhook(self._db, realm_id)
+        except StoreError as exc:
+            log.warning("could not record the webhook of realm %s: %s", realm_id, exc)
 
 
 def cached(

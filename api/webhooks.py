@@ -2,7 +2,10 @@
 
 Answers, and why:
 - 401: `intuit-signature` missing or wrong; nothing is published.
-- 413: a body over `MAX_BODY` (16 MiB), refused before buffering it whole.
+- 413: a body over `MAX_BODY` (1 MiB): refused on its `Content-Length` before reading any of
+  it, or as soon as a body without one grows past it.
+- 503 `webhooks_disabled`: no verifier token is configured, so nothing can be verified; Intuit
+  retries, and the deliveries go through once the token is set.
 - 200: every usable notice is durable on `qbo.changes` (or was already, or belongs to a realm
   nobody connected). A validly signed body that cannot be parsed, wholly or in part, is also
   answered 200, after logging and counting it: Intuit retries any non-2xx for days (and a 400
@@ -37,9 +40,9 @@ PATH = "/webhooks/quickbooks"
 
 
 # Intuit sets no size limit (docs/qbo-behaviours.md#webhooks); this bound only stops an unsigned
-# sender from making us buffer without end before the signature can be checked. Far above a
-# 5-minute batch.
-MAX_BODY = 16 * 1024 * 1024
+# sender from making us buffer before the signature can be checked. A notice is about 200
+# bytes, so 1 MiB is thousands of them: far above a 5-minute batch.
+MAX_BODY = 1024 * 1024
 # Intuit wants the 200 within 3 s of sending (docs/qbo-behaviours.md#webhooks). Counted from
 # when the handler starts, so time spent queueing for a worker thread comes out of it too; the
 # other 0.5 s is left for the network and the answer.
@@ -54,24 +57,47 @@ def router(
     max_body: int = MAX_BODY,
     budget: float = BUDGET_SECONDS,
 ) -> APIRouter:
-    """The webhook route. Without a verifier token it fails closed: every request is a 401."""
+    """The webhook route. Without a verifier token it fails closed: every request is a 503
+    that says so (Intuit retries; nothing is lost while the token is being set)."""
     routes = APIRouter(tags=["webhooks"])
 
     @routes.post(PATH, include_in_schema=False)
     async def receive(request: Request) -> JSONResponse:
         deadline = time.monotonic() + budget
+        if _declared_length(request) > max_body:
+            return _answer(metrics, "too_large", 413, {"detail": "body too large"})
+        if verifier_token is None:
+            return _answer(metrics, "disabled", 503, _DISABLED)
         body = await _read(request, max_body)  # raw bytes: the signature covers them exactly
         if body is None:
             return _answer(metrics, "too_large", 413, {"detail": "body too large"})
-        if verifier_token is None or not signature.verify(
-            verifier_token, body, request.headers.get(signature.HEADER)
-        ):
+        if not signature.verify(verifier_token, body, request.headers.get(signature.HEADER)):
             return _answer(metrics, "bad_signature", 401, {"detail": "invalid intuit-signature"})
         parsed = notices.parse(body, clock())
         _record_problems(metrics, parsed, body)
         return await _hand_off(intake, metrics, parsed, deadline)
 
     return routes
+
+
+_DISABLED = {
+    "detail": {
+        "reason": "webhooks_disabled",
+        "message": "SEQUENCE_QBO_WEBHOOK_VERIFIER_TOKEN is not set, so no webhook can be "
+        "verified; set it to the Intuit app's verifier token and restart",
+    }
+}
+
+
+def _declared_length(request: Request) -> int:
+    """The Content-Length header's value (0 when absent; a malformed one counts as too large)."""
+    value = request.headers.get("content-length")
+    if value is None:
+        return 0
+    try:
+        return int(value)
+    except ValueError:
+        return 1 << 62
 
 
 async def _read(request: Request, limit: int) -> bytes | None:

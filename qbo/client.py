@@ -52,8 +52,10 @@ class QboClient:
         cache: CompanyCache | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = jitter,
+        answered: Callable[[], None] | None = None,
     ) -> None:
         self.realm_id = realm_id
+        self.answered = answered  # told after each call QBO answered successfully
         self.base = f"{base_url.rstrip('/')}/v3/company/{realm_id}"
         self.transport, self.tokens = transport, tokens
         self.quota: Quota = quota or NoQuota()
@@ -250,7 +252,10 @@ class QboClient:
             attempt += 1
             token = self.tokens.access_token()
             try:
-                return send(token)
+                result = send(token)
+                if self.answered is not None:
+                    self.answered()
+                return result
             except errors.AuthError as exc:
                 # One refresh after a 401: the token may have expired early or been revoked.
                 if refreshed or exc.status != 401:

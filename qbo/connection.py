@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from qbo.transport import Transport
 __all__ = [
     "ClientFactory",
     "ConnectionStore",
+    "Disconnected",
     "EncryptedTokens",
     "LockedConnection",
     "StoredTokens",
@@ -109,6 +111,20 @@ class ConnectionStore(Protocol[Change]):
     ) -> Change | None: ...
 
     def mark_disconnected(self, account_id: str, reason: str) -> int: ...
+
+    def record_call(self, realm_id: str) -> None:
+        """QBO answered a call of the realm (connection health; called about once a minute)."""
+
+
+# How often a process tells the store that a realm's calls succeed (`last_call_at`).
+RECORD_CALL_EVERY = 60.0
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """A connection was marked disconnected; `revoked`: Intuit confirmed the revocation."""
+
+    revoked: bool
 
 
 def encrypt(cipher: TokenCipher, tokens: TokenSet) -> EncryptedTokens:
@@ -241,6 +257,7 @@ class ClientFactory(Generic[Change]):
         self.cache = cache or CompanyCache()
         self._tokens: dict[str, StoredTokens] = {}
         self._quotas: dict[str, SharedQuota] = {}
+        self._recorded: dict[str, float] = {}  # realm → monotonic time of the last record_call
         self._lock = threading.Lock()
 
     def __call__(self, account_id: str) -> QboClient:
@@ -262,8 +279,23 @@ class ClientFactory(Generic[Change]):
             quota=quota,
             policy=self.policy,
             cache=self.cache,
+            answered=lambda: self._answered(realm_id),
         )
         return realm_id, client
+
+    def _answered(self, realm_id: str) -> None:
+        """Tells the store, at most every RECORD_CALL_EVERY seconds per realm, that QBO
+        answers; a store that cannot take it must not fail the call that succeeded."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._recorded.get(realm_id)
+            if last is not None and now - last < RECORD_CALL_EVERY:
+                return
+            self._recorded[realm_id] = now
+        try:
+            self.store.record_call(realm_id)
+        except Exception as exc:  # health bookkeeping only
+            log.warning("could not record the last QBO call of realm %s: %s", realm_id, exc)
 
     def tokens(self, account_id: str, realm_id: str | None = None) -> StoredTokens:
         """The account's token manager; bound to `realm_id` when given (a manager of the realm
@@ -303,23 +335,48 @@ class ClientFactory(Generic[Change]):
         log.info("account %s connected to QBO realm %s", account_id, realm_id)
         return change
 
-    def _revoke(self, account_id: str, refresh_token: str) -> None:
+    def _revoke(self, account_id: str, refresh_token: str) -> bool:
         try:
             self.oauth.revoke(refresh_token)
         except errors.QboError as exc:
             log.warning("revoking account %s's QBO tokens failed: %s", account_id, exc)
+            return False
+        return True
 
-    def disconnect(self, account_id: str) -> bool:
-        """Revokes the tokens at Intuit (best effort) and forgets them. False if none."""
+    def disconnect(
+        self, account_id: str, reason: str = "disconnected by an operator"
+    ) -> Disconnected | None:
+        """Revokes the refresh token at Intuit (which ends the access token too; best effort:
+        a failed revoke is logged and reported) and forgets the tokens. None if there is no
+        connection."""
         row = self.store.get(account_id)
         if row is None:
-            return False
+            return None
+        revoked = False
         if row["refresh_token_enc"] is not None:
-            self._revoke(account_id, self.cipher.decrypt(row["refresh_token_enc"]))
-        self.store.mark_disconnected(account_id, "disconnected by an operator")
+            revoked = self._revoke(account_id, self.cipher.decrypt(row["refresh_token_enc"]))
+        self.store.mark_disconnected(account_id, reason)
+        self._forget(account_id)
+        log.info("account %s disconnected from QBO (%s)", account_id, reason)
+        return Disconnected(revoked)
+
+    def revoked_at_intuit(self, account_id: str) -> bool:
+        """Whether Intuit no longer honours the account's tokens, found by refreshing them
+        (which stores the new ones when it still does). Intuit's disconnect URL is a plain
+        browser redirect that anybody can forge, so it is believed only once Intuit confirms."""
+        row = self.store.get(account_id)
+        if row is None or row["status"] != "active":
+            return False
+        tokens = self.tokens(account_id, row["realm_id"])
+        try:
+            tokens.refresh(stale=self.cipher.decrypt(row["access_token_enc"]))
+        except errors.ReauthRequired:
+            return True
+        return False
+
+    def _forget(self, account_id: str) -> None:
         with self._lock:
             self._tokens.pop(account_id, None)
-        return True
 
     def close(self) -> None:
         """Closes the HTTP pool; the stores stay their owner's."""

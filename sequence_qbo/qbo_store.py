@@ -89,6 +89,9 @@ class PgConnections:
     def mark_disconnected(self, account_id: str, reason: str) -> int:
         return connections.mark_disconnected(self.db, account_id, reason)
 
+    def record_call(self, realm_id: str) -> None:
+        connections.record_call(self.db, realm_id)
+
 
 class PgQuotas:
     """`qbo.quota.QuotaStore` over `qbo_quota_windows` and `qbo_quota_slots`

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     admin_token: SecretStr | None = None  # the admin API is served only when set
+    # Where `GET /oauth/callback` sends the merchant's browser after connecting (Sequence's
+    # dashboard), with account_id and status=connected (or status=error&reason=…).
+    oauth_return_url: str | None = None
     report_dir: str = "reports"  # customer import reports (CSV and JSON)
     metrics_port: int = 9464
 

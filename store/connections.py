@@ -238,3 +238,75 @@ def mark_disconnected(db: Database, account_id: str, reason: str) -> int:
 
 def list_all(db: Database) -> list[Row]:
     return db.all("list_connections")
+
+
+# -- Connecting over HTTP (migration 0012) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingState:
+    """What a stored OAuth state was bound to, once taken (it is gone from the table then)."""
+
+    state_hash: bytes
+    account_id: str
+    new_company: bool
+    fresh: bool  # False: past its expiry
+
+
+def create_state(
+    db: Database, state_hash: bytes, account_id: str, *, new_company: bool, ttl_seconds: int
+) -> None:
+    """Stores a state's hash (never the state) bound to the account; prunes expired ones."""
+    with db.transaction() as tx:
+        tx.execute("oauth_state_prune")
+        tx.execute(
+            "oauth_state_create",
+            {
+                "state_hash": state_hash,
+                "account_id": account_id,
+                "new_company": new_company,
+                "ttl_seconds": ttl_seconds,
+            },
+        )
+
+
+def take_state(db: Database, state_hash: bytes) -> PendingState | None:
+    """The state's binding, deleted in the same statement (single use); None if unknown."""
+    row = db.one("oauth_state_take", {"state_hash": bytes(state_hash)})
+    if row is None:
+        return None
+    return PendingState(
+        bytes(row["state_hash"]), row["account_id"], row["new_company"], bool(row["fresh"])
+    )
+
+
+def set_company_name(db: Database, account_id: str, realm_id: str, name: str | None) -> None:
+    db.execute(
+        "connection_set_company_name",
+        {"account_id": account_id, "realm_id": realm_id, "company_name": name},
+    )
+
+
+def record_call(db: Database, realm_id: str) -> None:
+    """QBO answered a call of the realm (`last_call_at`; written at most every 30 s)."""
+    db.execute("connection_record_call", {"realm_id": realm_id})
+
+
+def record_webhook(db: Database, realm_id: str) -> None:
+    """A signed webhook named the realm (`last_webhook_at`)."""
+    db.execute("connection_record_webhook", {"realm_id": realm_id})
+
+
+def holder_of_realm(db: Database, realm_id: str) -> str | None:
+    row = db.one("connection_holder_of_realm", {"realm_id": realm_id})
+    return None if row is None else str(row["account_id"])
+
+
+def health(db: Database, account_id: str) -> Row | None:
+    """The connection with its health stamps and the realm's last CDC pass."""
+    return db.one("connection_health", {"account_id": account_id})
+
+
+def ping(db: Database) -> None:
+    """Raises `StoreError` unless PostgreSQL answers a query (readiness probes)."""
+    db.one("database_ping")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import secrets
 import sys
 
 from rich.console import Console
@@ -24,8 +23,9 @@ from sequence_qbo.errors import CliError
 from sequence_qbo.qbo_store import client_factory
 from sequence_qbo.settings import Settings
 from store import connections
-from store.connections import CompanyChangeRefused, ConnectRefused, RealmChange
+from store.connections import CompanyChangeRefused, RealmChange, RealmHeld
 from store.db import Database
+from sync import connect as flow
 
 # README "Exit codes": 5 is a conflict with what is stored.
 EXIT_CONFLICT = 5
@@ -65,48 +65,54 @@ def _factory(settings: Settings, db: Database) -> ClientFactory[RealmChange]:
 
 
 def _connect(args: argparse.Namespace, settings: Settings) -> int:
-    state = secrets.token_urlsafe(24)
+    """The same flow as the admin API's (`sync.connect`): a state stored hashed for 10 minutes,
+    used up by the callback; only the listener (or the pasted URL) is the CLI's own."""
     with wiring.database(settings) as db:
         factory = _factory(settings, db)
         try:
+            auth = flow.begin(db, factory, args.account, new_company=args.new_company)
             if args.paste:
                 print(
-                    f"Open this URL, approve, then paste the address you land on:\n"
-                    f"{factory.oauth.authorize_url(state)}",
+                    f"Open this URL, approve, then paste the address you land on:\n{auth.url}",
                     flush=True,
                 )
-                callback = parse_callback(input("> ").strip(), state)
+                callback = parse_callback(input("> ").strip(), auth.state)
             else:
-                with CallbackReceiver(settings.qbo_redirect_uri, state) as receiver:
+                with CallbackReceiver(settings.qbo_redirect_uri, auth.state) as receiver:
                     print(
-                        f"Open this URL in a browser and approve the connection:\n"
-                        f"{factory.oauth.authorize_url(state)}",
+                        f"Open this URL in a browser and approve the connection:\n{auth.url}",
                         flush=True,
                     )
-                    callback = receiver.wait(args.timeout)
-            change = factory.complete_connect(
-                args.account, callback.code, callback.realm_id, new_company=args.new_company
+                    callback = receiver.wait(min(args.timeout, flow.STATE_TTL.total_seconds()))
+            done = flow.finish(
+                db,
+                factory,
+                {"state": auth.state, "code": callback.code, "realmId": callback.realm_id},
             )
-        except ConnectRefused as exc:
-            return _refused(exc)
+        except flow.ConnectFailed as exc:
+            return _failed(exc)
         except errors.QboError as exc:
             raise CliError(str(exc)) from None
         finally:
             factory.close()
-    print(f"account {args.account} is connected to QBO company (realm) {callback.realm_id}")
-    if change is not None:
-        print(_moved(change))
+    name = f" ({done.company_name})" if done.company_name else ""
+    print(f"account {args.account} is connected to QBO company (realm) {done.realm_id}{name}")
+    if done.change is not None:
+        print(_moved(done.change))
     return 0
 
 
-def _refused(exc: ConnectRefused) -> int:
+def _failed(exc: flow.ConnectFailed) -> int:
+    """A refused connection (exit 5, with the way out); other failures are exit 2."""
+    if exc.reason not in (CompanyChangeRefused.reason, RealmHeld.reason):
+        raise CliError(f"{exc.message} [{exc.reason}]")
     hint = ""
-    if isinstance(exc, CompanyChangeRefused):
+    if exc.reason == CompanyChangeRefused.reason:
         hint = (
             f". To move it, run `sequence-qbo connect --account {exc.account_id} --new-company` "
-            f"and choose company {exc.new_realm_id} again"
+            "and choose that company again"
         )
-    print(f"sequence-qbo: {exc}{hint} [{exc.reason}]", file=sys.stderr)
+    print(f"sequence-qbo: {exc.message}{hint} [{exc.reason}]", file=sys.stderr)
     return EXIT_CONFLICT
 
 
@@ -158,12 +164,13 @@ def _disconnect(args: argparse.Namespace, settings: Settings) -> int:
     with wiring.database(settings) as db:
         factory = _factory(settings, db)
         try:
-            found = factory.disconnect(args.account)
+            done = flow.disconnect(factory, args.account)
         finally:
             factory.close()
-    if not found:
+    if done is None:
         raise CliError(f"account {args.account} has no QBO connection")
-    print(f"account {args.account} is disconnected from QBO (tokens revoked and deleted)")
+    revoked = "revoked at Intuit" if done.revoked else "not confirmed revoked by Intuit (see log)"
+    print(f"account {args.account} is disconnected from QBO (tokens {revoked} and deleted)")
     return 0
 
 

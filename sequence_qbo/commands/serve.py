@@ -1,4 +1,5 @@
-"""`sequence-qbo serve`: the HTTP app (Intuit webhooks, the admin API, the status page)."""
+"""`sequence-qbo serve`: the HTTP app (Intuit webhooks, the admin API with connecting QuickBooks,
+the status page, `/healthz` and `/readyz`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from sequence_qbo import wiring
+from sequence_qbo import probes, wiring
 from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 
@@ -15,45 +16,66 @@ log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    serve = sub.add_parser("serve", help="serve the webhook receiver, admin API and status page")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the webhook receiver, admin API (connect QuickBooks), status page and probes",
+        description="Serves Intuit's webhooks, the admin API (with OAuth connect, disconnect and "
+        "connection health), the status page, /healthz and /readyz. Without "
+        "SEQUENCE_QBO_WEBHOOK_VERIFIER_TOKEN webhooks are answered 503 (and say why); without "
+        "SEQUENCE_QBO_ADMIN_TOKEN the admin API refuses every request.",
+    )
+    serve.add_argument(
+        "--host", help="address to listen on (default: SEQUENCE_QBO_API_HOST, else 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=int, help="port to listen on (default: SEQUENCE_QBO_API_PORT, else 8000)"
+    )
     serve.set_defaults(func=_serve)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    host = args.host or settings.api_host
+    port = settings.api_port if args.port is None else args.port
+    if not 0 < port < 65536:
+        raise CliError(f"--port must be between 1 and 65535, not {port}")
+    with wiring.Application(settings) as app:
+        uvicorn.run(
+            build_app(app), host=host, port=port, log_level="info", access_log=False
+        )  # no access log: Intuit's callbacks carry codes and states in the query string
+    return 0
+
+
+def build_app(app: wiring.Application) -> Any:
+    """The ASGI app `serve` runs, over the application's services (tests serve it too)."""
     from api import realms
     from api.app import Deps, create_app
     from api.deliveries import PgDeliveryLog
     from store.db import StoreUnavailable
 
+    settings = app.settings
     token = settings.webhook_verifier_token
     if token is None or not token.get_secret_value():
-        raise CliError(
-            "SEQUENCE_QBO_WEBHOOK_VERIFIER_TOKEN is not set, so no Intuit webhook "
-            "could be verified: set it to the app's verifier token and start again."
+        log.warning(
+            "SEQUENCE_QBO_WEBHOOK_VERIFIER_TOKEN is not set: webhooks are answered 503 "
+            "until it is; the admin API and the status page are served"
         )
-    with wiring.Application(settings) as app:
-        try:
-            db = app.db
-        except StoreUnavailable as exc:
-            raise CliError(f"cannot reach PostgreSQL (SEQUENCE_QBO_DATABASE_URL): {exc}") from exc
-        deps = Deps(
-            settings,
-            app.change_publisher(),
-            realms.cached(realms.AccountForRealm(db)),
-            PgDeliveryLog(db),
-            admin=_admin(app) if settings.admin_token else None,
-        )
-        log.info("serving on http://%s:%d", settings.api_host, settings.api_port)
-        uvicorn.run(
-            create_app(deps),
-            host=settings.api_host,
-            port=settings.api_port,
-            log_level="info",
-            access_log=False,
-        )
-    return 0
+    try:
+        db = app.db
+    except StoreUnavailable as exc:
+        raise CliError(f"cannot reach PostgreSQL (SEQUENCE_QBO_DATABASE_URL): {exc}") from exc
+    deps = Deps(
+        settings,
+        app.change_publisher(),
+        realms.cached(realms.AccountForRealm(db)),
+        PgDeliveryLog(db),
+        admin=_admin(app) if settings.admin_token else None,
+        connect=_connect(app) if settings.admin_token else None,
+        readiness=probes.checks(settings, db),
+    )
+    log.info("serving the admin API, webhooks and probes")
+    return create_app(deps)
 
 
 def _admin(app: wiring.Application) -> Any:
@@ -70,3 +92,12 @@ def _admin(app: wiring.Application) -> Any:
         report_dir=Path(settings.report_dir),
         document_sync=lambda: app.document_sync,
     )
+
+
+def _connect(app: wiring.Application) -> Any:
+    """Connecting QuickBooks over HTTP: the admin routes and Intuit's redirect targets."""
+    from api.connect import ConnectDeps
+
+    settings = app.settings
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    return ConnectDeps(token, app.db, app.clients, return_url=settings.oauth_return_url)

@@ -37,6 +37,10 @@ on conflict (account_id) do update
        connected_at = now(),
        refreshed_at = null,
        refresh_count = 0,
+       company_name = case when qbo_connections.realm_id = excluded.realm_id
+                           then qbo_connections.company_name end,
+       last_call_at = null,
+       disconnected_at = null,
        updated_at = now()
  where qbo_connections.realm_id is not distinct from excluded.realm_id
     or %(realm_change_allowed)s
@@ -88,15 +92,71 @@ update qbo_connections
        access_token_enc = null,
        refresh_token_enc = null,
        access_expires_at = null,
+       disconnected_at = now(),
        updated_at = now()
  where account_id = %(account_id)s;
 
 -- name: list_connections
-select account_id, realm_id, environment, status, status_reason, access_expires_at,
-       refresh_expires_at, refresh_hard_expires_at, refreshed_at, refresh_count, connected_at,
-       updated_at
+select account_id, realm_id, environment, status, status_reason, company_name,
+       access_expires_at, refresh_expires_at, refresh_hard_expires_at, refreshed_at,
+       refresh_count, connected_at, updated_at
   from qbo_connections
  order by account_id;
+
+-- Connecting over HTTP (migration 0012): the OAuth state, kept as a SHA-256 only.
+
+-- name: oauth_state_prune
+delete from oauth_states where expires_at < now();
+
+-- name: oauth_state_create
+insert into oauth_states (state_hash, account_id, new_company, expires_at)
+values (%(state_hash)s, %(account_id)s, %(new_company)s,
+        now() + make_interval(secs => %(ttl_seconds)s));
+
+-- name: oauth_state_take
+-- Single use: the row goes whether or not it is still fresh.
+delete from oauth_states
+ where state_hash = %(state_hash)s
+returning state_hash, account_id, new_company, expires_at > now() as fresh;
+
+-- name: connection_set_company_name
+update qbo_connections
+   set company_name = %(company_name)s, updated_at = now()
+ where account_id = %(account_id)s and realm_id = %(realm_id)s;
+
+-- name: connection_record_call
+-- Cheap by design: callers ask at most about once a minute per realm, and the row is written
+-- only when its stamp is older than that.
+update qbo_connections
+   set last_call_at = now()
+ where realm_id = %(realm_id)s and status = 'active'
+   and (last_call_at is null or last_call_at < now() - interval '30 seconds');
+
+-- name: connection_record_webhook
+update qbo_connections
+   set last_webhook_at = now()
+ where realm_id = %(realm_id)s and status in ('active', 'needs_reauth')
+   and (last_webhook_at is null or last_webhook_at < now() - interval '5 seconds');
+
+-- name: connection_holder_of_realm
+-- The account holding the realm (active or waiting for re-authorization): the one Intuit's
+-- disconnect URL is about.
+select account_id
+  from qbo_connections
+ where realm_id = %(realm_id)s and status in ('active', 'needs_reauth')
+ order by (status = 'active') desc, connected_at desc
+ limit 1;
+
+-- name: connection_health
+-- What `GET /accounts/{id}/connection` reports; the CDC poller's last pass is per realm.
+select c.account_id, c.realm_id, c.environment, c.status, c.status_reason, c.company_name,
+       c.connected_at, c.disconnected_at, c.access_expires_at, c.refresh_expires_at,
+       c.refresh_hard_expires_at, c.refreshed_at, c.refresh_count, c.last_call_at,
+       c.last_webhook_at, w.last_pass_at as last_cdc_poll_at, w.last_error as last_cdc_error,
+       now() as db_now
+  from qbo_connections c
+  left join cdc_watermarks w on w.realm_id = c.realm_id
+ where c.account_id = %(account_id)s;
 
 -- Moving an account to another QBO company (`connect --new-company`): what belonged to the old
 -- one goes to the archive tables of migration 0010, in the transaction that stores the new
@@ -220,3 +280,7 @@ select id, account_id, old_realm_id, new_realm_id, changed_at
   from realm_changes
  where account_id = %(account_id)s
  order by changed_at desc, id desc;
+
+-- name: database_ping
+-- Readiness (`/readyz`): the database answers a query.
+select 1 as ok;

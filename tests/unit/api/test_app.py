@@ -93,10 +93,15 @@ def test_a_tampered_body_is_401() -> None:
     assert app.publisher.records == []
 
 
-def test_without_a_verifier_token_every_request_is_refused() -> None:
+def test_without_a_verifier_token_every_request_is_503_and_says_why() -> None:
     app = App(token=None)
-    assert app.post(LEGACY, sign_with="").status == 401
-    assert app.post(LEGACY, sign_with="anything").status == 401
+    for sign_with in ("", "anything"):
+        reply = app.post(LEGACY, sign_with=sign_with)
+        assert reply.status == 503
+        assert reply.json()["detail"]["reason"] == "webhooks_disabled"
+        assert "SEQUENCE_QBO_WEBHOOK_VERIFIER_TOKEN" in reply.json()["detail"]["message"]
+    assert app.publisher.records == []
+    assert app.count("requests", "disabled") == 2
 
 
 def test_a_signed_but_malformed_body_is_200_logged_and_counted(
@@ -171,3 +176,24 @@ def test_an_oversized_body_is_refused_before_the_signature_is_checked() -> None:
     assert app.post(body).status == 413
     assert app.publisher.records == []
     assert app.count("requests", "too_large") == 1
+
+
+def test_a_declared_oversized_body_is_413_before_any_of_it_is_read() -> None:
+    from api.webhooks import MAX_BODY
+
+    app = App()
+    assert MAX_BODY == 1024 * 1024
+    # The header says more than 1 MiB while the body sent is tiny: only the header can have
+    # refused it, before reading.
+    reply = asgi.request(
+        app.app,
+        "POST",
+        "/webhooks/quickbooks",
+        LEGACY,
+        {"content-type": JSON, "content-length": str(MAX_BODY + 1)},
+    )
+    assert reply.status == 413
+    assert app.count("requests", "too_large") == 1
+    ok = {"content-type": JSON, "content-length": str(len(LEGACY))}
+    ok["intuit-signature"] = signature.sign(TOKEN, LEGACY)
+    assert asgi.request(app.app, "POST", "/webhooks/quickbooks", LEGACY, ok).status == 200
