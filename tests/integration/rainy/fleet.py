@@ -206,14 +206,14 @@ class Service:
 
     def start(self) -> None:
         self.starts += 1
-        log = (self.logs / f"run-{self.starts}.log").open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sequence_qbo", "run", "--no-metrics", *self.args],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
+        with (self.logs / f"run-{self.starts}.log").open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "sequence_qbo", "run", "--no-metrics", *self.args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
 
     def supervise(self) -> bool:
         """Restarts the process if it exited; True while it is running."""
@@ -224,11 +224,6 @@ class Service:
         self.exits.append(code)
         self.start()
         return False
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.exits.append(self.proc.wait(30))
 
     def stop(self) -> int | None:
         """SIGTERM and wait; the exit code (None when it had to be SIGKILLed)."""
