@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
-from api import admin, documents, health, metrics, status_page, webhooks
+from api import admin, console, documents, health, jobs, metrics, operations, status_page, webhooks
 from api import connect as connect_routes
 from api.deliveries import DeliveryLog
 from api.intake import Intake
@@ -69,6 +69,9 @@ def create_app(deps: Deps) -> FastAPI:
     if deps.admin is not None:
         app.include_router(admin.router(deps.admin))
         app.include_router(documents.router(deps.admin))
+        app.include_router(jobs.router(deps.admin))
+        app.include_router(operations.router(deps.admin))
+        app.include_router(console.router(deps.admin))
     # Always served: without admin deps it refuses (503) as a token-less admin API does.
     app.include_router(status_page.router(deps.admin))
     return app

@@ -1,7 +1,8 @@
 """The admin API's document routes (docs/operating.md#the-admin-api): what `sequence-qbo status` and
 `sequence-qbo resync` do, as JSON under `/admin/v1/accounts/{account_id}/…`.
 
-Same bearer token and error shape as `api.admin`. A re-sync answers the sync's outcome with
+Same bearer token and error shape as `api.admin`. Re-syncing every failed document is a job
+(`api.jobs`: `POST …/resync-failed` answers 202 with it). A re-sync answers the sync's outcome with
 200 even when that outcome is `failed` (the document's new state, with its reason); only a
 document that cannot be re-synced now is an error: unknown 404 `document_not_found`, a credit
 note whose invoice is not in QBO yet 409 `waiting_for_invoice`, QBO unreachable 503
@@ -26,7 +27,15 @@ from store.db import Database
 from store.ledger import DocumentType
 from sync.documents import DocumentSync, SyncResult, Waiting
 
-__all__ = ["AccountStatus", "ResyncOut", "read_status", "router"]
+__all__ = [
+    "AccountStatus",
+    "ResyncOut",
+    "failed_documents",
+    "read_status",
+    "resync_one",
+    "router",
+    "sync_factory",
+]
 
 
 class Kind(enum.StrEnum):
@@ -122,7 +131,7 @@ def router(deps: AdminDeps) -> APIRouter:
         dependencies=[Depends(admin.authorizer(deps.token()))],
     )
     _status_route(r, deps.services.db)
-    _resync_routes(r, deps.services.db, _sync_factory(deps.document_sync))
+    _resync_routes(r, deps.services.db, sync_factory(deps.document_sync))
     return r
 
 
@@ -159,20 +168,8 @@ def _resync_routes(r: APIRouter, db: Database, sync: Callable[[], DocumentSync])
             raise admin.problem(503, "qbo_unavailable", result.message or "", headers=headers)
         return ResyncOut.of(document_type, sequence_id, result)
 
-    @r.post("/resync-failed", summary="Sync every failed document of the account again")
-    def resync_failed(
-        account_id: str,
-        reason_code: str | None = Query(None, description="only failures with this reason"),
-        limit: int = Query(1000, ge=1, le=10_000, description="at most this many documents"),
-    ) -> list[ResyncOut]:
-        service = sync()
-        return [
-            _resync_one(service, account_id, kind, sid)
-            for kind, sid in _failed(db, account_id, reason_code, limit)
-        ]
 
-
-def _failed(
+def failed_documents(
     db: Database, account_id: str, reason_code: str | None, limit: int
 ) -> list[tuple[Kind, str]]:
     rows = ledger.failed(db, account_id=account_id, reason_code=reason_code, limit=limit)
@@ -182,7 +179,7 @@ def _failed(
     ]
 
 
-def _resync_one(sync: DocumentSync, account_id: str, kind: Kind, sequence_id: str) -> ResyncOut:
+def resync_one(sync: DocumentSync, account_id: str, kind: Kind, sequence_id: str) -> ResyncOut:
     """One document of a bulk re-sync: what stops a single re-sync becomes its outcome here
     (as the CLI's `resync --all-failed` reports it), so one document never hides the rest."""
     try:
@@ -202,7 +199,7 @@ def _unavailable(exc: qbo_errors.Retryable) -> HTTPException:
     return admin.problem(503, "qbo_unavailable", str(exc), headers=headers)
 
 
-def _sync_factory(factory: Callable[[], DocumentSync] | None) -> Callable[[], DocumentSync]:
+def sync_factory(factory: Callable[[], DocumentSync] | None) -> Callable[[], DocumentSync]:
     def sync() -> DocumentSync:
         if factory is None:
             raise admin.problem(

@@ -4,7 +4,9 @@ the status page, `/healthz` and `/readyz`)."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -86,12 +88,27 @@ def _admin(app: wiring.Application) -> Any:
     token = settings.admin_token.get_secret_value() if settings.admin_token else None
     _ = app.clients  # refuses to start without a token encryption key, as `run` does
     # The document sync is built on the first re-sync (its publisher is not needed before).
-    return AdminDeps(
+    from sequence_qbo.operations import KafkaOperations
+    from sync import connect as flow
+
+    def begin_connect(account_id: str) -> str:
+        return flow.begin(app.db, app.clients, account_id, new_company=False).url
+
+    admin = AdminDeps(
         token,
         app.services,
         report_dir=Path(settings.report_dir),
         document_sync=lambda: app.document_sync,
+        operations=KafkaOperations(app),
+        begin_connect=begin_connect,
+        qbo_environment=settings.qbo_environment,
+        qbo_base_url=settings.qbo_base_url,
+        job_owner=f"{socket.gethostname()}:{settings.api_port}",
     )
+    # Jobs this server's previous run left open ended with it; they are failed, not left
+    # running for ever. The pool's threads finish their jobs before the process exits.
+    admin.jobs.abandon_previous(dt.datetime.now(dt.UTC))
+    return admin
 
 
 def _connect(app: wiring.Application) -> Any:
