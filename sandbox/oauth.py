@@ -16,6 +16,8 @@ from sandbox.tokens import OAuthError
 
 AUTHORIZE, TOKEN, REVOKE = "/connect/oauth2", "/oauth2/v1/tokens/bearer", "/oauth2/v1/tokens/revoke"
 USERINFO, KEYS = "/v1/openid_connect/userinfo", "/oauth2/v1/keys"
+# Not Intuit's: the emulator's stand-in for "Disconnect" in QuickBooks' My Apps.
+DISCONNECT = "/_sandbox/realms/{realm_id}/disconnect"
 
 
 def discovery(base: str) -> dict[str, Any]:
@@ -117,6 +119,18 @@ def router(state: SandboxState) -> APIRouter:
         state.tokens.revoke(str(body.get("token", "")))
         state.log.oauth("revoke", 200)
         return Response(status_code=200)
+
+    @r.post(DISCONNECT)
+    async def disconnect(realm_id: str, disconnect_url: str | None = None) -> Response:
+        """What a user disconnecting the app inside QuickBooks does: the realm's grants end,
+        then the browser goes to the app's disconnect URL with `realmId` (when given one)."""
+        if realm_id not in state.realms:
+            return JSONResponse({"error": "unknown realm"}, status_code=404)
+        revoked = state.tokens.revoke_realm(realm_id)
+        state.log.oauth("disconnect", 200)
+        if disconnect_url:
+            return RedirectResponse(f"{disconnect_url}?{urlencode({'realmId': realm_id})}", 303)
+        return JSONResponse({"realm_id": realm_id, "revoked_grants": revoked})
 
     @r.get(USERINFO)
     async def userinfo() -> dict[str, Any]:

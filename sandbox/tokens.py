@@ -109,6 +109,18 @@ class TokenStore:
         for access in grant.access:
             self.access.pop(access, None)
 
+    def revoke_realm(self, realm_id: str) -> int:
+        """A user disconnected every app from the company inside QuickBooks: every grant of
+        the realm ends (access and refresh tokens). How many grants were live."""
+        grants = {id(s.grant): s.grant for s in self.refresh.values()}
+        grants.update({id(g): g for g, _ in self.access.values()})
+        live = [g for g in grants.values() if g.realm_id == realm_id and not g.revoked]
+        for grant in live:
+            grant.revoked = True
+            for access in grant.access:
+                self.access.pop(access, None)
+        return len(live)
+
     def check(self, header: str | None, realm_id: str) -> None:
         """Raise the gateway's 401 (or 403 for a token of another realm)."""
         epoch_ms = int(self.clock.timestamp() * 1000)
