@@ -21,7 +21,7 @@ from confluent_kafka import KafkaException
 from consumers.runtime.concurrent import RuntimeOptions
 from consumers.runtime.engine import EngineFailed, EngineOptions
 from consumers.runtime.metrics import RuntimeMetrics
-from sequence_qbo import logs, wiring
+from sequence_qbo import logs, probes, wiring
 from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 
@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--no-metrics",
         action="store_true",
-        help="do not serve Prometheus metrics (default: on SEQUENCE_QBO_METRICS_PORT)",
+        help="do not serve Prometheus metrics and the /healthz and /readyz probes (default: "
+        "on SEQUENCE_QBO_METRICS_PORT)",
     )
     run.add_argument(
         "--text-logs", action="store_true", help="human-readable logs instead of JSON lines"
@@ -93,7 +94,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             handlers = {t: h for t, h in handlers.items() if t in args.only}
         metrics = RuntimeMetrics()
         if not args.no_metrics:
-            metrics.serve(settings.metrics_port)
+            # /metrics with /healthz and /readyz beside it, for the orchestrator's probes.
+            probes.serve(settings.metrics_port, metrics.registry, probes.checks(settings, app.db))
         options = RuntimeOptions(
             engine=EngineOptions(max_in_flight=args.threads, group_limit=args.group_limit)
         )
