@@ -63,12 +63,19 @@ def duplicate_name(kind: str) -> QboFault:
     )
 
 
-def duplicate_doc_number(number: str) -> QboFault:
+# 6140, not 6210 (6210 is "Account Period Closed"): the Detail names the holder, as in
+# https://quickbooks.intuit.com/learn-support/en-us/other-questions/error-code-6140-duplicate-document-error-manual-invoices-are/00/1533226
+# and the recorded fault quoted in https://support.clio.com/hc/en-us/articles/115003454593
+TXN_TYPE_NAMES = {"CreditMemo": "Credit Memo"}
+
+
+def duplicate_doc_number(number: str, entity: str, holder: str) -> QboFault:
     return QboFault(
-        "6210",
+        "6140",
         "Duplicate Document Number Error",
         "Duplicate Document Number Error : You must specify a different number. "
-        f"This number has already been used. DocNumber={number}",
+        f"This number has already been used. DocNumber={number} is assigned to "
+        f"TxnType={TXN_TYPE_NAMES.get(entity, entity)} with TxnId={holder}",
     )
 
 

@@ -53,6 +53,10 @@ def _sales_line(realm: Realm, line: dict[str, Any]) -> dict[str, Any]:
         # QBO derives the unit price when only Qty and Amount are sent.
         detail["UnitPrice"] = amount / qty
     detail["ItemRef"] = refs.named("Item", item)
+    if realm.is_us and refs.value(detail, "TaxCodeRef") is None:
+        # A US line sent without TaxCodeRef comes back with the item's: TAX when the item is
+        # taxable, else NON (recorded invoices always carry one).
+        detail["TaxCodeRef"] = {"value": "TAX" if item.get("Taxable") else "NON"}
     return {**line, "Amount": amount, "SalesItemLineDetail": detail}
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sandbox import faults, money, refs
+from sandbox import addresses, faults, money, refs
 from sandbox.profiles import CURRENCY_NAMES
 from sandbox.realm import Realm
 
@@ -43,6 +43,26 @@ ACCOUNT_CLASS = {
     "Other Current Liability": "Liability",
     "Long Term Liability": "Liability",
     "Equity": "Equity",
+}
+
+# QBO fills AccountSubType when a create leaves it out; which one it picks is not documented,
+# so each type gets its most generic subtype (Intuit's AccountSubTypeEnum names).
+DEFAULT_SUBTYPE = {
+    "Income": "SalesOfProductIncome",
+    "Other Income": "OtherMiscellaneousIncome",
+    "Bank": "Checking",
+    "Accounts Receivable": "AccountsReceivable",
+    "Other Current Asset": "OtherCurrentAssets",
+    "Fixed Asset": "OtherFixedAssets",
+    "Other Asset": "OtherLongTermAssets",
+    "Expense": "OtherMiscellaneousServiceCost",
+    "Other Expense": "OtherMiscellaneousExpense",
+    "Cost of Goods Sold": "SuppliesMaterialsCogs",
+    "Accounts Payable": "AccountsPayable",
+    "Credit Card": "CreditCard",
+    "Other Current Liability": "OtherCurrentLiabilities",
+    "Long Term Liability": "OtherLongTermLiabilities",
+    "Equity": "OwnersEquity",
 }
 
 
@@ -102,7 +122,16 @@ def prepare_customer(
     _unique(realm, "Customer", name, old["Id"] if old else None, "customer")
     currency = _customer_currency(realm, data, old)
     refs.optional(realm, data, "DefaultTaxCodeRef", "TaxCode")
-    obj = {"Taxable": True, "Active": True, "PreferredDeliveryMethod": "Print", **data}
+    # Job and BillWithParent are on every recorded customer, though no client sends them.
+    obj = {
+        "Taxable": True,
+        "Job": False,
+        "BillWithParent": False,
+        "Active": True,
+        "PreferredDeliveryMethod": "Print",
+        **data,
+    }
+    addresses.assign(realm, obj, old)
     balance = old.get("Balance", 0) if old else 0
     obj.update(
         DisplayName=name,
@@ -130,8 +159,17 @@ def prepare_item(
     if kind in SOLD_TYPES:
         account = refs.required(realm, data, "IncomeAccountRef", "Account")
         obj["IncomeAccountRef"] = refs.named("Account", account)
+    for key in ("ExpenseAccountRef", "AssetAccountRef"):
+        other = refs.optional(realm, data, key, "Account")
+        if other is not None:
+            obj[key] = refs.named("Account", other)
+    # QBO answers UnitPrice and PurchaseCost 0 when none was given (recorded items).
     obj.update(
-        Name=name, FullyQualifiedName=name, Type=kind, UnitPrice=_price(data.get("UnitPrice"))
+        Name=name,
+        FullyQualifiedName=name,
+        Type=kind,
+        UnitPrice=_price(data.get("UnitPrice")),
+        PurchaseCost=_price(data.get("PurchaseCost")),
     )
     return obj
 
@@ -158,6 +196,7 @@ def prepare_account(
         raise faults.invalid("AccountType", f"AccountType value {kind} is not supported")
     currency = refs.value(data, "CurrencyRef") or realm.home_currency
     obj = {
+        "AccountSubType": DEFAULT_SUBTYPE[kind],
         "Active": True,
         "SubAccount": False,
         "CurrentBalance": 0,

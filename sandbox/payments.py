@@ -16,8 +16,9 @@ READ_ONLY = frozenset({"UnappliedAmt"})
 LINKABLE = ("Invoice", "CreditMemo")
 
 
-def _deposit_account(realm: Realm, data: dict[str, Any]) -> dict[str, Any]:
-    # "If DepositToAccountRef is missing, Undeposited Funds is used."
+def _deposit_account(realm: Realm, data: dict[str, Any]) -> dict[str, str]:
+    # "If DepositToAccountRef is missing, Undeposited Funds is used." QBO answers this ref
+    # without a name (Intuit's sample payment, quickbooks-ruby's recorded CDC payment).
     chosen = refs.optional(realm, data, "DepositToAccountRef", "Account")
     if chosen is None:
         chosen = next(
@@ -25,7 +26,33 @@ def _deposit_account(realm: Realm, data: dict[str, Any]) -> dict[str, Any]:
             for a in realm.table("Account").values()
             if a.get("AccountSubType") == "UndepositedFunds"
         )
-    return refs.named("Account", chosen)
+    return {"value": chosen["Id"]}
+
+
+def _name_value(name: str, value: str) -> dict[str, Any]:
+    # JSON rendering of a JAXB NameValue, exactly as Intuit's sample payment shows it.
+    return {
+        "name": "{http://schema.intuit.com/finance/v3}NameValue",
+        "declaredType": "com.intuit.schema.finance.v3.NameValue",
+        "scope": "javax.xml.bind.JAXBElement$GlobalScope",
+        "value": {"Name": name, "Value": value},
+        "nil": False,
+        "globalScope": True,
+        "typeSubstituted": False,
+    }
+
+
+def _line_ex(realm: Realm, link: dict[str, Any], open_before: Decimal) -> dict[str, Any]:
+    """LineEx of a linked payment line: the document, its open balance before this payment
+    and its number (Intuit's sample payment; quickbooks-ruby's recorded CDC payment)."""
+    pairs = [
+        _name_value("txnId", link["TxnId"]),
+        _name_value("txnOpenBalance", f"{open_before:.2f}"),
+    ]
+    number = (realm.get(link["TxnType"], link["TxnId"]) or {}).get("DocNumber")
+    if number:
+        pairs.append(_name_value("txnReferenceNumber", str(number)))
+    return {"any": pairs}
 
 
 def _open_for(
@@ -60,8 +87,10 @@ def _lines(
             {"TxnId": str(lt.get("TxnId")), "TxnType": lt.get("TxnType")}
             for lt in line.get("LinkedTxn", [])
         ]
+        extra: dict[str, Any] = {}
         for link in links:
-            if amount > _open_for(realm, link, customer_id, old):
+            open_before = _open_for(realm, link, customer_id, old)
+            if amount > open_before:
                 raise faults.business(
                     f"The payment amount {amount} is more than the open "
                     f"balance of {link['TxnType']} {link['TxnId']}.",
@@ -71,7 +100,9 @@ def _lines(
                 applied += amount
             else:
                 credits += amount
-        out.append({**line, "Amount": amount, "LinkedTxn": links})
+            extra = {"LineEx": _line_ex(realm, link, open_before)}
+        sent = {k: v for k, v in line.items() if k != "LineEx"}  # recomputed, never taken
+        out.append({**sent, "Amount": amount, "LinkedTxn": links, **extra})
     return out, applied, credits
 
 

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sandbox import addresses
 from sandbox.realm import Realm
 
 PROFILES = ("US", "UK", "MULTI")
@@ -78,6 +79,7 @@ def _item(realm: Realm, now: datetime) -> None:
             "Type": "Service",
             "IncomeAccountRef": _ref("2", "Services"),
             "UnitPrice": 0,
+            "PurchaseCost": 0,
             "Taxable": realm.is_us,
             "Active": True,
             "TrackQtyOnHand": False,
@@ -101,16 +103,22 @@ def _rate(
             {"RateValue": Decimal(value), "EffectiveDate": "2000-01-01T00:00:00-08:00"}
         ],
     }
-    if special:
-        obj["SpecialTaxType"] = special
+    # quickbooks-ruby's recorded tax rate says NONE rather than leaving the field out.
+    obj["SpecialTaxType"] = special or "NONE"
     realm.insert("TaxRate", obj, now)
 
 
 def _code(
     realm: Realm, now: datetime, ident: str, name: str, rates: list[str], taxable: bool = True
 ) -> None:
+    # Each TaxRateRef carries the rate's name (quickbooks-ruby's recorded tax code).
     details = [
-        {"TaxRateRef": _ref(r), "TaxTypeApplicable": "TaxOnAmount", "TaxOrder": 0} for r in rates
+        {
+            "TaxRateRef": _ref(r, realm.require("TaxRate", r)["Name"]),
+            "TaxTypeApplicable": "TaxOnAmount",
+            "TaxOrder": 0,
+        }
+        for r in rates
     ]
     realm.insert(
         "TaxCode",
@@ -154,35 +162,74 @@ def _uk_tax(realm: Realm, now: datetime) -> None:
 
 
 def _preferences(realm: Realm, custom_txn_numbers: bool) -> dict[str, Any]:
+    us = realm.is_us
     tax: dict[str, Any] = {"UsingSalesTax": True, "PartnerTaxEnabled": realm.is_us}
     if realm.is_us:
         tax["TaxGroupCodeRef"] = _ref("2")
+    # The blocks of quickbooks-ruby's recorded Preferences (values: a fresh company's).
     return {
         "Id": "1",
         "AccountingInfoPrefs": {
+            "UseAccountNumbers": False,
             "TrackDepartments": False,
             "ClassTrackingPerTxn": False,
+            "ClassTrackingPerTxnLine": False,
+            "FirstMonthOfFiscalYear": "January",
+            "TaxYearMonth": "January",
             "CustomerTerminology": "Customers",
+        },
+        "ProductAndServicesPrefs": {
+            "ForSales": True,
+            "ForPurchase": False,
+            "QuantityWithPriceAndRate": True,
+            "QuantityOnHand": False,
         },
         "SalesFormsPrefs": {
             "CustomTxnNumbers": custom_txn_numbers,
             "AllowDeposit": False,
             "AllowDiscount": True,
+            "AllowEstimates": True,
+            "AllowServiceDate": False,
             "AllowShipping": False,
             "DefaultDeliveryMethod": "None",
             "AutoApplyCredit": True,
             "AutoApplyPayments": True,
             "EmailCopyToCompany": False,
             "ETransactionEnabledStatus": "NotApplicable",
+            "ETransactionAttachPDF": False,
+            "ETransactionPaymentEnabled": False,
             "IPNSupportEnabled": False,
+            "UsingPriceLevels": False,
         },
-        "EmailMessagesPrefs": {"InvoiceMessage": {"Subject": "Invoice"}},
+        "EmailMessagesPrefs": {
+            "InvoiceMessage": {
+                "Subject": "Invoice",
+                "Message": "Here's your invoice! We appreciate your prompt payment.",
+            }
+        },
+        "VendorAndPurchasesPrefs": {"TrackingByCustomer": False, "BillableExpenseTracking": False},
+        "TimeTrackingPrefs": {
+            "UseServices": False,
+            "BillCustomers": True,
+            "ShowBillRateToAll": False,
+            "WorkWeekStartDate": "Monday",
+            "MarkTimeEntriesBillable": True,
+        },
         "TaxPrefs": tax,
         "CurrencyPrefs": {
             "MultiCurrencyEnabled": realm.profile == "MULTI",
             "HomeCurrency": _ref(realm.home_currency),
         },
-        "OtherPrefs": {"NameValue": []},
+        "ReportPrefs": {"ReportBasis": "Accrual", "CalcAgingReportFromTxnDate": False},
+        "OtherPrefs": {
+            "NameValue": [
+                {"Name": "SalesFormsPrefs.DefaultItem", "Value": "1"},
+                {
+                    "Name": "DateFormatMnemonic",
+                    "Value": "MMDDYYYY_SEP_SLASH" if us else "DDMMYYYY_SEP_SLASH",
+                },
+            ]
+        },
     }
 
 
@@ -200,18 +247,28 @@ def _company(realm: Realm) -> dict[str, Any]:
         else {"Line1": "1 Main St", "City": "Leeds", "PostalCode": "LS1 1AA", "Country": "GBR"}
     )
     name = f"Sandbox Company {realm.profile} {realm.id}"
-    return {
+    info = {
         "Id": "1",
         "CompanyName": name,
         "LegalName": name,
         "CompanyAddr": addr,
         "LegalAddr": dict(addr),
         "CustomerCommunicationAddr": dict(addr),
+        "PrimaryPhone": {"FreeFormNumber": "(650) 555-0100" if us else "0113 496 0000"},
+        "CompanyStartDate": "2026-01-01",
         "Country": "US" if us else "GB",
         "Email": {"Address": "owner@example.com"},
+        "WebAddr": {},
         "SupportedLanguages": "en",
         "FiscalYearStartMonth": "January",
+        "NameValue": [{"Name": "NeoEnabled", "Value": "true"}],
     }
+    # One address record for all three, as in quickbooks-ruby's recorded company info.
+    addr["Id"] = realm.allocate_id("PhysicalAddress")
+    addresses.assign(
+        realm, info, {k: {"Id": addr["Id"]} for k in addresses.COMPANY}, addresses.COMPANY
+    )
+    return info
 
 
 def _multi(realm: Realm, now: datetime) -> None:

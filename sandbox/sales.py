@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sandbox import balances, clock, faults, lines, money, refs, tax
+from sandbox import addresses, balances, clock, faults, lines, money, refs, tax
 from sandbox.profiles import CURRENCY_NAMES
 from sandbox.realm import Realm
 
@@ -25,6 +25,13 @@ READ_ONLY = frozenset(
     }
 )
 LIMITS = (("DocNumber", 21), ("PrivateNote", 4000))
+# On every recorded invoice (quickbooks-ruby's fixtures), whatever the company's payment setup.
+INVOICE_DEFAULTS = {
+    "AllowIPNPayment": False,
+    "AllowOnlinePayment": False,
+    "AllowOnlineCreditCardPayment": False,
+    "AllowOnlineACHPayment": False,
+}
 
 
 def txn_date(data: dict[str, Any], key: str, now: datetime) -> date:
@@ -72,7 +79,7 @@ def _doc_number(
     self_id = old["Id"] if old else None
     others = realm.indexes.doc_owners(entity, number) - {self_id}
     if realm.enforce_unique_doc_number and others:
-        raise faults.duplicate_doc_number(number)
+        raise faults.duplicate_doc_number(number, entity, min(others, key=int))
     return number
 
 
@@ -125,6 +132,7 @@ def prepare(
         "PrintStatus": "NotSet",
         "ApplyTaxAfterDiscount": False,
         "Deposit": 0,
+        **(INVOICE_DEFAULTS if entity == "Invoice" else {}),
         **data,
         "Line": built,
         "TxnTaxDetail": detail,
@@ -134,6 +142,7 @@ def prepare(
         "CurrencyRef": {"value": currency, "name": CURRENCY_NAMES.get(currency, currency)},
     }
     _optional_fields(realm, entity, obj, data, old, mode, rate)
+    addresses.from_customer(realm, obj, customer, old)
     balances.set_open(realm, entity, obj, old["Id"] if old else None)
     return obj
 

@@ -32,6 +32,28 @@ def test_cdc_returns_changes_and_deletions(us):
     assert blocks[0]["totalCount"] == 2
 
 
+def test_deleted_payment_is_in_cdc_with_status_deleted(us):
+    c = us.customer()
+    since = (datetime.fromisoformat(now_iso(us)) - timedelta(seconds=2)).isoformat()
+    inv = us.invoice(c["Id"], 10, "NON")
+    body = {
+        "CustomerRef": {"value": c["Id"]},
+        "TotalAmt": 10,
+        "Line": [{"Amount": 10, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}],
+    }
+    payment = us.create("Payment", body)
+    us.post("payment", {"Id": payment["Id"], "SyncToken": "0"}, operation="delete")
+    payments, invoices = cdc_blocks(us, "Payment,Invoice", since)
+    # quickbooks-ruby's recorded CDC answer: a deleted object is only Id, status, domain and
+    # MetaData.LastUpdatedTime.
+    [tomb] = payments["Payment"]
+    assert set(tomb) == {"Id", "status", "domain", "MetaData"}
+    assert (tomb["Id"], tomb["status"], tomb["domain"]) == (payment["Id"], "Deleted", "QBO")
+    assert set(tomb["MetaData"]) == {"LastUpdatedTime"}
+    [reopened] = invoices["Invoice"]
+    assert reopened["Balance"] == 10 and reopened["LinkedTxn"] == []
+
+
 def test_cdc_window_is_30_days(us):
     old = (datetime.fromisoformat(now_iso(us)) - timedelta(days=31)).isoformat()
     err = us.fault(us.get("cdc", entities="Invoice", changedSince=old))

@@ -132,10 +132,10 @@ def test_amount_computed_when_omitted(us):
     assert inv["Line"][0]["Amount"] == 0.13  # 0.125 half up; banker's rounding gives 0.12
 
 
-def test_duplicate_doc_number_is_6210_when_enforced(make_qbo):
+def test_duplicate_doc_number_is_6140_when_enforced(make_qbo):
     qbo = make_qbo("US")
     c = qbo.customer()
-    qbo.invoice(c["Id"], DocNumber="INV-1")
+    first = qbo.invoice(c["Id"], DocNumber="INV-1")
     err = qbo.fault(
         qbo.post(
             "invoice",
@@ -146,7 +146,11 @@ def test_duplicate_doc_number_is_6210_when_enforced(make_qbo):
             },
         )
     )
-    assert err["code"] == "6210"
+    # QBO's recorded answer: code 6140, the Detail naming the document that holds the number.
+    assert err["code"] == "6140" and err["Message"] == "Duplicate Document Number Error"
+    assert err["Detail"].endswith(
+        f"DocNumber=INV-1 is assigned to TxnType=Invoice with TxnId={first['Id']}"
+    )
     lax = make_qbo("US", enforce_unique_doc_number=False)
     c2 = lax.customer()
     lax.invoice(c2["Id"], DocNumber="INV-1")

@@ -8,7 +8,7 @@ from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from quickbooks import QuickBooks
 from quickbooks.exceptions import QuickbooksException
-from quickbooks.objects.base import Ref
+from quickbooks.objects.base import Address, Ref
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.invoice import Invoice
@@ -131,3 +131,36 @@ def test_void_and_send(qb):
     assert sent.EmailStatus == "EmailSent"
     sent.void(qb=qb)
     assert float(Invoice.get(invoice.Id, qb=qb).TotalAmt) == 0
+
+
+def test_defaults_qbo_fills_in_reach_the_client(qb):
+    """Issue 14's three gaps, read through python-quickbooks: each is on every recorded object
+    (tests/sandbox/fixtures/ names the sources)."""
+    customer = Customer()
+    customer.DisplayName = "Harbor Bakery"
+    customer.BillAddr, customer.ShipAddr = Address(), Address()
+    customer.BillAddr.Line1, customer.ShipAddr.Line1 = "12 Pier Rd", "40 Dock St"
+    customer = Customer.get(customer.save(qb=qb).Id, qb=qb)
+    assert customer.BillAddr.Id and customer.ShipAddr.Id
+    assert customer.BillAddr.Id != customer.ShipAddr.Id
+
+    plain = Item.get(make_item(qb).Id, qb=qb)  # no PurchaseCost, no Taxable sent
+    assert plain.PurchaseCost == 0 and plain.Taxable is False
+    taxable = Item()
+    taxable.Name, taxable.Type, taxable.Taxable = "Rock Fountain", "Service", True
+    taxable.IncomeAccountRef = plain.IncomeAccountRef
+    taxable = taxable.save(qb=qb)
+
+    invoice = Invoice()
+    invoice.CustomerRef = customer.to_ref()
+    for item in (taxable, plain):
+        line = SalesItemLine()
+        line.Amount = 100
+        line.SalesItemLineDetail = SalesItemLineDetail()
+        line.SalesItemLineDetail.ItemRef = item.to_ref()  # and no TaxCodeRef
+        invoice.Line.append(line)
+    fetched = Invoice.get(invoice.save(qb=qb).Id, qb=qb)
+    codes = [ln.SalesItemLineDetail.TaxCodeRef.value for ln in fetched.Line[:2]]
+    assert codes == ["TAX", "NON"]
+    assert fetched.Line[-1].DetailType == "SubTotalLineDetail"
+    assert fetched.BillAddr.Id == customer.BillAddr.Id

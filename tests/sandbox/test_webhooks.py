@@ -146,3 +146,44 @@ def test_payment_notifies_invoice_update(hooked):
     )
     events = [(e["name"], e["operation"]) for e in qbo.sb.admin("GET", "/webhooks/events")]
     assert events[-2:] == [("Payment", "Create"), ("Invoice", "Update")]
+
+
+def _paid_then_deleted(qbo: Qbo, name: str) -> tuple[str, str]:
+    """An invoice, a payment of it, then the payment deleted: (invoice Id, payment Id)."""
+    c = qbo.customer(name)
+    inv = qbo.invoice(c["Id"], 10, "NON")
+    payment = qbo.create(
+        "Payment",
+        {
+            "CustomerRef": {"value": c["Id"]},
+            "TotalAmt": 10,
+            "Line": [{"Amount": 10, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}],
+        },
+    )
+    gone = qbo.ok(
+        qbo.post("payment", {"Id": payment["Id"], "SyncToken": "0"}, operation="delete"), "Payment"
+    )
+    assert gone == {"Id": payment["Id"], "status": "Deleted", "domain": "QBO"}
+    return inv["Id"], payment["Id"]
+
+
+def test_payment_delete_is_a_delete_event_in_both_formats(hooked):
+    qbo, receiver = hooked
+    invoice_id, payment_id = _paid_then_deleted(qbo, "Acme Ltd")
+    qbo.sb.admin("POST", "/webhooks/flush")
+    wait_for(lambda: receiver.received)
+    ents = receiver.bodies()[-1]["eventNotifications"][0]["dataChangeEvent"]["entities"]
+    # The delete re-opens the invoice, so QBO also reports the invoice's Update.
+    assert [(e["name"], e["id"], e["operation"]) for e in ents][-2:] == [
+        ("Payment", payment_id, "Delete"),
+        ("Invoice", invoice_id, "Update"),
+    ]
+    seen = len(receiver.received)
+    qbo.sb.set_webhooks(format="cloudevents")
+    _, second = _paid_then_deleted(qbo, "Beta Ltd")
+    qbo.sb.admin("POST", "/webhooks/flush")
+    wait_for(lambda: len(receiver.received) > seen)
+    events = receiver.bodies()[-1]
+    assert isinstance(events, list)
+    deleted = [e for e in events if e["intuitentityid"] == second and "payment" in e["type"]]
+    assert [e["type"] for e in deleted] == ["qbo.payment.created.v1", "qbo.payment.deleted.v1"]
