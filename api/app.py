@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from api import admin, console, documents, health, jobs, metrics, operations, status_page, webhooks
 from api import connect as connect_routes
+from api import payments as payment_routes
 from api.deliveries import DeliveryLog
 from api.intake import Intake
 from api.publisher import ChangePublisher
@@ -69,6 +70,7 @@ def create_app(deps: Deps) -> FastAPI:
     if deps.admin is not None:
         app.include_router(admin.router(deps.admin))
         app.include_router(documents.router(deps.admin))
+        app.include_router(payment_routes.router(deps.admin))
         app.include_router(jobs.router(deps.admin))
         app.include_router(operations.router(deps.admin))
         app.include_router(console.router(deps.admin))

@@ -9,12 +9,20 @@ For an Invoice or Payment notice:
   2. keep those of ours: ledger rows of type invoice with that qbo_id in the realm. None left →
      Done("ignored");
   3. per invoice: read it and the Payments linked to it; decide unpaid / partial / paid (pure);
-  4. in one transaction: record the facts and, for a paid invoice (TotalAmt > 0, Balance 0)
-     without a Stripe payment link, queue invoice.paid in the outbox. The outbox is unique per
-     (realm, invoice), so webhook retries, CDC and rescans all add it at most once.
-The relay (consumers/outbox.py) publishes the outbox. A crash before 4 commits redoes 1-4.
-An invoice re-opened after its invoice.paid (Payment deleted or voided) is recorded as
-unpaid/partial again, but gets no second invoice.paid: the contract has no "unpaid" event.
+  4. in one transaction: record the facts; when the payment state (status, amount paid, the
+     Payments applied) differs from the last one recorded, record it as the invoice's next
+     version, to be announced as `invoice.payment_status_changed`; for a paid invoice
+     (TotalAmt > 0, Balance 0) without a Stripe payment link, queue invoice.paid in the outbox.
+     The outbox is unique per (realm, invoice) and a version is added only for a change, so
+     webhook retries, CDC and rescans of the same state add nothing.
+The relay (consumers/outbox.py) publishes both. A crash before 4 commits redoes 1-4.
+An invoice re-opened after its invoice.paid (Payment deleted or voided) gets a new version
+(UNPAID or PARTIALLY_PAID), and PAID again when paid again, but no second invoice.paid.
+An invoice with a Stripe payment link gets neither event: Sequence decides its payment. When QBO
+shows it paid, its version is announced instead as a `paid_in_qbo_ignored` notice on
+qbo.sync_status, so the merchant sees that the two systems disagree.
+Versions follow the order the notices are handled in: `qbo.changes` is keyed by realm, so one
+realm's notices are reconciled one after the other.
 """
 
 from __future__ import annotations
@@ -34,9 +42,11 @@ from store import reconcile as store
 from store.db import Database, Row, StoreUnavailable
 
 __all__ = [
+    "Applied",
     "Facts",
     "Reconciler",
     "applied_to",
+    "changed",
     "decide",
     "facts_of",
     "invoices_touched",
@@ -110,6 +120,15 @@ def decide(total: Decimal, balance: Decimal) -> Status | None:
 
 
 @dataclass(frozen=True)
+class Applied:
+    """A Payment applying money to the invoice: its Id, TxnDate and the amount applied."""
+
+    payment_id: str
+    txn_date: dt.date | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class Facts:
     """An invoice's payment state as QBO reports it."""
 
@@ -119,6 +138,15 @@ class Facts:
     paid_at: dt.date | None
     payment_ids: tuple[str, ...]
     updated_at: dt.datetime  # the invoice's MetaData.LastUpdatedTime
+    payments: tuple[Applied, ...] = ()  # in payment_ids' order
+
+    @property
+    def balance(self) -> Decimal:
+        return self.total - self.amount_paid
+
+
+def _txn_date(payment: Mapping[str, Any]) -> dt.date | None:
+    return dt.date.fromisoformat(str(payment["TxnDate"])) if payment.get("TxnDate") else None
 
 
 def _updated_at(obj: Mapping[str, Any], read_at: dt.datetime) -> dt.datetime:
@@ -138,12 +166,42 @@ def facts_of(
     if status is None:
         return None
     qbo_id = str(invoice["Id"])
-    applying = [p for p in payments if applied_to(p, qbo_id) > 0]
-    dates = [dt.date.fromisoformat(str(p["TxnDate"])) for p in applying if p.get("TxnDate")]
+    applying = {str(p["Id"]): p for p in payments if applied_to(p, qbo_id) > 0}
+    dates = [d for p in applying.values() if (d := _txn_date(p)) is not None]
     updated = _updated_at(invoice, read_at)
     paid_at = max(dates) if dates else (updated.date() if status == "paid" else None)
-    ids = tuple(sorted({str(p["Id"]) for p in applying}, key=lambda i: (len(i), i)))
-    return Facts(status, total, total - max(balance, Decimal(0)), paid_at, ids, updated)
+    ids = tuple(sorted(applying, key=lambda i: (len(i), i)))
+    applied = tuple(
+        Applied(i, _txn_date(applying[i]), applied_to(applying[i], qbo_id)) for i in ids
+    )
+    paid = total - max(balance, Decimal(0))
+    return Facts(status, total, paid, paid_at, ids, updated, applied)
+
+
+def payments_json(facts: Facts) -> list[dict[str, Any]]:
+    """The Payments applied, as stored with a version (exact decimal strings, ISO dates)."""
+    return [
+        {
+            "qbo_payment_id": p.payment_id,
+            "txn_date": p.txn_date.isoformat() if p.txn_date else None,
+            "amount": f"{p.amount:f}",
+        }
+        for p in facts.payments
+    ]
+
+
+def changed(last: Mapping[str, Any] | None, facts: Facts) -> bool:
+    """Whether `facts` is a new payment state: its status, amount paid or Payments differ from
+    the last recorded one. Before any, an invoice is unpaid with nothing applied, so a first
+    read of an unpaid invoice is no change."""
+    if last is None:
+        return facts.status != "unpaid" or facts.amount_paid != 0 or bool(facts.payment_ids)
+    ids = [p["qbo_payment_id"] for p in last["payments"]]
+    return (
+        last["status"] != facts.status
+        or Decimal(last["amount_paid"]) != facts.amount_paid
+        or ids != list(facts.payment_ids)
+    )
 
 
 # -- the handler --------------------------------------------------------------------------------
@@ -255,10 +313,15 @@ class Reconciler:
         return [p for p in found if applied_to(p, str(invoice["Id"])) > 0]
 
     def _record(self, realm: str, ours: Ours, facts: Facts, currency: str) -> str:
-        """Step 4: facts and (when due) the outbox row, in one transaction."""
+        """Step 4: facts, a new version when the state changed and (when due) the outbox row,
+        in one transaction."""
         reason = STRIPE_LINK if facts.status == "paid" and ours.stripe_payment_link else None
         with self.db.transaction() as tx:
             store.save_facts(tx, _facts_row(realm, ours, facts, currency, reason))
+            last = store.latest_payment_state(tx, realm, ours.qbo_invoice_id)
+            if changed(last, facts):
+                version = (last["version"] if last else 0) + 1
+                store.add_payment_state(tx, _state_row(realm, ours, facts, currency, version))
             if facts.status != "paid" or reason is not None:
                 return reason or facts.status
             added = store.add_invoice_paid(tx, _paid_event(realm, ours, facts, currency))
@@ -281,6 +344,34 @@ def _facts_row(
         "qbo_payment_ids": list(facts.payment_ids),
         "no_event_reason": reason,
         "qbo_updated_at": facts.updated_at,
+    }
+
+
+def _announce(ours: Ours, facts: Facts) -> str | None:
+    """What a new version announces: the contract's event, or for a Stripe-link invoice (whose
+    payment Sequence decides) the notice that QBO shows it paid, and nothing otherwise."""
+    if not ours.stripe_payment_link:
+        return "payment_status_changed"
+    return "paid_in_qbo_ignored" if facts.status == "paid" else None
+
+
+def _state_row(realm: str, ours: Ours, facts: Facts, currency: str, version: int) -> dict[str, Any]:
+    return {
+        "event_id": outbox.payment_state_event_id(realm, ours.qbo_invoice_id, version),
+        "realm_id": realm,
+        "qbo_invoice_id": ours.qbo_invoice_id,
+        "version": version,
+        "account_id": ours.account_id,
+        "invoice_id": ours.invoice_id,
+        "invoice_number": ours.number,
+        "currency": currency,
+        "status": facts.status,
+        "total_amount": facts.total,
+        "amount_paid": facts.amount_paid,
+        "balance": facts.balance,
+        "payments": payments_json(facts),
+        "announce": _announce(ours, facts),
+        "occurred_at": facts.updated_at,
     }
 
 

@@ -152,3 +152,32 @@ class InvoiceEvent(_Envelope):
 
 class CreditNoteSent(_Envelope):
     credit_note: CreditNote
+
+
+class InvoicePaymentStatus(StrEnum):
+    """The payment states `invoice.payment_status_changed` announces (QBO's view)."""
+
+    UNPAID = "UNPAID"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    PAID = "PAID"
+
+
+class QboPaymentApplied(_Frozen):
+    qbo_payment_id: str
+    txn_date: dt.date | None = None
+    amount: Money
+
+
+class InvoicePaymentStatusChanged(_Envelope):
+    """`invoice.payment_status_changed`: one per change of an invoice's payment state."""
+
+    invoice_id: str
+    invoice_number: str | None = None
+    realm_id: str
+    qbo_invoice_id: str
+    version: int = Field(ge=1)
+    status: InvoicePaymentStatus
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    amount_paid: Money
+    balance: Money
+    payments: tuple[QboPaymentApplied, ...] = ()

@@ -22,6 +22,7 @@ class Topics(BaseSettings):
     invoice_voided: str = "invoice.voided"
     credit_note_sent: str = "credit_note.sent"
     invoice_paid: str = "invoice.paid"
+    invoice_payment_status_changed: str = "invoice.payment_status_changed"
     customer_imported: str = "customer.imported"
     sync_status: str = "qbo.sync_status"
     qbo_changes: str = "qbo.changes"
@@ -37,6 +38,7 @@ class Topics(BaseSettings):
             "invoice.voided": self.invoice_voided,
             "credit_note.sent": self.credit_note_sent,
             "invoice.paid": self.invoice_paid,
+            "invoice.payment_status_changed": self.invoice_payment_status_changed,
             "customer.imported": self.customer_imported,
             "qbo.sync_status": self.sync_status,
             "qbo.changes": self.qbo_changes,

@@ -216,7 +216,14 @@ class Application:
     def reconcile_loops(self) -> Sequence[Loop]:
         """The invoice.paid outbox relay and the CDC poller (docs/architecture.md)."""
         t = self.settings.topics
-        relay = OutboxRelay(self.db, self.publisher, self.serde, t.invoice_paid)
+        relay = OutboxRelay(
+            self.db,
+            self.publisher,
+            self.serde,
+            t.invoice_paid,
+            payment_state_topic=t.invoice_payment_status_changed,
+            status_topic=t.sync_status,
+        )
         poller = CdcPoller(
             self.db,
             self.clients,

@@ -1,11 +1,14 @@
-"""Reconciliation storage: payment facts per QBO invoice, the `invoice.paid` outbox and the CDC
-watermarks (migration 0006, queries in sql/reconcile.sql)."""
+"""Reconciliation storage: payment facts per QBO invoice, the `invoice.paid` outbox, the versioned
+payment states (the outbox of `invoice.payment_status_changed`) and the CDC watermarks
+(migrations 0006 and 0011, queries in sql/reconcile.sql)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from psycopg.types.json import Jsonb
 
 from store.db import Database, Row, Tx
 
@@ -35,6 +38,34 @@ def save_facts(tx: Tx, facts: Mapping[str, Any]) -> None:
 def add_invoice_paid(tx: Tx, event: Mapping[str, Any]) -> bool:
     """Queues invoice.paid; False when the invoice already has one (unique per invoice)."""
     return tx.execute("outbox_add_invoice_paid", event) == 1
+
+
+def latest_payment_state(tx: Tx, realm_id: str, qbo_invoice_id: str) -> Row | None:
+    """The invoice's last recorded payment state (version, status, amount_paid, payments)."""
+    return tx.one("payment_event_latest", {"realm_id": realm_id, "qbo_invoice_id": qbo_invoice_id})
+
+
+def add_payment_state(tx: Tx, event: Mapping[str, Any]) -> None:
+    """Records a new version; `payments` is a list of JSON objects."""
+    tx.execute("payment_event_add", {**event, "payments": Jsonb(list(event["payments"]))})
+
+
+def claim_unsent_payment_states(tx: Tx, limit: int) -> list[Row]:
+    """The oldest unsent announcements, earlier versions first, locked until `tx` ends."""
+    return tx.all("payment_events_claim_unsent", {"limit": limit})
+
+
+def mark_payment_states_sent(tx: Tx, ids: Iterable[int]) -> None:
+    tx.execute("payment_events_mark_sent", {"ids": list(ids)})
+
+
+def payment_history(
+    db: Database, account_id: str, *, invoice_id: str | None = None, limit: int = 1000
+) -> list[Row]:
+    """Every recorded payment state of the account's invoices (or one invoice), in order."""
+    return db.all(
+        "payment_history", {"account_id": account_id, "invoice_id": invoice_id, "limit": limit}
+    )
 
 
 def claim_unsent(tx: Tx, limit: int) -> list[Row]:

@@ -97,14 +97,75 @@ select l.account_id, l.qbo_id as qbo_invoice_id
  order by l.qbo_id;
 
 -- name: paid_list
+-- Invoices QBO reports paid or partly paid, or whose payment state ever changed (a Payment
+-- deleted after the invoice was paid leaves it unpaid again), with their history of states.
 select p.account_id, p.invoice_id, p.realm_id, p.qbo_invoice_id, p.status, p.currency,
        p.total_amount, p.amount_paid, p.paid_at, p.qbo_payment_ids, p.no_event_reason,
-       p.updated_at, o.event_id, o.sent_at
+       p.updated_at, o.event_id, o.sent_at,
+       coalesce((select jsonb_agg(jsonb_build_object('version', e.version, 'status', e.status,
+                                                     'amount_paid', e.amount_paid::text,
+                                                     'sent', e.sent_at is not null,
+                                                     'announce', e.announce)
+                                  order by e.version)
+                   from invoice_payment_events e
+                  where e.realm_id = p.realm_id and e.qbo_invoice_id = p.qbo_invoice_id),
+                '[]'::jsonb) as history
   from invoice_payments p
   left join invoice_paid_outbox o
          on o.realm_id = p.realm_id and o.qbo_invoice_id = p.qbo_invoice_id
- where p.status in ('paid', 'partial')
+ where (p.status in ('paid', 'partial')
+        or exists (select 1 from invoice_payment_events e
+                    where e.realm_id = p.realm_id and e.qbo_invoice_id = p.qbo_invoice_id))
    and (%(status)s::text is null or p.status = %(status)s)
    and (%(account_id)s::text is null or p.account_id = %(account_id)s)
  order by p.updated_at desc
+ limit %(limit)s;
+
+-- name: payment_event_latest
+-- The invoice's last recorded payment state. The caller has already written the invoice's
+-- invoice_payments row in its transaction, which locks it: two reconcilers of one invoice
+-- take versions one after the other.
+select version, status, amount_paid, payments
+  from invoice_payment_events
+ where realm_id = %(realm_id)s and qbo_invoice_id = %(qbo_invoice_id)s
+ order by version desc
+ limit 1;
+
+-- name: payment_event_add
+insert into invoice_payment_events (event_id, realm_id, qbo_invoice_id, version, account_id,
+                                    invoice_id, invoice_number, currency, status, total_amount,
+                                    amount_paid, balance, payments, announce, occurred_at)
+values (%(event_id)s, %(realm_id)s, %(qbo_invoice_id)s, %(version)s, %(account_id)s,
+        %(invoice_id)s, %(invoice_number)s, %(currency)s, %(status)s, %(total_amount)s,
+        %(amount_paid)s, %(balance)s, %(payments)s, %(announce)s, %(occurred_at)s);
+
+-- name: payment_events_claim_unsent
+-- The oldest unsent announcements, locked until the relay's transaction ends. A version waits
+-- while an earlier one of the same invoice is unsent (held by another relay, say): versions
+-- reach the broker in order.
+select e.id, e.event_id, e.realm_id, e.qbo_invoice_id, e.version, e.account_id, e.invoice_id,
+       e.invoice_number, e.currency, e.status, e.amount_paid, e.balance, e.payments, e.announce,
+       e.occurred_at
+  from invoice_payment_events e
+ where e.sent_at is null and e.announce is not null
+   and not exists (select 1 from invoice_payment_events b
+                    where b.realm_id = e.realm_id and b.qbo_invoice_id = e.qbo_invoice_id
+                      and b.version < e.version and b.sent_at is null
+                      and b.announce is not null)
+ order by e.id
+ limit %(limit)s
+   for update of e skip locked;
+
+-- name: payment_events_mark_sent
+update invoice_payment_events set sent_at = now() where id = any(%(ids)s::bigint[]);
+
+-- name: payment_history
+-- Every recorded payment state of an account's invoices (or of one invoice), oldest first.
+select account_id, invoice_id, invoice_number, realm_id, qbo_invoice_id, version, event_id,
+       status, currency, total_amount, amount_paid, balance, payments, announce, occurred_at,
+       created_at, sent_at
+  from invoice_payment_events
+ where account_id = %(account_id)s
+   and (%(invoice_id)s::text is null or invoice_id = %(invoice_id)s)
+ order by invoice_id, realm_id, qbo_invoice_id, version
  limit %(limit)s;

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 class CrashAfterPublish(OutboxRelay):
     """Dies like a killed process would: the records are acknowledged, the rows not marked."""
 
-    def _mark_sent(self, tx, rows) -> None:
+    def _mark_sent(self, tx, paid, states) -> None:
         raise SystemExit("killed between the broker's ack and the commit")
 
 
@@ -72,6 +72,8 @@ def test_two_relays_at_once_do_not_publish_the_same_row_twice(world: Reconciling
         from store import reconcile as store
 
         assert len(store.claim_unsent(tx, 10)) == 1
+        assert len(store.claim_unsent_payment_states(tx, 10)) == 1  # its PAID version
         assert second.relay_once() == 0
     assert first.relay_once() == 1
     assert world.count(world.c.settings.topics.invoice_paid) == 1
+    assert world.count(world.c.settings.topics.invoice_payment_status_changed) == 1

@@ -112,6 +112,8 @@ class Reconciling(World):
             KafkaPublisher(self.c.settings.kafka_bootstrap),
             self.serde,
             self.c.settings.topics.invoice_paid,
+            payment_state_topic=self.c.settings.topics.invoice_payment_status_changed,
+            status_topic=self.c.settings.topics.sync_status,
             interval=0.1,
         )
 

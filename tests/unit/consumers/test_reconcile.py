@@ -143,3 +143,74 @@ def test_without_metadata_the_read_time_stands_in_for_the_last_change() -> None:
     facts = reconcile.facts_of(invoice, [], READ_AT)
     assert facts is not None
     assert (facts.updated_at, facts.paid_at) == (READ_AT, READ_AT.date())
+
+
+# -- payment states: what counts as a change ---------------------------------------------------
+
+
+def _facts(total: str, balance: str, *payments: tuple[str, str, str]) -> reconcile.Facts:
+    ids = [p for p, _, _ in payments]
+    found = reconcile.facts_of(
+        _invoice(total, balance, *ids),
+        [_payment(p, on, (amount, [("Invoice", "68")])) for p, on, amount in payments],
+        READ_AT,
+    )
+    assert found is not None
+    return found
+
+
+def _last(facts: reconcile.Facts, version: int = 1) -> dict:
+    """The row the store gives back for a version recorded from `facts`."""
+    return {
+        "version": version,
+        "status": facts.status,
+        "amount_paid": facts.amount_paid,
+        "payments": reconcile.payments_json(facts),
+    }
+
+
+def test_facts_list_each_payment_with_its_date_and_the_amount_it_applies() -> None:
+    facts = _facts("122.22", "0", ("9", "2026-11-18", "22.22"), ("4", "2026-11-10", "100"))
+    assert facts.payments == (
+        reconcile.Applied("4", dt.date(2026, 11, 10), D("100")),
+        reconcile.Applied("9", dt.date(2026, 11, 18), D("22.22")),
+    )
+    assert facts.balance == 0
+    assert reconcile.payments_json(facts) == [
+        {"qbo_payment_id": "4", "txn_date": "2026-11-10", "amount": "100"},
+        {"qbo_payment_id": "9", "txn_date": "2026-11-18", "amount": "22.22"},
+    ]
+
+
+def test_a_first_read_of_an_unpaid_invoice_is_no_change() -> None:
+    assert not reconcile.changed(None, _facts("122.22", "122.22"))
+    assert reconcile.changed(None, _facts("122.22", "100", ("4", "2026-11-10", "22.22")))
+    assert reconcile.changed(None, _facts("122.22", "0", ("4", "2026-11-10", "122.22")))
+
+
+def test_the_same_state_read_again_is_no_change() -> None:
+    partial = _facts("122.22", "100.00", ("4", "2026-11-10", "22.22"))
+    again = _facts("122.22", "100", ("4", "2026-11-10", "22.220"))  # other scale, same amount
+    assert not reconcile.changed(_last(partial), again)
+
+
+def test_a_change_of_status_amount_or_payments_is_a_change() -> None:
+    partial = _facts("122.22", "100.00", ("4", "2026-11-10", "22.22"))
+    more = _facts("122.22", "90.00", ("4", "2026-11-10", "32.22"))
+    paid = _facts("122.22", "0", ("4", "2026-11-10", "22.22"), ("9", "2026-11-18", "100"))
+    reopened = _facts("122.22", "122.22")  # the Payments deleted
+    replaced = _facts("122.22", "100.00", ("5", "2026-11-10", "22.22"))  # same amount, other
+    assert all(reconcile.changed(_last(partial), f) for f in (more, paid, reopened, replaced))
+    assert reconcile.changed(_last(paid), reopened)
+
+
+def test_credit_applied_through_a_payment_counts_only_as_far_as_the_balance_says() -> None:
+    # A Payment of 70 applying 100 to the invoice and 30 of a credit memo: QBO's Balance is 0.
+    payment = _payment(
+        "9", "2026-11-18", ("100", [("Invoice", "68")]), ("30", [("CreditMemo", "3")])
+    )
+    facts = reconcile.facts_of(_invoice("100", "0", "9"), [payment], READ_AT)
+    assert facts is not None and (facts.status, facts.amount_paid) == ("paid", D("100"))
+    # The same Payment while QBO still shows 30 open: only what the Balance says is paid.
+    facts = reconcile.facts_of(_invoice("100", "30", "9"), [payment], READ_AT)
+    assert facts is not None and (facts.status, facts.amount_paid) == ("partial", D("70"))

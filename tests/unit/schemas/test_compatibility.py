@@ -104,3 +104,38 @@ def test_every_field_is_documented() -> None:
 
     undocumented = [m for e in loader.EVENTS for m in walk(loader.load_schema(e), e)]
     assert undocumented == []
+
+
+# -- invoice.payment_status_changed ---------------------------------------------------------------
+
+PAYMENT_STATE = "invoice.payment_status_changed"
+
+
+def test_the_payment_state_contract_is_released_and_checked_both_ways() -> None:
+    assert ("v1", PAYMENT_STATE) in RELEASED
+    assert loader.load_schema(PAYMENT_STATE) == loader.load_schema(PAYMENT_STATE, "v1")
+
+
+@pytest.mark.parametrize("field", ["version", "event_id", "status", "amount_paid", "payments"])
+def test_a_payment_state_reader_cannot_do_without_its_required_fields(field: str) -> None:
+    released = loader.load_schema(PAYMENT_STATE, "v1")
+    assert incompatibilities(_without_field(released, field), released)
+
+
+def test_a_new_payment_status_symbol_breaks_released_readers() -> None:
+    # An enum without a default cannot take a symbol it does not know: a new status (say
+    # UNCOLLECTIBLE) needs a new event or an enum default first.
+    released = loader.load_schema(PAYMENT_STATE, "v1")
+    current = copy.deepcopy(released)
+    status = next(f for f in current["fields"] if f["name"] == "status")
+    status["type"]["symbols"] = ["UNCOLLECTIBLE"]
+    assert incompatibilities(current, released)
+
+
+def test_a_payment_txn_date_may_be_dropped_by_a_later_reader() -> None:
+    released = loader.load_schema(PAYMENT_STATE, "v1")
+    current = copy.deepcopy(released)
+    item = next(f for f in current["fields"] if f["name"] == "payments")["type"]["items"]
+    item["fields"] = [f for f in item["fields"] if f["name"] != "txn_date"]
+    assert incompatibilities(released, current) == []  # current reads old data
+    assert incompatibilities(current, released) == []  # old readers default it to null
