@@ -1,25 +1,22 @@
-"""The admin API's Kafka operations and payments read back (docs/operating.md#the-admin-api):
-what `sequence-qbo dlq list|replay`, `replay` and `paid list` do, as JSON.
+"""The admin API's Kafka operations (docs/operating.md#the-admin-api): what
+`sequence-qbo dlq list|replay` and `replay` do, as JSON (payments: `api.payments`).
 
 The Kafka side (reading the DLQ, re-injecting, a side consumer over a time range) belongs to
 the consumers, an edge the API does not import: the composition root hands it in as
 `Operations` (`sequence_qbo/operations.py`). Without it these routes answer 503
-`operations_unavailable`. Payments come from the ledger (PostgreSQL) only.
+`operations_unavailable`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Literal, Protocol
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, model_validator
 
 from api import admin
-from store import reconcile
-from store.db import Database, Row
 
 __all__ = [
     "DeadLetterOut",
@@ -27,11 +24,8 @@ __all__ = [
     "DlqReplayOut",
     "OperationRefused",
     "Operations",
-    "PaymentOut",
     "ReplayIn",
     "ReplayReport",
-    "invoice_paid_state",
-    "read_payments",
     "router",
 ]
 
@@ -123,56 +117,12 @@ class Operations(Protocol):
         ...
 
 
-class PaymentOut(BaseModel):
-    """A synced invoice QBO reports paid or partly paid, and what became of `invoice.paid`."""
-
-    account_id: str
-    invoice_id: str
-    realm_id: str
-    qbo_invoice_id: str
-    status: Literal["paid", "partial"]
-    currency: str
-    total_amount: Decimal
-    amount_paid: Decimal
-    paid_at: dt.date | None
-    qbo_payment_ids: list[str]
-    invoice_paid: Literal["sent", "queued", "none", "not_due"] = Field(
-        description="sent; queued in the outbox; none (see no_event_reason); not_due (partial)"
-    )
-    no_event_reason: str | None
-    event_id: str | None
-    sent_at: dt.datetime | None
-
-
-def invoice_paid_state(row: Row) -> Literal["sent", "queued", "none", "not_due"]:
-    if row["no_event_reason"]:
-        return "none"
-    if row["event_id"] is None:
-        return "not_due" if row["status"] == "partial" else "none"
-    return "sent" if row["sent_at"] else "queued"
-
-
-def read_payments(
-    db: Database, account_id: str, status: str | None = None, limit: int = 100
-) -> list[PaymentOut]:
-    rows = reconcile.paid_list(db, account_id=account_id, status=status, limit=limit)
-    return [
-        PaymentOut(
-            **{k: r[k] for k in PaymentOut.model_fields if k in r and k != "event_id"},
-            event_id=str(r["event_id"]) if r["event_id"] is not None else None,
-            invoice_paid=invoice_paid_state(r),
-        )
-        for r in rows
-    ]
-
-
 def refused(exc: OperationRefused) -> Exception:
     return admin.problem(422, exc.reason, str(exc))
 
 
 def router(deps: admin.AdminDeps) -> APIRouter:
     r = APIRouter(tags=["operations"], dependencies=[Depends(admin.authorizer(deps.token()))])
-    db = deps.services.db
 
     @r.get("/admin/v1/dlq", summary="Dead-lettered records, oldest first")
     def dlq_list(
@@ -188,14 +138,6 @@ def router(deps: admin.AdminDeps) -> APIRouter:
             return _ops(deps).reinject(body.coordinates, dry_run=body.dry_run)
         except OperationRefused as exc:
             raise refused(exc) from exc
-
-    @r.get(f"{admin.PREFIX}/payments", summary="Payments read back from QBO, invoice.paid sent")
-    def payments(
-        account_id: str,
-        status: Literal["paid", "partial"] | None = Query(None, description="only this status"),
-        limit: int = Query(100, ge=1, le=10_000, description="at most this many"),
-    ) -> list[PaymentOut]:
-        return read_payments(db, account_id, status, limit)
 
     return r
 

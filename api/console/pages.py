@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from api import payments as payment_routes
 from api.admin import AdminDeps
 from api.console.html import (
     Html,
@@ -24,10 +25,9 @@ from api.console.html import (
 )
 from api.console.sessions import Session
 from api.jobs import job_out
-from api.operations import read_payments
 from api.status_page import DocumentState, read_states
 from qbo import errors as qbo_errors
-from store import console, links, mappings
+from store import console, links, mappings, reconcile
 from store import jobs as job_store
 from sync import products, tax
 from sync.errors import ServiceError
@@ -360,32 +360,57 @@ class Pages:
     # -- payments, jobs, DLQ -------------------------------------------------------------
 
     def payments(self, s: Session, account_id: str) -> str:
-        rows = [
+        history = [
             (
-                e(p.invoice_id),
-                self._link(p.realm_id, "invoice", p.qbo_invoice_id),
-                badge(p.status),
-                e(f"{p.amount_paid:f} / {p.total_amount:f} {p.currency}"),
-                when(p.paid_at),
-                e(", ".join(p.qbo_payment_ids)),
-                badge(p.invoice_paid)
-                + (Html(f" {e(p.no_event_reason)}") if p.no_event_reason else Html(""))
-                + (Html(f"<br>{when(p.sent_at)}") if p.sent_at else Html("")),
+                e(inv.invoice_id) + Html(f"<br>{e(inv.invoice_number or '')}"),
+                self._link(inv.realm_id, "invoice", inv.qbo_invoice_id),
+                e(v.version),
+                badge(v.status.lower()),
+                e(f"{v.amount_paid} paid, {v.balance} due {inv.currency}"),
+                e(", ".join(f"{p.qbo_payment_id} ({p.amount})" for p in v.payments)),
+                when(v.qbo_changed_at),
+                e(v.announced_as or "")
+                + Html("<br>")
+                + (when(v.sent_at) if v.sent_at else e("queued" if v.announced_as else "")),
             )
-            for p in read_payments(self.db, account_id, None, 500)
+            for inv in payment_routes.group(reconcile.payment_history(self.db, account_id))
+            for v in inv.versions
         ]
-        head = (
-            "invoice",
-            "in QBO",
-            "status",
-            "paid / total",
-            "paid on",
-            "QBO payments",
-            "invoice.paid",
-        )
+        sent = [
+            (
+                e(r["invoice_id"]),
+                self._link(r["realm_id"], "invoice", r["qbo_invoice_id"]),
+                badge(r["status"]),
+                e(f"{r['amount_paid']:f} / {r['total_amount']:f} {r['currency']}"),
+                when(r["paid_at"]),
+                badge(_invoice_paid(r))
+                + (Html(f" {e(r['no_event_reason'])}") if r["no_event_reason"] else Html(""))
+                + (Html(f"<br>{when(r['sent_at'])}") if r["sent_at"] else Html("")),
+            )
+            for r in reconcile.paid_list(self.db, account_id=account_id, limit=500)
+        ]
         body = Html(
-            "<h2>What QBO reported, and the invoice.paid events sent</h2>"
-            + table(head, rows, empty="No paid or partly paid invoice yet.")
+            "<h2>What QBO reported</h2>"
+            + table(
+                (
+                    "invoice",
+                    "in QBO",
+                    "version",
+                    "status",
+                    "amounts",
+                    "QBO payments",
+                    "QBO changed at",
+                    "announced",
+                ),
+                history,
+                empty="No payment read back from QBO yet.",
+            )
+            + "<h2>invoice.paid events</h2>"
+            + table(
+                ("invoice", "in QBO", "status", "paid / total", "paid on", "invoice.paid"),
+                sent,
+                empty="No paid or partly paid invoice yet.",
+            )
         )
         return self._page(s, f"Payments of {account_id}", body, account_id)
 
@@ -556,6 +581,15 @@ class _Fixes:
                 if cat and cat not in self.mapped_tax:
                     found.add(cat)
         return sorted(found)
+
+
+def _invoice_paid(row: dict[str, Any]) -> str:
+    """What became of invoice.paid: sent, queued in the outbox, or none (and why)."""
+    if row["no_event_reason"]:
+        return "none"
+    if row["event_id"] is None:
+        return "not due" if row["status"] == "partial" else "none"
+    return "sent" if row["sent_at"] else "queued"
 
 
 def _map_product_form(

@@ -23,6 +23,7 @@ from sequence_qbo import samples
 from store.db import Database
 from sync.deps import Deps as ServiceDeps
 from sync.publish import Publishing
+from tests.helpers import wait_until
 from tests.integration.api.server import serving
 from tests.integration.invoices.world import UK_CUSTOMER, World, make_world
 from tests.unit.api.fakes import ListPublisher
@@ -154,12 +155,30 @@ def test_resync_after_fixing_the_cause_creates_the_invoice(api: Api, world: Worl
     assert api("GET", "/status").json()["failed"] == []
 
 
+def _job(api: Api, resp: requests.Response) -> dict[str, Any]:
+    """A 202's job, followed until it ends."""
+    assert resp.status_code == 202, resp.text
+    url = f"{api.base}{resp.headers['Location']}"
+    headers = {"Authorization": f"Bearer {api.token}"}
+
+    def finished() -> dict[str, Any] | None:
+        job: dict[str, Any] = requests.get(url, headers=headers, timeout=30).json()
+        return job if job["status"] in ("succeeded", "failed") else None
+
+    job = wait_until(finished, timeout=60, message="the re-sync job to finish")
+    assert job["status"] == "succeeded", job
+    return job
+
+
 def test_resync_failed_resyncs_every_failure_matching_the_filter(api: Api, world: World) -> None:
-    assert api("POST", "/resync-failed", reason_code="qbo_validation").json() == []
+    none = _job(api, api("POST", "/resync-failed", reason_code="qbo_validation"))
+    assert none["result"] == {"kind": "resync_failed", "outcomes": {}, "documents": []}
     world.link(EVIL)
-    [result] = api("POST", "/resync-failed").json()
+    job = _job(api, api("POST", "/resync-failed"))
+    [result] = job["result"]["documents"]
     assert (result["sequence_id"], result["outcome"]) == ("inv_evil", "created")
-    assert api("POST", "/resync-failed").json() == []
+    assert (job["done"], job["total"], job["result"]["outcomes"]) == (1, 1, {"created": 1})
+    assert _job(api, api("POST", "/resync-failed"))["result"]["documents"] == []
 
 
 def test_unknown_documents_and_types(api: Api) -> None:
@@ -205,7 +224,7 @@ def test_qbo_unavailable_is_503_with_retry_after(world: World) -> None:
         call = Api(base, world.c.account_id)
         one = call("POST", "/documents/invoice/inv_evil/resync")
         assert _reason(one, 503) == "qbo_unavailable" and one.headers["Retry-After"] == "8"
-        [bulk] = call("POST", "/resync-failed").json()
+        [bulk] = _job(call, call("POST", "/resync-failed"))["result"]["documents"]
         assert (bulk["outcome"], bulk["reason_code"]) == ("failed", "qbo_unavailable")
 
 
