@@ -14,13 +14,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds = group.add_subparsers(dest="accounts_command", metavar="ACTION", required=True)
     ls = cmds.add_parser("list", help="income accounts (id, name, number, type)")
     _common.account_arg(ls)
+    _common.json_arg(ls)
     ls.set_defaults(func=_common.reporting(_list))
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     with _common.deps(settings) as d:
         rows = products.income_accounts(d.client(args.account))
-    _common.table(
+    _common.listing(
+        args,
         f"{len(rows)} income account(s)",
         ("id", "name", "number", "type", "sub-type"),
         ((a["id"], a["name"], a["number"], a["type"], a["sub_type"]) for a in rows),

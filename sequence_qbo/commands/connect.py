@@ -9,16 +9,13 @@ refused too (exit 5): a QBO company belongs to one account.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
-
-from rich.console import Console
-from rich.table import Table
 
 from qbo import errors
 from qbo.callback import CallbackReceiver, parse_callback
 from qbo.connection import ClientFactory
 from sequence_qbo import wiring
+from sequence_qbo.commands import _common
 from sequence_qbo.errors import CliError
 from sequence_qbo.qbo_store import client_factory
 from sequence_qbo.settings import Settings
@@ -51,7 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=_connect)
     group = sub.add_parser("connections", help="QBO connections")
     cmds = group.add_subparsers(dest="connections_command", metavar="ACTION", required=True)
-    cmds.add_parser("list", help="every account's connection").set_defaults(func=_list)
+    ls = cmds.add_parser("list", help="every account's connection")
+    _common.json_arg(ls)
+    ls.set_defaults(func=_list)
     d = sub.add_parser("disconnect", help="revoke an account's QBO tokens and forget them")
     d.add_argument("--account", required=True)
     d.set_defaults(func=_disconnect)
@@ -135,28 +134,35 @@ def _moved(change: RealmChange) -> str:
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     with wiring.database(settings) as db:
         rows = connections.list_all(db)
-    table = Table(
-        "account",
-        "realm",
-        "environment",
-        "status",
-        "access token expires",
-        "refresh token expires",
-        "last refresh",
-        title=f"{len(rows)} connection(s)",
+    _common.listing(
+        args,
+        f"{len(rows)} connection(s)",
+        (
+            "account",
+            "realm",
+            "company",
+            "environment",
+            "status",
+            "status reason",
+            "access token expires",
+            "refresh token expires",
+            "last refresh",
+        ),
+        (
+            (
+                row["account_id"],
+                row["realm_id"],
+                row["company_name"],
+                row["environment"],
+                row["status"],
+                row["status_reason"],
+                row["access_expires_at"],
+                row["refresh_expires_at"],
+                row["refreshed_at"],
+            )
+            for row in rows
+        ),
     )
-    for row in rows:
-        status = row["status"] + (f" ({row['status_reason']})" if row["status_reason"] else "")
-        table.add_row(
-            row["account_id"],
-            row["realm_id"] or "-",
-            row["environment"],
-            status,
-            _when(row["access_expires_at"]),
-            _when(row["refresh_expires_at"]),
-            _when(row["refreshed_at"]),
-        )
-    Console().print(table)
     return 0
 
 
@@ -172,7 +178,3 @@ def _disconnect(args: argparse.Namespace, settings: Settings) -> int:
     revoked = "revoked at Intuit" if done.revoked else "not confirmed revoked by Intuit (see log)"
     print(f"account {args.account} is disconnected from QBO (tokens {revoked} and deleted)")
     return 0
-
-
-def _when(value: dt.datetime | None) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"

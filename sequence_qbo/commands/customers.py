@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = cmds.add_parser("list", help="stored customer snapshots")
     ls.add_argument("--account", help="only this Sequence account")
     ls.add_argument("--limit", type=int, default=100, help="at most this many rows (default 100)")
+    _common.json_arg(ls)
     ls.set_defaults(func=_list)
     link = _customer_parser(cmds, "link", "link a Sequence customer to an existing QBO customer")
     link.add_argument("--qbo-customer", required=True, help="the QBO customer id")
@@ -32,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--currency", help="required when multi-currency is on; immutable later")
     create.set_defaults(func=_common.reporting(_create))
     hint = _customer_parser(cmds, "suggest", "QBO customers that look like this one")
+    _common.json_arg(hint)
     hint.set_defaults(func=_common.reporting(_suggest))
     imp = cmds.add_parser("import", help="import customers from QBO (publishes customer.imported)")
     _common.account_arg(imp)
@@ -56,7 +58,8 @@ def _customer_parser(
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     with wiring.database(settings) as db:
         rows = customers.list_snapshots(db, args.account, args.limit)
-    _common.table(
+    _common.listing(
+        args,
         f"{len(rows)} stored customer snapshot(s)",
         (
             "account",
@@ -76,8 +79,8 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
                 r["snapshot"]["email"],
                 r["snapshot"]["address"]["country"],
                 r["snapshot"]["tax_status"],
-                r["qbo_customer_id"] or "not linked",
-                r["updated_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                r["qbo_customer_id"],
+                r["updated_at"],
             )
             for r in rows
         ),
@@ -121,7 +124,8 @@ def _linked(result: LinkResult, verb: str) -> None:
 def _suggest(args: argparse.Namespace, settings: Settings) -> int:
     with _common.deps(settings) as d:
         found = suggest.suggest_customers(d.db, d.client(args.account), args.account, args.customer)
-    _common.table(
+    _common.listing(
+        args,
         f"{len(found)} candidate QBO customer(s) for {args.customer}",
         ("QBO id", "display name", "company", "email", "currency", "matched on", "linked to"),
         (

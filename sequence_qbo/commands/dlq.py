@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
 from rich.table import Table
 
 from consumers.runtime import dlq, kafka
+from sequence_qbo.commands import _common
 from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 
@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = cmds.add_parser("list", help="dead-lettered records, oldest first")
     _selection_args(ls)
     ls.add_argument("--limit", type=int, default=100, help="at most this many rows (default 100)")
+    _common.json_arg(ls)
     ls.set_defaults(func=_list)
     rp = cmds.add_parser(
         "replay",
@@ -62,13 +63,30 @@ def _read(settings: Settings) -> list[dlq.DeadLetter]:
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     letters = _select(args, _read(settings))
     shown = letters[-args.limit :] if args.limit > 0 else letters
-    table = _table(
-        shown,
-        f"{len(letters)} dead-lettered record(s) in {settings.topics.dlq}"
-        + (f", showing the last {len(shown)}" if len(shown) < len(letters) else ""),
+    title = f"{len(letters)} dead-lettered record(s) in {settings.topics.dlq}" + (
+        f", showing the last {len(shown)}" if len(shown) < len(letters) else ""
     )
-    Console().print(table)
+    if args.json:
+        _common.print_json(_record(x) for x in shown)
+        return 0
+    _common.console().print(_table(shown, title))
     return 0
+
+
+def _record(letter: dlq.DeadLetter) -> dict[str, object]:
+    """A dead letter for `--json`: its coordinates, source and every reason header."""
+    h = letter.headers
+    return {
+        "dlq": letter.coordinates,
+        "source_topic": letter.source_topic,
+        "source_partition": h.get(dlq.HEADER_SOURCE_PARTITION),
+        "source_offset": h.get(dlq.HEADER_SOURCE_OFFSET),
+        "key": letter.key.decode("utf-8", "replace") if letter.key is not None else None,
+        "error_class": h.get(dlq.HEADER_ERROR_CLASS),
+        "reason": h.get(dlq.HEADER_REASON),
+        "attempts": h.get(dlq.HEADER_ATTEMPTS),
+        "first_failure": h.get(dlq.HEADER_FIRST_FAILURE),
+    }
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
@@ -81,14 +99,16 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
             dlq.reinject(kafka.producer(settings.kafka_bootstrap), letters)
         except RuntimeError as exc:
             raise CliError(str(exc)) from exc
-    Console().print(_table(letters, f"{verb} {len(letters)} record(s) into their source topics"))
+    _common.console().print(
+        _table(letters, f"{verb} {len(letters)} record(s) into their source topics")
+    )
     return 0
 
 
 def _table(letters: list[dlq.DeadLetter], title: str) -> Table:
-    table = Table(
-        "dlq", "source", "key", "error class", "reason", "attempts", "first failure", title=title
-    )
+    table = Table(title=title)
+    for column in ("dlq", "source", "key", "error class", "reason", "attempts", "first failure"):
+        table.add_column(column, overflow="fold")
     for x in letters:
         h = x.headers
         source = (

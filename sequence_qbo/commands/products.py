@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds = group.add_subparsers(dest="products_command", metavar="ACTION", required=True)
     ls = cmds.add_parser("list", help="product → item mappings")
     _common.account_arg(ls)
+    _common.json_arg(ls)
     ls.set_defaults(func=_common.reporting(_list))
     new = _product(cmds, "map", "create a QBO Service item for a product and map it")
     new.add_argument("--name", required=True, help="the product's name (the item's, ≤ 100)")
@@ -44,7 +45,8 @@ def _product(cmds: argparse._SubParsersAction, name: str, text: str) -> argparse
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     with _common.deps(settings) as d:
         rows = service.product_mappings(d.db, args.account)
-    _common.table(
+    _common.listing(
+        args,
         f"{len(rows)} mapped product(s)",
         ("product", "QBO item", "item name", "origin", "realm"),
         (

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from confluent_kafka import Consumer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -21,6 +20,7 @@ from consumers.runtime import kafka, replay
 from consumers.runtime.engine import Engine, EngineOptions
 from consumers.runtime.types import Handler
 from sequence_qbo import wiring
+from sequence_qbo.commands import _common
 from sequence_qbo.commands.run import stop_on_signals
 from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
@@ -29,12 +29,17 @@ from sequence_qbo.settings import Settings
 def register(sub: argparse._SubParsersAction) -> None:
     rp = sub.add_parser("replay", help="process a time range of a topic again (side consumer)")
     rp.add_argument("--topic", required=True, help="input topic to replay")
-    rp.add_argument(
+    start = rp.add_mutually_exclusive_group(required=True)
+    start.add_argument(
         "--from",
         dest="since",
-        required=True,
         type=parse_time,
         help="ISO 8601 time (UTC when no zone), e.g. 2026-11-25T09:00",
+    )
+    start.add_argument(
+        "--from-beginning",
+        action="store_true",
+        help="from the oldest record the topic still holds",
     )
     rp.add_argument(
         "--to",
@@ -58,7 +63,33 @@ def parse_time(text: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+# Every record's timestamp is after this: `--from-beginning` is `--from` it.
+BEGINNING = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def input_topics(settings: Settings) -> list[str]:
+    """The topics `run` consumes (`wiring.Application.handlers`), known from the settings
+    alone: a wrong --topic is reported before anything else is set up."""
+    t = settings.topics
+    return [
+        t.customer_updated,
+        t.invoice_finalized,
+        t.invoice_sent,
+        t.invoice_voided,
+        t.credit_note_sent,
+        t.resync,
+        t.qbo_changes,
+    ]
+
+
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    known = input_topics(settings)
+    if args.topic not in known:
+        raise CliError(
+            f"not an input topic: {args.topic} (input topics: {', '.join(sorted(known))})"
+        )
+    if args.from_beginning:
+        args.since = BEGINNING
     if args.until and args.until < args.since:
         raise CliError("--to is before --from")
     with wiring.Application(settings) as app:
@@ -128,13 +159,14 @@ def _summary(args: argparse.Namespace, counts: dict[str, int]) -> None:
         else ["read", "unchanged", "updated", "failed"]
     )
     columns += sorted(set(counts) - set(columns))  # other labels handlers return
-    window = f"{args.since.isoformat()} → {args.until.isoformat() if args.until else 'now'}"
+    start = "the beginning" if args.from_beginning else args.since.isoformat()
+    window = f"{start} → {args.until.isoformat() if args.until else 'now'}"
     table = Table(
         *columns,
         title=f"replay of {args.topic}, {window}"
         + (" (dry run: no handler called)" if args.dry_run else ""),
     )
     table.add_row(*(str(counts.get(c, 0)) for c in columns))
-    console = Console()
+    console = _common.console()
     console.print(table)
     console.print(", ".join(f"{c} {counts.get(c, 0)}" for c in columns))  # for scripts

@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     code_cmds = codes.add_subparsers(dest="tax_codes_command", metavar="ACTION", required=True)
     ls = code_cmds.add_parser("list", help="active tax codes")
     _common.account_arg(ls)
+    _common.json_arg(ls)
     ls.set_defaults(func=_common.reporting(_codes))
     group = sub.add_parser("tax", help="Sequence tax categories → QBO tax codes")
     cmds = group.add_subparsers(dest="tax_command", metavar="ACTION", required=True)
@@ -31,13 +32,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     unmap.set_defaults(func=_common.reporting(_unmap))
     mapped = cmds.add_parser("list", help="the tax category mappings")
     _common.account_arg(mapped)
+    _common.json_arg(mapped)
     mapped.set_defaults(func=_common.reporting(_list))
 
 
 def _codes(args: argparse.Namespace, settings: Settings) -> int:
     with _common.deps(settings) as d:
         rows = service.tax_codes(d.client(args.account))
-    _common.table(
+    _common.listing(
+        args,
         f"{len(rows)} tax code(s)",
         ("id", "name", "description", "taxable", "group"),
         ((c["id"], c["name"], c["description"], c["taxable"], c["group"]) for c in rows),
@@ -64,7 +67,8 @@ def _unmap(args: argparse.Namespace, settings: Settings) -> int:
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     with _common.deps(settings) as d:
         rows = service.tax_mappings(d.db, args.account)
-    _common.table(
+    _common.listing(
+        args,
         f"{len(rows)} mapped tax categor(y/ies)",
         ("tax category", "QBO tax code"),
         sorted(rows.items()),
