@@ -6,7 +6,12 @@ Rules (docs/architecture.md#ordering-and-concurrency):
   whose quota is 10 concurrent requests), and at most `max_in_flight` overall (the thread pool);
 - a message waiting for a retry keeps its key busy (later messages of the key wait behind it)
   without holding a thread or a group slot; a group can be held back as a whole (a 429 applies to
-  the realm) while other groups carry on.
+  the realm) while other groups carry on;
+- fairness: the groups with a startable message are served round-robin, one message per group
+  per turn, and the turn carries over from one `start` to the next. A free thread goes to the
+  next group in the rotation, so a realm with 5,000 queued invoices gets one start per turn like
+  a realm with one: the quiet realm's invoice waits for at most one start per busy group, never
+  behind the busy realm's backlog (a busy realm is also capped at `group_limit` in flight).
 Pure: the caller passes `now` and serialises calls.
 """
 
@@ -34,6 +39,11 @@ class KeyScheduler(Generic[T]):
         self._queues: dict[Hashable, deque[tuple[str, T]]] = {}  # head = current message
         self._busy: set[Hashable] = set()  # head running or waiting for its retry
         self._runnable: dict[str, deque[Hashable]] = {}  # group → keys whose head may start
+        self._turns: deque[str] = deque()  # the groups of `_runnable`, in round-robin order
+        # Groups new to the rotation since the last `start` (a quiet realm's first message):
+        # they take the next turns, in arrival order.
+        self._fresh: deque[str] = deque()
+        self._group_queued: dict[str, int] = {}  # messages held per group, running ones included
         self._deferred: list[tuple[float, int, Hashable]] = []  # heap of (due, seq, key)
         self._due: dict[Hashable, float] = {}
         self._seq = 0
@@ -46,21 +56,37 @@ class KeyScheduler(Generic[T]):
         queue = self._queues.setdefault(key, deque())
         queue.append((group, item))
         self.queued += 1
+        self._group_queued[group] = self._group_queued.get(group, 0) + 1
         if len(queue) == 1:
-            self._runnable.setdefault(group, deque()).append(key)
+            self._make_runnable(group, key)
+
+    def queued_in(self, group: str) -> int:
+        """Messages of `group` held here (running ones included)."""
+        return self._group_queued.get(group, 0)
 
     def start(self, now: float) -> list[T]:
-        """Messages to run now; they count as in flight until `finish` or `defer`."""
+        """Messages to run now, round-robin over the groups (one per group per turn); they
+        count as in flight until `finish` or `defer`."""
         self._release_due(now)
+        self._turns.extendleft(reversed(self._fresh))
+        self._fresh.clear()
         started: list[T] = []
-        for group in list(self._runnable):
-            if self._held.get(group, 0.0) > now:
-                continue
-            keys = self._runnable[group]
-            while keys and self._has_room(group):
+        progress = True
+        while progress and self.in_flight < self.max_in_flight:
+            progress = False
+            for _ in range(len(self._turns)):
+                group = self._turns[0]
+                self._turns.rotate(-1)  # served or not, its turn passes
+                if self._held.get(group, 0.0) > now or not self._has_room(group):
+                    continue
+                keys = self._runnable[group]
                 started.append(self._start_head(keys.popleft()))
-            if not keys:
-                del self._runnable[group]
+                progress = True
+                if not keys:
+                    del self._runnable[group]
+                    self._turns.pop()  # the group just rotated to the end
+                if self.in_flight >= self.max_in_flight:
+                    break
         return started
 
     def finish(self, key: Hashable) -> None:
@@ -69,8 +95,9 @@ class KeyScheduler(Generic[T]):
         group, _ = queue.popleft()
         self._leave(key, group)
         self.queued -= 1
+        self._unqueue(group, 1)
         if queue:
-            self._runnable.setdefault(queue[0][0], deque()).append(key)
+            self._make_runnable(queue[0][0], key)
         else:
             del self._queues[key]
 
@@ -118,6 +145,8 @@ class KeyScheduler(Generic[T]):
             head = queue.popleft() if running else None
             dropped.extend(item for _, item in queue)
             self.queued -= len(queue)
+            for group, _ in queue:
+                self._unqueue(group, 1)
             queue.clear()
             self._forget_waiting(key)
             if head is not None:
@@ -125,6 +154,20 @@ class KeyScheduler(Generic[T]):
             else:
                 del self._queues[key]
         return dropped
+
+    def _make_runnable(self, group: str, key: Hashable) -> None:
+        keys = self._runnable.get(group)
+        if keys is None:
+            keys = self._runnable[group] = deque()
+            self._fresh.append(group)
+        keys.append(key)
+
+    def _unqueue(self, group: str, n: int) -> None:
+        left = self._group_queued[group] - n
+        if left:
+            self._group_queued[group] = left
+        else:
+            del self._group_queued[group]
 
     def _has_room(self, group: str) -> bool:
         limit = self.group_limits.get(group, self.group_limit)
@@ -150,7 +193,7 @@ class KeyScheduler(Generic[T]):
             if key in self._due and self._due[key] <= now:
                 del self._due[key]
                 self._busy.discard(key)
-                self._runnable.setdefault(self._queues[key][0][0], deque()).append(key)
+                self._make_runnable(self._queues[key][0][0], key)
         for group in [g for g, until in self._held.items() if until <= now]:
             del self._held[group]
 
@@ -163,3 +206,4 @@ class KeyScheduler(Generic[T]):
                 keys.remove(key)
                 if not keys:
                     del self._runnable[group]
+                    (self._fresh if group in self._fresh else self._turns).remove(group)
