@@ -2,16 +2,15 @@
 
 -- name: console_accounts
 -- Every account the service knows: connected ones and those with documents only.
-select c.account_id, c.realm_id, c.environment, c.status, c.status_reason, c.connected_at,
+select a.account_id, c.realm_id, c.environment, c.status, c.status_reason, c.connected_at,
        c.access_expires_at, c.refresh_expires_at, c.refreshed_at,
        to_jsonb(c) ->> 'company_name' as company_name,
        (to_jsonb(c) ->> 'last_call_at')::timestamptz as last_call_at
-  from qbo_connections c
-union all
-select distinct l.account_id, null, null, null, null, null, null, null, null, null, null
-  from sync_ledger l
- where not exists (select 1 from qbo_connections c where c.account_id = l.account_id)
- order by account_id;
+  from (select account_id from qbo_connections
+        union
+        select distinct account_id from sync_ledger) a
+  left join qbo_connections c using (account_id)
+ order by a.account_id;
 
 -- name: console_state_counts
 -- Documents per account and state (synced, failed, retrying, waiting, …).
