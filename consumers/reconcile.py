@@ -47,6 +47,7 @@ __all__ = [
     "Reconciler",
     "applied_to",
     "changed",
+    "consistent",
     "decide",
     "facts_of",
     "invoices_touched",
@@ -56,6 +57,7 @@ __all__ = [
 Status = Literal["unpaid", "partial", "paid"]
 Clock = Callable[[], dt.datetime]
 STRIPE_LINK = "stripe_payment_link"
+READS = 3  # reads of an invoice whose Payments do not add up (see Reconciler._read)
 
 
 def _utcnow() -> dt.datetime:
@@ -108,6 +110,13 @@ def applied_to(payment: Mapping[str, Any], qbo_invoice_id: str) -> Decimal:
         ):
             total += _money(line.get("Amount"))
     return total
+
+
+def consistent(invoice: Mapping[str, Any], payments: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the Payments apply exactly what the invoice's Balance says was paid."""
+    total, balance = _money(invoice.get("TotalAmt")), _money(invoice.get("Balance"))
+    applied = sum((applied_to(p, str(invoice["Id"])) for p in payments), Decimal(0))
+    return applied == total - max(balance, Decimal(0))
 
 
 def decide(total: Decimal, balance: Decimal) -> Status | None:
@@ -291,14 +300,28 @@ class Reconciler:
 
     def _settle(self, client: QboClient, realm: str, ours: Ours) -> str:
         try:
-            invoice = client.get("Invoice", ours.qbo_invoice_id)
+            invoice, payments = self._read(client, ours.qbo_invoice_id)
         except qbo_errors.NotFound:
             return "gone"  # deleted in QBO: nothing will pay it
-        facts = facts_of(invoice, self._payments(client, invoice), self.clock())
+        facts = facts_of(invoice, payments, self.clock())
         if facts is None:
             return "zero_total"
         currency = ours.currency or (invoice.get("CurrencyRef") or {}).get("value") or ""
         return self._record(realm, ours, facts, currency)
+
+    def _read(
+        self, client: QboClient, qbo_invoice_id: str
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The invoice and its Payments as of one moment. They are two reads: a Payment deleted
+        or voided between them leaves an invoice still paid by Payments that no longer apply
+        anything, a state that never was. Then the invoice is read again (QBO re-opens it in
+        the same change), at most READS times; a mismatch that lasts is QBO's own answer."""
+        for _ in range(READS):
+            invoice = client.get("Invoice", qbo_invoice_id)
+            payments = self._payments(client, invoice)
+            if consistent(invoice, payments):
+                break
+        return invoice, payments
 
     def _payments(self, client: QboClient, invoice: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The Payments linked to the invoice; when its LinkedTxn names none although money

@@ -64,12 +64,13 @@ class Reconciling(World):
 
     customer_id: str | None = None
 
-    def invoice(self, iid: str, **options: Any) -> str:
-        """Syncs a Sequence invoice to QBO (directly, not through Kafka); its QBO id."""
+    def invoice(self, iid: str, body: dict[str, Any] | None = None, **options: Any) -> str:
+        """Syncs a Sequence invoice (`body`, else `uk_invoice`) to QBO (directly, not through
+        Kafka); its QBO id."""
         if self.customer_id is None:
             self.customer_id = self.link(UK_CUSTOMER)
             self.settings(fallback_item_id=self.item_id(), fallback_tax_code_id="3")
-        doc = Invoice.model_validate(uk_invoice(iid, **options))
+        doc = Invoice.model_validate(body or uk_invoice(iid, **options))
         result = self.sync_service().sync(self.c.account_id, doc, dt.datetime.now(dt.UTC))
         assert result.qbo_id is not None, result
         return result.qbo_id
@@ -88,6 +89,23 @@ class Reconciling(World):
         }
         created = self.client.create("Payment", body, request_id=f"pay-{uuid.uuid4().hex}")
         return str(created["Id"])
+
+    def delete_payment(self, payment_id: str) -> None:
+        """Deletes the Payment in QBO (`operation=delete`), as a bookkeeper would."""
+        current = self.client.get("Payment", payment_id)
+        self.client.call(
+            "POST",
+            "payment",
+            params={"operation": "delete"},
+            body={"Id": payment_id, "SyncToken": current["SyncToken"]},
+            request_id=f"del-{uuid.uuid4().hex}",
+        )
+
+    def void_payment(self, payment_id: str) -> None:
+        current = self.client.get("Payment", payment_id)
+        self.client.void(
+            "Payment", payment_id, current["SyncToken"], request_id=f"void-{uuid.uuid4().hex}"
+        )
 
     def notify(
         self, entity: str, entity_id: str, operation: str = "Update", times: int = 1
@@ -159,6 +177,37 @@ class Reconciling(World):
         topic = self.c.settings.topics.invoice_paid
         got = read_all(self.c.settings.kafka_bootstrap, topic, expected)
         return [(m.key().decode(), self.serde.decode("invoice.paid", m.value())) for m in got]
+
+    def states(self, expected: int) -> list[tuple[str, dict[str, Any]]]:
+        """(key, value) of the first `expected` invoice.payment_status_changed records."""
+        topic = self.c.settings.topics.invoice_payment_status_changed
+        got = read_all(self.c.settings.kafka_bootstrap, topic, expected)
+        event = "invoice.payment_status_changed"
+        return [(m.key().decode(), self.serde.decode(event, m.value())) for m in got]
+
+    def notices(self, reason: str) -> list[dict[str, Any]]:
+        """The qbo.sync_status records with this reason code (documents' states left out)."""
+        topic = self.c.settings.topics.sync_status
+        got = read_all(self.c.settings.kafka_bootstrap, topic, self.count(topic))
+        decoded = [self.serde.decode("qbo.sync_status", m.value()) for m in got]
+        return [d for d in decoded if d["reason_code"] == reason]
+
+    def payment_states(self, qbo_invoice_id: str) -> list[dict[str, Any]]:
+        """The invoice's recorded payment states, by version."""
+        return self._rows(
+            "select * from invoice_payment_events where realm_id = %s and qbo_invoice_id = %s"
+            " order by version",
+            self.c.realm_id,
+            qbo_invoice_id,
+        )
+
+    def all_sent(self) -> bool:
+        """Whether the relay has published every row of both outboxes."""
+        unsent = self._rows(
+            "select 1 from invoice_paid_outbox where sent_at is null union all "
+            "select 1 from invoice_payment_events where sent_at is null and announce is not null"
+        )
+        return not unsent
 
     def count(self, topic: str) -> int:
         """Records in `topic` (sum of its partitions' high watermarks)."""

@@ -214,3 +214,48 @@ def test_credit_applied_through_a_payment_counts_only_as_far_as_the_balance_says
     # The same Payment while QBO still shows 30 open: only what the Balance says is paid.
     facts = reconcile.facts_of(_invoice("100", "30", "9"), [payment], READ_AT)
     assert facts is not None and (facts.status, facts.amount_paid) == ("partial", D("70"))
+
+
+# -- reading an invoice and its Payments as of one moment ---------------------------------------
+
+
+class _Racing:
+    """A QBO client whose Payment is deleted between the first invoice read and the Payment
+    query, as a bookkeeper deleting it while the reconciler reads would."""
+
+    def __init__(self) -> None:
+        self.invoices = [_invoice("122.22", "0", "4"), _invoice("122.22", "122.22")]
+        self.reads = 0
+
+    def get(self, entity: str, entity_id: str) -> dict:
+        assert (entity, entity_id) == ("Invoice", "68")
+        self.reads += 1
+        return self.invoices[min(self.reads, len(self.invoices)) - 1]
+
+    def query(self, query: object) -> list[dict]:
+        return []  # Payment 4 is gone
+
+
+def test_payments_that_no_longer_add_up_make_the_invoice_be_read_again() -> None:
+    client = _Racing()
+    reconciler = reconcile.Reconciler(db=None, clients=None)  # type: ignore[arg-type]
+    invoice, payments = reconciler._read(client, "68")  # type: ignore[arg-type]
+    assert client.reads == 2 and payments == []
+    facts = reconcile.facts_of(invoice, payments, READ_AT)
+    assert facts is not None and (facts.status, facts.amount_paid) == ("unpaid", 0)
+
+
+def test_a_lasting_mismatch_is_taken_as_qbos_answer_after_a_few_reads() -> None:
+    client = _Racing()
+    client.invoices = [_invoice("122.22", "0", "4")]
+    reconciler = reconcile.Reconciler(db=None, clients=None)  # type: ignore[arg-type]
+    invoice, _ = reconciler._read(client, "68")  # type: ignore[arg-type]
+    assert client.reads == reconcile.READS and invoice["Balance"] == 0
+
+
+def test_consistent_when_the_payments_apply_what_the_balance_says() -> None:
+    paid = _payment("4", "2026-11-10", ("122.22", [("Invoice", "68")]))
+    voided = _payment("4", "2026-11-10", ("0", [("Invoice", "68")]))
+    assert reconcile.consistent(_invoice("122.22", "0", "4"), [paid])
+    assert not reconcile.consistent(_invoice("122.22", "0", "4"), [voided])
+    assert reconcile.consistent(_invoice("122.22", "122.22"), [])
