@@ -7,6 +7,7 @@ against production, Intuit's sandbox and the emulator; only the base URL differs
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import logging
@@ -53,12 +54,15 @@ class QboClient:
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = jitter,
         answered: Callable[[], None] | None = None,
+        batch_quota: Quota | None = None,
     ) -> None:
         self.realm_id = realm_id
         self.answered = answered  # told after each call QBO answered successfully
         self.base = f"{base_url.rstrip('/')}/v3/company/{realm_id}"
         self.transport, self.tokens = transport, tokens
         self.quota: Quota = quota or NoQuota()
+        # 40 /batch requests a minute per realm, on top of the request quota each one takes.
+        self.batch_quota: Quota = batch_quota or getattr(quota, "batches", None) or NoQuota()
         self.policy = policy or RetryPolicy()
         self.cache = cache or CompanyCache()
         self._sleep, self._rand = sleep, rand
@@ -192,6 +196,7 @@ class QboClient:
             "batch",
             body={"BatchItemRequest": list(items)},
             request_id=requestids.check(request_id, batch=True),
+            batch=True,
         )
         out: dict[str, dict[str, Any] | errors.QboError] = {}
         for item in answer.get("BatchItemResponse") or []:
@@ -232,16 +237,20 @@ class QboClient:
         data: str | None = None,
         content_type: str | None = None,
         request_id: str | None = None,
+        batch: bool = False,
     ) -> dict[str, Any]:
-        """One API call with retries. A POST is repeated only when it has a `request_id`."""
+        """One API call with retries. A POST is repeated only when it has a `request_id`.
+        `batch`: a /batch request (each attempt takes a grant of the batch quota too)."""
         for hook in self.hooks:
             hook(method, path)
         query = {**(params or {}), "minorversion": MINOR_VERSION}
         if request_id is not None:
-            query["requestid"] = requestids.check(request_id)
+            query["requestid"] = requestids.check(request_id, batch=batch)
         headers = {"Content-Type": content_type} if content_type else {}
         repeatable = method == "GET" or request_id is not None or path == "query"
-        send = lambda token: self._send(method, path, query, body, data, headers, token)  # noqa: E731
+        send = lambda token: self._send(  # noqa: E731
+            method, path, query, body, data, headers, token, batch
+        )
         return self._with_retries(send, repeatable, f"{method} {path}")
 
     def _with_retries(
@@ -280,8 +289,10 @@ class QboClient:
         data: str | None,
         headers: Mapping[str, str],
         token: str,
+        batch: bool = False,
     ) -> dict[str, Any]:
-        with self.quota.slot():
+        # A batch's grant first: no request slot is held while the batch window is full.
+        with self.batch_quota.slot() if batch else contextlib.nullcontext(), self.quota.slot():
             answer = self.transport.send(
                 method,
                 f"{self.base}/{path}",

@@ -1,8 +1,10 @@
 """Per-realm QBO quotas shared by every process of the service, through PostgreSQL.
 
-QBO allows, per realm and app, 500 requests a minute, 10 a second and 10 at once
-(developer.intuit.com "limits and throttles"). Per-process counters cannot hold that with
-several workers, so:
+QBO allows, per realm and app, 500 requests a minute, 10 a second and 10 at once, and 40 batch
+requests a minute (developer.intuit.com "limits and throttles"); a batch request counts
+against both: it takes a grant of the realm's batch window (`SharedQuota.batches`, a window of
+its own named "<realm>#batch") and then an ordinary grant and slot. Per-process counters cannot
+hold that with several workers, so:
 - the rate is a sliding-window log of grant times (one row per realm, `select ... for update`
   in a short transaction; times come from the database clock, one clock for all hosts);
 - concurrency is a set of slot rows leased with an expiry, so a crashed process's slot comes
@@ -47,6 +49,21 @@ class Limits:
     minute_window: float = 61.0
     lease_seconds: float = 150.0  # longer than QBO's own 120 s request timeout
     max_wait: float = 30.0  # longer waits go back to the caller as `Throttled`
+    batch_per_minute: int = 40  # /batch requests; each also counts as one request above
+
+    def for_batches(self) -> Limits:
+        """The batch window's limits: `batch_per_minute` a minute (QBO sets no per-second
+        batch limit: the ordinary grant each batch also takes paces it)."""
+        return Limits(
+            per_second=self.batch_per_minute,
+            per_minute=self.batch_per_minute,
+            concurrent=self.concurrent,
+            second_window=self.second_window,
+            minute_window=self.minute_window,
+            lease_seconds=self.lease_seconds,
+            max_wait=self.max_wait,
+            batch_per_minute=self.batch_per_minute,
+        )
 
 
 def admit(grants: Sequence[float], now: float, limits: Limits) -> tuple[float, list[float]]:
@@ -113,6 +130,20 @@ class SharedQuota:
         self._sleep, self._rand = sleep, rand
         self._ensured = False
         self._holder_prefix = f"{socket.gethostname()}:{os.getpid()}"
+        self._batches: SharedQuota | None = None
+
+    @property
+    def batches(self) -> SharedQuota:
+        """The realm's batch window: `with quota.batches.slot(), quota.slot(): send_batch()`."""
+        if self._batches is None:
+            self._batches = SharedQuota(
+                self.store,
+                f"{self.realm_id}#batch",
+                self.limits.for_batches(),
+                sleep=self._sleep,
+                rand=self._rand,
+            )
+        return self._batches
 
     @contextmanager
     def slot(self) -> Iterator[None]:

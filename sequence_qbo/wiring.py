@@ -36,6 +36,7 @@ from sequence_qbo.settings import Settings
 from store.db import Database
 from sync import customer_sync
 from sync import deps as services_deps
+from sync.batching import CreateBatcher
 from sync.documents import DocumentSync
 from sync.publish import Publishing
 
@@ -171,6 +172,7 @@ class Application:
             status=status,
             ensure_customer=hook,
             pub=self.publishing,
+            batcher=CreateBatcher(),  # a realm's backlog of creates goes out in /batch requests
         )
 
     # -- consumers -------------------------------------------------------------------------

@@ -20,8 +20,10 @@ most one pool connection at a time. For every document:
      attempt may have created it), a look-up by DocNumber and customer or by the PrivateNote
      marker (requestid alone is reported unreliable) — found means adopted;
   6. create it: the create intent commits first (a short transaction), then the create goes
-     with a deterministic requestid; a duplicate DocNumber is adopted when the QBO document is
-     ours (same number, customer and total), else `failed/duplicate_doc_number`. Or update it
+     with a deterministic requestid, alone or, when the realm has a backlog, with the realm's
+     other ready creates in one /batch (sync.batching: an item's fault is its document's
+     own); a duplicate DocNumber is adopted when the QBO document is ours (same number,
+     customer and total), else `failed/duplicate_doc_number`. Or update it
      in place (Id + SyncToken; on a stale SyncToken re-read and re-apply once);
   7. record the result in a second short transaction: synced (then the void, when
      `invoice.voided` came first), or the state `sync.failures.classify` gives the error
@@ -55,6 +57,7 @@ from store import ledger, sync_context
 from store.db import Database, Row, Tx
 from store.ledger import DocKey, DocumentType
 from sync import failures
+from sync.batching import CreateBatcher
 from sync.failures import Verdict
 from sync.publish import Publishing
 from sync.qbo_api import ClientProvider, CountingApi
@@ -173,6 +176,7 @@ class DocumentSync:
         pub: Publishing | None = None,
         today: Callable[[], dt.date] = dt.date.today,
         lease_seconds: float = LEASE_SECONDS,
+        batcher: CreateBatcher | None = None,
     ) -> None:
         self.db = db
         self.clients = clients
@@ -181,6 +185,7 @@ class DocumentSync:
         self.pub = pub  # re-sync requests for the documents an invoice's sync wakes
         self.today = today
         self.lease_seconds = lease_seconds
+        self.batcher = batcher  # a realm's backlog of creates goes out in /batch requests
 
     # -- the doors: sync, void, resync ---------------------------------------------------------
     def sync(
@@ -651,7 +656,7 @@ class DocumentSync:
         with self.db.transaction() as tx:  # committed before the request leaves
             ledger.record_intent(tx, key, rid)
         try:
-            return "created", api.create(entity, payload, request_id=rid), rid
+            return "created", self._send_create(claim, api, entity, payload, rid), rid
         except qbo_errors.QboError as exc:
             if not _duplicate_number(exc):
                 raise
@@ -669,6 +674,17 @@ class DocumentSync:
             claim.row, key.account_id, str(key.document_type), key.sequence_id, digest, "update"
         )
         return "adopted", self._update(api, entity, ours, payload, update), update
+
+    def _send_create(
+        self, claim: _Claim, api: CountingApi, entity: str, payload: dict[str, Any], rid: str
+    ) -> dict[str, Any]:
+        """Alone, or with the realm's other ready creates in one /batch (sync.batching) when
+        the realm has a backlog; the lease is renewed before the batch leaves."""
+        if self.batcher is None:
+            return api.create(entity, payload, request_id=rid)
+        return self.batcher.create(
+            api, entity, payload, request_id=rid, ready=lambda: self._keep(claim)
+        )
 
     def _same_number(
         self, api: CountingApi, entity: str, key: DocKey, doc: Doc, payload: dict[str, Any]
