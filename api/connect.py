@@ -97,13 +97,21 @@ def admin_router(deps: ConnectDeps) -> APIRouter:
         prefix=PREFIX, tags=["connection"], dependencies=[Depends(authorizer(deps.admin_token))]
     )
 
-    @r.post("/connect", summary="Start connecting QuickBooks: Intuit's authorize URL")
+    @r.post(
+        "/connect",
+        summary="Start connecting QuickBooks: Intuit's authorize URL",
+        responses={503: {"description": "the Intuit app is not configured or not reachable"}},
+    )
     def connect(account_id: str, body: ConnectIn | None = None) -> AuthorizationOut:
         new_company = body.new_company if body is not None else False
         try:
             auth = flow.begin(deps.db, deps.factory, account_id, new_company=new_company)
         except errors.ConfigError as exc:
             raise problem(503, "qbo_not_configured", str(exc)) from None
+        except errors.QboError as exc:  # e.g. the emulator's discovery document unreachable
+            raise problem(
+                503, "qbo_unavailable", f"cannot prepare the authorization: {exc}"
+            ) from None
         return AuthorizationOut(
             account_id=account_id,
             authorize_url=auth.url,
@@ -111,14 +119,22 @@ def admin_router(deps: ConnectDeps) -> APIRouter:
             new_company=new_company,
         )
 
-    @r.post("/disconnect", summary="Revoke the tokens at Intuit and disconnect")
+    @r.post(
+        "/disconnect",
+        summary="Revoke the tokens at Intuit and disconnect",
+        responses={404: {"description": "no QBO connection"}},
+    )
     def disconnect(account_id: str) -> DisconnectOut:
         done = flow.disconnect(deps.factory, account_id)
         if done is None:
             raise problem(404, "not_connected", f"account {account_id} has no QBO connection")
         return DisconnectOut(account_id=account_id, revoked=done.revoked)
 
-    @r.get("/connection", summary="The QBO connection's health")
+    @r.get(
+        "/connection",
+        summary="The QBO connection's health",
+        responses={404: {"description": "no QBO connection"}},
+    )
     def connection(account_id: str) -> ConnectionOut:
         found = flow.health(deps.db, account_id)
         if found is None:

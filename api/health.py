@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 __all__ = ["Check", "readiness", "router"]
@@ -36,14 +37,28 @@ def readiness(checks: Mapping[str, Check]) -> tuple[bool, dict[str, str]]:
     return all(v == "ok" for v in results.values()), results
 
 
+class Alive(BaseModel):
+    status: str = "ok"
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="ready | unavailable")
+    checks: dict[str, str] = Field(description='dependency → "ok" | "unavailable"')
+
+
 def router(checks: Mapping[str, Check]) -> APIRouter:
     r = APIRouter(tags=["health"])
 
     @r.get("/healthz", summary="Liveness: the process answers")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> Alive:
+        return Alive()
 
-    @r.get("/readyz", summary="Readiness: PostgreSQL and Kafka answer")
+    @r.get(
+        "/readyz",
+        summary="Readiness: PostgreSQL and Kafka answer",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "a dependency does not answer"}},
+    )
     async def readyz() -> JSONResponse:
         ready, results = await run_in_threadpool(readiness, checks)
         status = "ready" if ready else "unavailable"

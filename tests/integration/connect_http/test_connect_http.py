@@ -235,3 +235,40 @@ def test_probes_and_webhooks_without_a_verifier_token(server: Server) -> None:
         f"{server.base}/webhooks/quickbooks", data=b"x" * (1024 * 1024 + 1), timeout=10
     )
     assert big.status_code == 413
+
+
+def test_health_tells_reauth_webhooks_and_cdc_polls(server: Server) -> None:
+    import datetime as dt
+
+    from api import realms
+    from store import reconcile
+
+    account, realm = _account(), server.sb.create_realm("US")
+    assert returned(server.connect(account, realm))["status"] == "connected"
+    before = server.admin("GET", f"/{account}/connection").json()
+    assert before["last_webhook_at"] is None and before["last_cdc_poll_at"] is None
+
+    # A signed webhook naming the realm is routed by this lookup, which stamps the connection.
+    assert realms.AccountForRealm(server.db)(realm) == account
+    # The CDC poller's pass over the realm (store/reconcile.py, as CdcPoller records it).
+    with server.db.transaction() as tx:
+        assert reconcile.lock_watermark(tx, realm) is not None
+        reconcile.advance_watermark(tx, realm, dt.datetime.now(dt.UTC), "cdc", 0)
+    seen = server.admin("GET", f"/{account}/connection").json()
+    assert seen["last_webhook_at"] is not None and seen["last_cdc_poll_at"] is not None
+
+    # Intuit ends the grant behind our back (the merchant disconnected, nobody told us): the
+    # next refresh is refused with invalid_grant and the connection needs re-authorization.
+    requests.post(f"{server.sb.base_url}/_sandbox/realms/{realm}/disconnect", timeout=10)
+    factory = client_factory(server.settings, server.db)
+    try:
+        with pytest.raises(errors.ReauthRequired):
+            factory(account).company_info()
+    finally:
+        factory.close()
+    after = server.admin("GET", f"/{account}/connection").json()
+    assert after["reauth_required"] is True and after["status"] == "needs_reauth"
+    assert "invalid_grant" in after["status_reason"]
+    # Reconnecting clears it.
+    assert returned(server.connect(account, realm))["status"] == "connected"
+    assert server.admin("GET", f"/{account}/connection").json()["reauth_required"] is False
