@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--status", choices=("paid", "partial", "unpaid"), help="only this current status"
     )
     ls.add_argument("--limit", type=int, default=100, help="at most this many rows (default 100)")
+    _common.json_arg(ls)
     ls.set_defaults(func=_list)
 
 
@@ -62,7 +63,8 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         rows = reconcile.paid_list(
             db, account_id=args.account, status=args.status, limit=args.limit
         )
-    _common.table(
+    _common.listing(
+        args,
         f"{len(rows)} paid, partly paid or re-opened invoice(s)",
         (
             "account",
@@ -121,7 +123,8 @@ def _invoice_history(args: argparse.Namespace, settings: Settings) -> int:
         rows = reconcile.payment_history(
             db, args.account, invoice_id=args.invoice, limit=args.limit
         )
-    _common.table(
+    _common.listing(
+        args,
         f"payment history of invoice {args.invoice} ({len(rows)} version(s))",
         ("version", "status", "paid", "balance", "currency", "payments", "QBO changed", "event"),
         (

@@ -79,6 +79,7 @@ def _subcommand(parser: argparse.ArgumentParser, *path: str) -> argparse.Argumen
         ("accounts", "list"),
         ("connections", "list"),
         ("dlq", "list"),
+        ("paid", "list"),
     ],
 )
 def test_every_list_takes_json_and_says_it_is_one_array(path: tuple[str, ...]) -> None:
