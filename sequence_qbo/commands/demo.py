@@ -9,8 +9,10 @@ What it does, against the running infrastructure (`make demo` starts it):
   5. produces invoices (one for the unlinked customer, one with a 22-character number), a
      credit note and a void, runs the consumers until every document has an outcome;
   6. prints what was synced and what failed, with reasons, next to what QBO now holds;
-  7. pays an invoice in QBO and shows the `invoice.paid` event that comes back on Kafka
-     (found by the CDC poller, reconciled, published through the outbox).
+  7. pays an invoice in QBO in part, then the rest, then deletes the second Payment, and shows
+     what comes back on Kafka (found by the CDC poller, reconciled, published through the
+     outbox): `invoice.paid` once, and a version of `invoice.payment_status_changed` per change
+     (PARTIALLY_PAID, PAID, PARTIALLY_PAID again).
 """
 
 from __future__ import annotations
@@ -294,72 +296,130 @@ def _report(
 
 
 def _pay_and_watch(app: wiring.Application, account: str, console: Console, timeout: float) -> None:
-    """A customer pays INV-1001 in QBO; the service notices and publishes `invoice.paid`."""
+    """INV-1001 is paid in QBO in part, then the rest; then the second Payment is deleted. The
+    service notices each (CDC), publishes a version of `invoice.payment_status_changed` per
+    change and `invoice.paid` once."""
     with app.db.transaction() as tx:
         row = ledger.get(tx, ledger.DocKey(account, ledger.DocumentType.INVOICE, "inv_1001"))
     assert row is not None and row["qbo_id"]
+    qbo_id = row["qbo_id"]
     client = app.clients.for_account(account)[1]
-    invoice = client.get("Invoice", row["qbo_id"])
-    amount = Decimal(str(invoice["Balance"]))
-    payment = client.create(
-        "Payment",
-        {
-            "CustomerRef": invoice["CustomerRef"],
-            "TotalAmt": amount,
-            "Line": [
-                {"Amount": amount, "LinkedTxn": [{"TxnId": row["qbo_id"], "TxnType": "Invoice"}]}
-            ],
-        },
-        request_id=f"demo-pay-{account}",
-    )
-    console.print(
-        f"paid QBO invoice {row['qbo_id']} (INV-1001): Payment {payment['Id']} "
-        f"of {amount}; waiting for invoice.paid …"
-    )
-    found = _watch_paid(app, account, timeout)
-    if found is None:
-        raise CliError(f"no invoice.paid for INV-1001 within {timeout:.0f}s")
-    table = Table("field", "value", title=f"invoice.paid on {app.settings.topics.invoice_paid}")
-    for name, value in found.items():
+    invoice = client.get("Invoice", qbo_id)
+    balance = Decimal(str(invoice["Balance"]))
+    part = (balance / 3).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    states, topics = [], app.settings.topics
+    with _service_running(app), _EventReader(app, account) as reader:
+        first = _pay(client, invoice, part, f"demo-pay-1-{account}")
+        console.print(f"QBO invoice {qbo_id} (INV-1001): Payment {first} of {part} (part) …")
+        states.append(reader.wait(_STATE, timeout))
+        second = _pay(client, invoice, balance - part, f"demo-pay-2-{account}")
+        console.print(f"Payment {second} of {balance - part} (the rest) …")
+        paid = reader.wait("invoice.paid", timeout)
+        states.append(reader.wait(_STATE, timeout))
+        _delete_payment(client, second, f"demo-del-{account}")
+        console.print(f"Payment {second} deleted in QBO …")
+        states.append(reader.wait(_STATE, timeout))
+    table = Table("field", "value", title=f"invoice.paid on {topics.invoice_paid}")
+    for name, value in paid.items():
         table.add_row(name, str(value))
+    console.print(table)
+    _show_states(console, states, topics.invoice_payment_status_changed)
+
+
+_STATE = "invoice.payment_status_changed"
+
+
+def _pay(client: Any, invoice: dict[str, Any], amount: Decimal, request_id: str) -> str:
+    """A customer's Payment of `amount` applied to the invoice; its QBO id."""
+    link = {"TxnId": invoice["Id"], "TxnType": "Invoice"}
+    body = {
+        "CustomerRef": invoice["CustomerRef"],
+        "TotalAmt": amount,
+        "Line": [{"Amount": amount, "LinkedTxn": [link]}],
+    }
+    return str(client.create("Payment", body, request_id=request_id)["Id"])
+
+
+def _delete_payment(client: Any, payment_id: str, request_id: str) -> None:
+    token = client.get("Payment", payment_id)["SyncToken"]
+    body = {"Id": payment_id, "SyncToken": token}
+    client.call("POST", "payment", params={"operation": "delete"}, body=body, request_id=request_id)
+
+
+def _show_states(console: Console, states: list[dict[str, Any]], topic: str) -> None:
+    table = Table(
+        "version", "status", "amount paid", "balance", "payments", title=f"{_STATE} on {topic}"
+    )
+    for e in states:
+        payments = ", ".join(f"{p['qbo_payment_id']} ({p['amount']})" for p in e["payments"])
+        table.add_row(str(e["version"]), e["status"], e["amount_paid"], e["balance"], payments)
     console.print(table)
 
 
-def _watch_paid(app: wiring.Application, account: str, timeout: float) -> dict[str, Any] | None:
-    """Runs the consumers and the reconciliation loops until the event is on the topic."""
-    from confluent_kafka import Consumer
-
-    settings, serde = app.settings, app.serde
-    reader = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": f"demo-reader-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    reader.subscribe([settings.topics.invoice_paid])
+@contextlib.contextmanager
+def _service_running(app: wiring.Application) -> Iterator[None]:
+    """The consumers and the reconciliation loops (relay, CDC poller) for the block."""
     stop = threading.Event()
     runtime = app.runtime(app.handlers())
     runs = [runtime.run, *(loop.run for loop in app.reconcile_loops())]
     threads = [threading.Thread(target=run, args=(stop,), daemon=True) for run in runs]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
-            msg = reader.poll(0.5)
-            if msg is None or msg.error():
-                continue
-            event = serde.decode("invoice.paid", msg.value())
-            if event["account_id"] == account:
-                return event
-        return None
+        yield
     finally:
         stop.set()
         for thread in threads:
             thread.join(30)
-        reader.close()
+
+
+class _EventReader:
+    """Reads the account's invoice.paid and invoice.payment_status_changed events, in order."""
+
+    def __init__(self, app: wiring.Application, account: str) -> None:
+        from confluent_kafka import Consumer
+
+        self.serde, self.account = app.serde, account
+        topics = app.settings.topics
+        self.events = {
+            topics.invoice_paid: "invoice.paid",
+            topics.invoice_payment_status_changed: _STATE,
+        }
+        self.reader = Consumer(
+            {
+                "bootstrap.servers": app.settings.kafka_bootstrap,
+                "group.id": f"demo-reader-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+
+    def __enter__(self) -> _EventReader:
+        self.reader.subscribe(list(self.events))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.reader.close()
+
+    def wait(self, event: str, timeout: float) -> dict[str, Any]:
+        """The next event of that kind for the account (CliError after `timeout` seconds)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for i, (kind, value) in enumerate(self.seen):
+                if kind == event:
+                    del self.seen[i]
+                    return value
+            msg = self.reader.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            event_of = self.events.get(msg.topic() or "")
+            if event_of is None:
+                continue
+            value = self.serde.decode(event_of, msg.value())
+            if value["account_id"] == self.account:
+                self.seen.append((event_of, value))
+        raise CliError(f"no {event} for INV-1001 within {timeout:.0f}s")
 
 
 def _show_customers(console: Console, db: wiring.Database, account: str) -> None:

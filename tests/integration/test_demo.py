@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -40,3 +41,7 @@ def test_the_demo_syncs_documents_and_shows_invoice_paid(settings: Settings) -> 
     assert "customer_not_linked" in out and "doc_number_too_long" in out
     assert "voided" in out
     assert "invoice.paid on" in out and "122.22" in out and "inv_1001" in out
+    # a part, the rest, the second Payment deleted: one version each
+    assert "invoice.payment_status_changed on" in out
+    states = re.findall(r"│ (\d+) +│ (UNPAID|PARTIALLY_PAID|PAID) +│", out)
+    assert states == [("1", "PARTIALLY_PAID"), ("2", "PAID"), ("3", "PARTIALLY_PAID")], out
