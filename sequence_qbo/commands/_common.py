@@ -33,6 +33,22 @@ def deps(settings: Settings) -> Iterator[deps_mod.Deps]:
         yield app.services
 
 
+def input_topics(settings: Settings) -> list[str]:
+    """The topics `run` consumes (`wiring.Application.handlers`), known from the settings
+    alone: a wrong --topic or --only is reported before anything else is set up
+    (a database or a key missing is another problem)."""
+    t = settings.topics
+    return [
+        t.customer_updated,
+        t.invoice_finalized,
+        t.invoice_sent,
+        t.invoice_voided,
+        t.credit_note_sent,
+        t.resync,
+        t.qbo_changes,
+    ]
+
+
 def reporting(command: Command) -> Command:
     """Runs a command; a `ServiceError` prints one sentence and exits with its code."""
 

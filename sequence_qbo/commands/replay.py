@@ -67,23 +67,8 @@ def parse_time(text: str) -> dt.datetime:
 BEGINNING = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def input_topics(settings: Settings) -> list[str]:
-    """The topics `run` consumes (`wiring.Application.handlers`), known from the settings
-    alone: a wrong --topic is reported before anything else is set up."""
-    t = settings.topics
-    return [
-        t.customer_updated,
-        t.invoice_finalized,
-        t.invoice_sent,
-        t.invoice_voided,
-        t.credit_note_sent,
-        t.resync,
-        t.qbo_changes,
-    ]
-
-
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
-    known = input_topics(settings)
+    known = _common.input_topics(settings)
     if args.topic not in known:
         raise CliError(
             f"not an input topic: {args.topic} (input topics: {', '.join(sorted(known))})"

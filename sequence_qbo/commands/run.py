@@ -22,6 +22,7 @@ from consumers.runtime.concurrent import RuntimeOptions
 from consumers.runtime.engine import EngineFailed, EngineOptions
 from consumers.runtime.metrics import RuntimeMetrics
 from sequence_qbo import logs, probes, wiring
+from sequence_qbo.commands import _common
 from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 
@@ -63,6 +64,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.set_defaults(func=_run)
 
 
+def _check_topics(asked: Sequence[str], known: Sequence[str]) -> None:
+    """--only names input topics; said before any other problem is found (none concerns it)."""
+    unknown = sorted(set(asked) - set(known))
+    if unknown:
+        raise CliError(
+            f"not an input topic: {', '.join(unknown)} (input topics: {', '.join(sorted(known))})"
+        )
+
+
 def instance_id(args: argparse.Namespace, settings: Settings) -> str:
     """--instance-id, else the setting, else the host name (one `run` per host; a second one on
     the same host needs an id of its own, or the two fence each other)."""
@@ -82,6 +92,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if not args.text_logs:
         logs.use_json(logging.getLogger().level)
     settings = settings.model_copy(update={"instance_id": instance_id(args, settings)})
+    _check_topics(args.only or [], _common.input_topics(settings))
     with wiring.Application(settings) as app:
         handlers = app.handlers()
         if args.only:

@@ -74,3 +74,20 @@ def test_replay_from_the_beginning(env: Settings, db: Database, capsys) -> None:
     # A --from after those records reads none of them.
     assert cli.main(["replay", "--topic", topic, "--from", "2002-01-01", "--dry-run"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("read 0,")
+
+
+def test_the_topics_checked_early_are_the_topics_run_consumes(settings: Settings) -> None:
+    from pydantic import SecretStr
+
+    from sequence_qbo import wiring
+    from sequence_qbo.commands import _common
+
+    configured = settings.model_copy(
+        update={
+            "token_encryption_key": SecretStr(Fernet.generate_key().decode()),
+            "qbo_environment": "emulator",
+            "qbo_base_url": "http://127.0.0.1:9",
+        }
+    )
+    with wiring.Application(configured) as app:
+        assert sorted(app.handlers()) == sorted(_common.input_topics(configured))

@@ -113,3 +113,12 @@ def test_replay_starts_from_a_time_or_the_beginning_not_both(capsys) -> None:
         with pytest.raises(SystemExit):
             parser.parse_args(["replay", "--topic", "t", *argv])
     assert "--from-beginning" in capsys.readouterr().err
+
+
+def test_run_reports_an_unknown_only_topic_before_configuration_problems(
+    monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("SEQUENCE_QBO_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    assert cli.main(["run", "--text-logs", "--no-metrics", "--only", "invoice.sent", "typo"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sequence-qbo: not an input topic: typo (input topics: ")
