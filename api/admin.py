@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, RootModel, SecretStr
 
 from store import links
 from store.db import Row
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from api.jobs import JobRunner
     from api.operations import Operations
 
-__all__ = ["PREFIX", "AdminDeps", "authorizer", "call", "problem", "router"]
+__all__ = ["ERRORS", "PREFIX", "AdminDeps", "Problem", "authorizer", "call", "problem", "router"]
 
 PREFIX = "/admin/v1/accounts/{account_id}"
 
@@ -116,6 +116,51 @@ class SettingsIn(BaseModel):
 
 
 # -- responses -----------------------------------------------------------------------------
+
+
+class ProblemDetail(BaseModel):
+    reason: str = Field(description="machine-readable, e.g. not_connected")
+    message: str
+    details: dict[str, Any] = Field(description="what the reason is about (ids, the conflict)")
+
+
+class Problem(BaseModel):
+    """A refused operation."""
+
+    detail: ProblemDetail
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Invalid(BaseModel):
+    """A request that does not pass validation (FastAPI's own answer)."""
+
+    detail: list[ValidationIssue]
+
+
+class Unparsable(BaseModel):
+    """A body that is not JSON."""
+
+    detail: str
+
+
+class Unprocessable(RootModel[Problem | Invalid]):
+    """422: the request's values are refused by the validation or by the service."""
+
+
+# The errors every admin route may answer, in the OpenAPI document.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Unparsable, "description": "the body is not JSON"},
+    401: {"model": Problem, "description": "no or a wrong bearer token"},
+    404: {"model": Problem, "description": "not found (the reason says what)"},
+    409: {"model": Problem, "description": "a conflict, e.g. not_connected, duplicate_name"},
+    422: {"model": Unprocessable, "description": "invalid values"},
+    503: {"model": Problem, "description": "unavailable: QBO, the admin token, a dependency"},
+}
 
 
 class QboNameOut(BaseModel):
@@ -253,6 +298,7 @@ def router(deps: AdminDeps) -> APIRouter:
         prefix=PREFIX,
         tags=["admin"],
         dependencies=[Depends(authorizer(deps.token()))],
+        responses=ERRORS,
     )
     _customer_routes(r, deps)
     _product_routes(r, deps.services)

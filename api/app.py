@@ -70,7 +70,7 @@ def create_app(deps: Deps) -> FastAPI:
     if deps.admin is not None:
         app.include_router(admin.router(deps.admin))
         app.include_router(documents.router(deps.admin))
-        app.include_router(payment_routes.router(deps.admin))
+        app.include_router(payment_routes.router(deps.admin), responses=admin.ERRORS)
         app.include_router(jobs.router(deps.admin))
         app.include_router(operations.router(deps.admin))
         app.include_router(console.router(deps.admin))

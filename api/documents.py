@@ -129,6 +129,7 @@ def router(deps: AdminDeps) -> APIRouter:
         prefix=admin.PREFIX,
         tags=["documents"],
         dependencies=[Depends(admin.authorizer(deps.token()))],
+        responses=admin.ERRORS,
     )
     _status_route(r, deps.services.db)
     _resync_routes(r, deps.services.db, sync_factory(deps.document_sync))

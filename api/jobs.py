@@ -286,7 +286,11 @@ def _accepted(response: Response, job: Job) -> Job:
 
 
 def router(deps: AdminDeps) -> APIRouter:
-    r = APIRouter(tags=["jobs"], dependencies=[Depends(admin.authorizer(deps.token()))])
+    r = APIRouter(
+        tags=["jobs"],
+        dependencies=[Depends(admin.authorizer(deps.token()))],
+        responses=admin.ERRORS,
+    )
     db = deps.services.db
 
     @r.post(

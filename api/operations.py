@@ -122,7 +122,11 @@ def refused(exc: OperationRefused) -> Exception:
 
 
 def router(deps: admin.AdminDeps) -> APIRouter:
-    r = APIRouter(tags=["operations"], dependencies=[Depends(admin.authorizer(deps.token()))])
+    r = APIRouter(
+        tags=["operations"],
+        dependencies=[Depends(admin.authorizer(deps.token()))],
+        responses=admin.ERRORS,
+    )
 
     @r.get("/admin/v1/dlq", summary="Dead-lettered records, oldest first")
     def dlq_list(
