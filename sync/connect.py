@@ -192,7 +192,12 @@ def disconnected_in_qbo(
     account_id = connections.holder_of_realm(db, realm_id) if realm_id else None
     if account_id is None:
         return QboDisconnect(None, False)
-    if not factory.revoked_at_intuit(account_id):
+    try:
+        revoked = factory.revoked_at_intuit(account_id)
+    except errors.QboError as exc:  # Intuit unreachable: nothing is believed or changed
+        log.warning("could not check the disconnect of realm %s with Intuit: %s", realm_id, exc)
+        revoked = False
+    if not revoked:
         return QboDisconnect(account_id, False)
     factory.disconnect(account_id, "disconnected inside QuickBooks")
     return QboDisconnect(account_id, True)
