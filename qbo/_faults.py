@@ -23,6 +23,7 @@ from qbo import errors
 _BY_CODE: Mapping[str, type[errors.QboError]] = {
     "5010": errors.Conflict,
     "6240": errors.DuplicateName,
+    "6140": errors.DuplicateDocNumber,  # what QBO answers (docs/sandbox.md)
     "6210": errors.DuplicateDocNumber,
     "610": errors.NotFound,
     "3001": errors.Throttled,

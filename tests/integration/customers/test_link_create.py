@@ -105,6 +105,7 @@ def test_create_in_a_multi_currency_realm_with_eur(multi: World) -> None:
     assert made["DisplayName"] == "Société Générale Démo"
     assert made["CompanyName"] == "Société Générale Démo"
     assert made["PrimaryEmailAddr"] == {"Address": "cus_eu@x.example"}
+    assert made["BillAddr"].pop("Id").isdigit()  # QBO gives every address an Id
     assert made["BillAddr"] == {
         "Line1": "1 Main St",
         "City": "Leeds",

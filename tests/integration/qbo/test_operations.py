@@ -140,7 +140,7 @@ def test_duplicate_doc_number(us: Connected) -> None:
     us.client.create("Invoice", body, request_id=rid("doc1"))
     with pytest.raises(errors.DuplicateDocNumber) as exc:
         us.client.create("Invoice", body, request_id=rid("doc2"))
-    assert exc.value.code == "6210"
+    assert exc.value.code == "6140"
 
 
 def test_not_found(us: Connected) -> None:
