@@ -2,8 +2,8 @@
 `sequence-qbo resync` do, as JSON under `/admin/v1/accounts/{account_id}/…`.
 
 Same bearer token and error shape as `api.admin`. Re-syncing every failed document is a job
-(`api.jobs`: `POST …/resync-failed` answers 202 with it). A re-sync answers the sync's outcome with
-200 even when that outcome is `failed` (the document's new state, with its reason); only a
+(`api.jobs`: `POST …/resync-failed` answers 202 with it). A re-sync answers the sync's outcome
+with 200 even when that outcome is `failed` (the document's new state, with its reason); only a
 document that cannot be re-synced now is an error: unknown 404 `document_not_found`, a credit
 note whose invoice is not in QBO yet 409 `waiting_for_invoice`, QBO unreachable 503
 `qbo_unavailable` (with Retry-After when QBO said how long).
