@@ -31,6 +31,7 @@ from schemas.money import money_text
 from schemas.serde import Serde
 from store import reconcile as store
 from store.db import Database, Row, Tx
+from sync.failures import PAID_IN_QBO_IGNORED
 
 __all__ = [
     "OutboxRelay",
@@ -49,7 +50,6 @@ _EVENT_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "urn:sequence-qbo:invoice.paid")
 PAYMENT_STATE = "invoice.payment_status_changed"
 _STATE_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "urn:sequence-qbo:invoice.payment_status_changed")
 STATUS = "qbo.sync_status"
-PAID_IN_QBO_IGNORED = "paid_in_qbo_ignored"
 _CONTRACT_STATUS = {"unpaid": "UNPAID", "partial": "PARTIALLY_PAID", "paid": "PAID"}
 
 

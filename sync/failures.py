@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from store.ledger import DocKey
 
 __all__ = [
+    "PAID_IN_QBO_IGNORED",
     "QBO_CODES",
     "Kind",
     "Scope",
@@ -51,6 +52,9 @@ Scope = Literal["realm", "key"]
 
 # QBO asks for 60 s after a 429 when its answer carries no Retry-After.
 THROTTLE_WAIT = 60.0
+# Notices: reasons announced on qbo.sync_status while the document itself stays synced
+# (docs/failures.md#notices). QBO shows paid an invoice Sequence collects through a Stripe link.
+PAID_IN_QBO_IGNORED = "paid_in_qbo_ignored"
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from consumers import outbox
 from schemas import models
 from schemas.serde import make_serde
+from sync.failures import PAID_IN_QBO_IGNORED
 
 
 def test_the_event_id_depends_on_realm_and_qbo_invoice_only() -> None:
@@ -140,3 +142,8 @@ def test_the_paid_in_qbo_ignored_notice_fits_qbo_sync_status() -> None:
     # deterministic, and not the id the same version would have on the payment topic
     assert str(decoded["event_id"]) == outbox.notice_record(row)["event_id"]
     assert decoded["event_id"] != row["event_id"]
+
+
+def test_the_notice_reason_is_documented_with_the_other_reasons() -> None:
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "failures.md").read_text()
+    assert f"| `{PAID_IN_QBO_IGNORED}` |" in doc
