@@ -88,3 +88,36 @@ def test_a_payment_webhook_becomes_one_invoice_paid(
 def _delivered(world: Reconciling, url: str) -> int:
     deliveries = world.c.sandbox.admin("GET", "/webhooks/deliveries")
     return sum(1 for d in deliveries if d["url"] == url and d["status"] == 200)
+
+
+@pytest.mark.parametrize("fmt", ["legacy", "cloudevents"])
+def test_a_deleted_payments_webhook_reopens_the_invoice_once(
+    world: Reconciling, receiver: str, webhooks_to, fmt: str
+) -> None:
+    qbo_id = world.invoice("inv_d", number="D-1")
+    webhooks_to(receiver, fmt)
+    runtime = world.runtime()
+    with running(runtime), looping(world.relay()):
+        payment = world.pay(qbo_id, "122.22")
+        world.states(1)
+        world.delete_payment(payment)
+        world.states(2)
+        before = _delivered(world, receiver)
+        world.c.sandbox.admin("POST", "/webhooks/redeliver", {"times": 2})  # Intuit's retries
+        wait_until(lambda: _delivered(world, receiver) >= before + 2, message="2 redeliveries")
+        wait_until(
+            lambda: runtime.processed >= world.count(world.c.settings.topics.qbo_changes),
+            message="every notice reconciled",
+        )
+        wait_until(world.all_sent, message="everything queued published")
+        events = world.states(2)
+    assert [(e["version"], e["status"], e["amount_paid"]) for _, e in events] == [
+        (1, "PAID", "122.22"),
+        (2, "UNPAID", "0.00"),
+    ]
+    assert world.count(world.c.settings.topics.invoice_payment_status_changed) == 2
+    assert world.count(world.c.settings.topics.invoice_paid) == 1
+    notices = world.changes(world.count(world.c.settings.topics.qbo_changes))
+    assert ("Payment", payment, "Delete") in {
+        (n["entity"], n["entity_id"], n["operation"]) for n in notices
+    }
