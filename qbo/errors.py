@@ -7,7 +7,7 @@
     │   └── TransportError   no answer: timeout or connection error (a write may have committed)
     ├── Conflict             5010 stale SyncToken: re-read, re-apply
     ├── DuplicateName        6240
-    ├── DuplicateDocNumber   6210
+    ├── DuplicateDocNumber   6140, 6210
     ├── NotFound             610
     ├── Validation           any other fault: permanent, keeps QBO's Message and Detail
     ├── AuthError            401/403, token problems
@@ -120,7 +120,7 @@ class DuplicateName(QboError):
 
 
 class DuplicateDocNumber(QboError):
-    """6210: the DocNumber is already used (with Custom Transaction Numbers on)."""
+    """6140 (and 6210): the DocNumber is already used (with Custom Transaction Numbers on)."""
 
 
 class NotFound(QboError):

@@ -196,3 +196,24 @@ def test_renaming_frees_the_old_name(us):
         "Customer", {"Id": c["Id"], "SyncToken": "1", "sparse": True, "DisplayName": "NEW NAME"}
     )
     assert same["DisplayName"] == "NEW NAME"
+
+
+def test_addresses_get_ids_that_updates_keep(us):
+    c = us.customer("Acme", BillAddr={"Line1": "1 Main St"}, ShipAddr={"Line1": "2 Dock St"})
+    bill, ship = c["BillAddr"]["Id"], c["ShipAddr"]["Id"]
+    assert bill.isdigit() and ship.isdigit() and bill != ship
+    # Resent without its Id (as python-quickbooks and our own client do), it is the same address.
+    moved = us.create(
+        "Customer",
+        {"Id": c["Id"], "SyncToken": "0", "sparse": True, "BillAddr": {"Line1": "9 New St"}},
+    )
+    assert moved["BillAddr"] == {"Line1": "9 New St", "Id": bill}
+    assert moved["ShipAddr"]["Id"] == ship
+    # An invoice without addresses shows the customer's, Ids included; one sent gets its own.
+    inv = us.invoice(c["Id"], 10, "NON")
+    assert (inv["BillAddr"], inv["ShipAddr"]) == (moved["BillAddr"], moved["ShipAddr"])
+    own = us.invoice(c["Id"], 10, "NON", BillAddr={"Line1": "PO Box 7"})
+    assert own["BillAddr"]["Id"] not in (bill, ship) and own["ShipAddr"]["Id"] == ship
+    info = us.ok(us.get(f"companyinfo/{us.realm_id}"), "CompanyInfo")
+    ids = {info[k]["Id"] for k in ("CompanyAddr", "LegalAddr", "CustomerCommunicationAddr")}
+    assert len(ids) == 1 and ids.pop().isdigit()
