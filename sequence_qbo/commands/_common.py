@@ -124,6 +124,13 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
     console().print(out)
 
 
+def never_cut(table: Table) -> Table:
+    """Every cell of `table` wraps (folds) when narrow instead of ending in "…"."""
+    for column in table.columns:
+        column.overflow = "fold"
+    return table
+
+
 def _text(cell: Any) -> str:
     if isinstance(cell, dt.datetime):
         return cell.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from consumers.runtime.types import Done, Failed, Outcome, Poison, Retry
 from sequence_qbo import wiring
+from sequence_qbo.commands import _common
 from sequence_qbo.errors import CliError
 from sequence_qbo.settings import Settings
 from store import ledger
@@ -66,7 +67,7 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     console = Console(width=max(Console().width, 160))  # messages are sentences
     console.print(_summary_table(summary) if summary else "no documents in the ledger yet")
     if problems:
-        console.print(_problems_table(problems))
+        console.print(_common.never_cut(_problems_table(problems)))  # ids stay whole
     return 0
 
 
@@ -185,7 +186,7 @@ def _resync(args: argparse.Namespace, settings: Settings) -> int:
             result.reason_code or "",
             result.message or "",
         )
-    Console(width=max(Console().width, 140)).print(table)
+    Console(width=max(Console().width, 140)).print(_common.never_cut(table))
     settled = ("created", "updated", "adopted", "unchanged", "voided", "qbo_updated")
     return 0 if all(r.outcome in settled for _, _, r in results) else 1
 

@@ -122,3 +122,13 @@ def test_run_reports_an_unknown_only_topic_before_configuration_problems(
     assert cli.main(["run", "--text-logs", "--no-metrics", "--only", "invoice.sent", "typo"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("sequence-qbo: not an input topic: typo (input topics: ")
+
+
+def test_status_tables_fold_ids_instead_of_cutting_them() -> None:
+    from rich.table import Table
+
+    table = Table("account", "id", "message")
+    table.add_row("acct_5f2e9c1b7d", ID, "a sentence " * 30)
+    buffer = io.StringIO()
+    Console(file=buffer, width=60, color_system=None).print(_common.never_cut(table))
+    assert "…" not in buffer.getvalue()
