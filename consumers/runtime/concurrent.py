@@ -19,7 +19,9 @@ loop keeps polling, so the group keeps us) and resumed at half; nothing fetched 
 there is nothing to seek back to. Messages parked behind a retry (a realm's outage being waited
 out) hold no thread, so they count against a limit of their own, `max_parked`, not against
 `max_buffered`: one realm's outage does not stop the fetching of the others' messages until
-that many of its messages are held in memory.
+that many of its messages are held in memory. Per realm too (consumers/runtime/realm_holds.py):
+a realm holding `max_per_realm` messages pauses the partitions its messages come from, until it
+drains to half; a month-end backlog stays bounded in memory, and nothing fetched is dropped.
 
 Nothing is skipped silently: when the engine fails on a message (`Engine.fatal`) or librdkafka
 reports a fatal error (this member fenced by another with the same `group.instance.id`, say),
@@ -41,6 +43,7 @@ from consumers.runtime import kafka
 from consumers.runtime.engine import Engine, EngineOptions
 from consumers.runtime.metrics import RuntimeMetrics
 from consumers.runtime.offsets import PartitionOffsets
+from consumers.runtime.realm_holds import RealmHolds
 from consumers.runtime.types import Decoder, Handler, Message, Outcome
 from publishing import Publisher
 
@@ -54,6 +57,7 @@ class RuntimeOptions:
     engine: EngineOptions = field(default_factory=EngineOptions)
     max_buffered: int = 5000  # polled, not yet done and not parked; beyond this: pause all
     max_parked: int = 50_000  # more held on top of that, waiting on retries: pause all too
+    max_per_realm: int = 2000  # held for one realm: pause the partitions it comes from
     revoke_deadline: float = 20.0
     shutdown_deadline: float = 25.0
     batch: int = 500
@@ -88,6 +92,7 @@ class ConcurrentRuntime:
         self.processed = 0
         self._count_lock = threading.Lock()
         self._paused = False
+        self.holds: RealmHolds[TP] = RealmHolds(self.options.max_per_realm)
         self._stopping = False
         self._lag_at = 0.0
 
@@ -135,7 +140,10 @@ class ConcurrentRuntime:
         tracker = self.trackers.get(tp)
         if tracker is None:  # assigned without a callback (cannot happen with subscribe)
             tracker = self.trackers[tp] = PartitionOffsets()
-        self.engine.submit(message, tracker)
+        realm, held = self.engine.submit(message, tracker)
+        if self.holds.fetched(realm, tp, held) and not self._paused:
+            self.consumer.pause([TopicPartition(*tp)])
+            self.metrics.pauses.inc()
 
     def _store_offsets(self) -> None:
         with self.engine.cond:
@@ -148,6 +156,9 @@ class ConcurrentRuntime:
                 log.warning("cannot store offsets: %s", exc)
 
     def _backpressure(self) -> None:
+        free = self.holds.drained(self.engine.queued_in) if self.holds.full else []
+        if free and not self._paused:
+            self.consumer.resume([TopicPartition(t, p) for t, p in free])
         buffered = self.engine.buffered
         self.metrics.buffered.set(buffered)
         # Counting the parked ones costs a walk over the waiting keys: only when it matters.
@@ -163,7 +174,11 @@ class ConcurrentRuntime:
     def _resume(self) -> None:
         # Measured: librdkafka fetches again 0.4-0.5 s after resume() (sometimes seconds), so
         # resuming at half of `max_buffered` keeps the pool fed meanwhile at realistic rates.
-        self.consumer.resume(self.consumer.assignment())
+        # Not the partitions a full realm holds: they resume when it drains.
+        assigned = self.consumer.assignment()
+        self.consumer.resume(
+            [tp for tp in assigned if not self.holds.held((tp.topic, tp.partition))]
+        )
         self._paused = False
 
     def _report_lag(self) -> None:
@@ -222,6 +237,7 @@ class ConcurrentRuntime:
 
     def _take(self, partitions: list[TopicPartition]) -> dict[TP, PartitionOffsets]:
         keys = [(tp.topic, tp.partition) for tp in partitions]
+        self.holds.forget(keys)
         return {k: self.trackers.pop(k) for k in keys if k in self.trackers}
 
     def _commit(self, trackers: Mapping[TP, PartitionOffsets]) -> None:

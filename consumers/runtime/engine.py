@@ -145,13 +145,21 @@ class Engine:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def submit(self, message: Message, tracker: PartitionOffsets) -> None:
-        """A polled message: tracked in its partition, queued behind its key, maybe started."""
+    def submit(self, message: Message, tracker: PartitionOffsets) -> tuple[str, int]:
+        """A polled message: tracked in its partition, queued behind its key, maybe started.
+        Returns its concurrency group and how many messages that group holds now."""
         work = self._prepare(message, tracker)
+        group = self._group(work)
         with self.cond:
             tracker.track(message.offset)
-            self.scheduler.add(work.key, self._group(work), work)
+            self.scheduler.add(work.key, group, work)
+            held = self.scheduler.queued_in(group)
         self.dispatch()
+        return group, held
+
+    def queued_in(self, group: str) -> int:
+        with self.cond:
+            return self.scheduler.queued_in(group)
 
     def dispatch(self) -> None:
         """Starts what may start now (due retries included)."""
