@@ -46,6 +46,7 @@ __all__ = [
     "Facts",
     "Reconciler",
     "applied_to",
+    "baseline",
     "changed",
     "consistent",
     "decide",
@@ -199,6 +200,18 @@ def payments_json(facts: Facts) -> list[dict[str, Any]]:
     ]
 
 
+def baseline(prior: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The state recorded before an invoice had versions (facts saved before migration 0011),
+    in the shape of a version: a Payment deleted from an invoice paid back then is a change."""
+    if prior is None:
+        return None
+    return {
+        "status": prior["status"],
+        "amount_paid": prior["amount_paid"],
+        "payments": [{"qbo_payment_id": i} for i in prior["qbo_payment_ids"]],
+    }
+
+
 def changed(last: Mapping[str, Any] | None, facts: Facts) -> bool:
     """Whether `facts` is a new payment state: its status, amount paid or Payments differ from
     the last recorded one. Before any, an invoice is unpaid with nothing applied, so a first
@@ -340,9 +353,10 @@ class Reconciler:
         in one transaction."""
         reason = STRIPE_LINK if facts.status == "paid" and ours.stripe_payment_link else None
         with self.db.transaction() as tx:
+            prior = store.recorded_facts(tx, realm, ours.qbo_invoice_id)
             store.save_facts(tx, _facts_row(realm, ours, facts, currency, reason))
             last = store.latest_payment_state(tx, realm, ours.qbo_invoice_id)
-            if changed(last, facts):
+            if changed(last or baseline(prior), facts):
                 version = (last["version"] if last else 0) + 1
                 store.add_payment_state(tx, _state_row(realm, ours, facts, currency, version))
             if facts.status != "paid" or reason is not None:

@@ -31,6 +31,11 @@ def last_read(tx: Tx, realm_id: str, qbo_invoice_id: str) -> dt.datetime | None:
     return None if row is None else row["qbo_updated_at"]
 
 
+def recorded_facts(tx: Tx, realm_id: str, qbo_invoice_id: str) -> Row | None:
+    """The invoice's facts as last recorded (status, amount_paid, qbo_payment_ids), locked."""
+    return tx.one("reconcile_facts", {"realm_id": realm_id, "qbo_invoice_id": qbo_invoice_id})
+
+
 def save_facts(tx: Tx, facts: Mapping[str, Any]) -> None:
     tx.execute("reconcile_save_facts", facts)
 

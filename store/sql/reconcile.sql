@@ -21,6 +21,14 @@ select qbo_updated_at
   from invoice_payments
  where realm_id = %(realm_id)s and qbo_invoice_id = %(qbo_invoice_id)s;
 
+-- name: reconcile_facts
+-- The facts recorded before this read (locked until the transaction ends, as the upsert after it
+-- would lock them): the baseline of an invoice whose payment states predate its versions.
+select status, amount_paid, qbo_payment_ids
+  from invoice_payments
+ where realm_id = %(realm_id)s and qbo_invoice_id = %(qbo_invoice_id)s
+   for update;
+
 -- name: reconcile_save_facts
 insert into invoice_payments (realm_id, qbo_invoice_id, account_id, invoice_id, status, currency,
                               total_amount, amount_paid, paid_at, qbo_payment_ids,

@@ -219,3 +219,24 @@ def test_with_webhooks_off_cdc_alone_catches_a_deleted_payment(world: Reconcilin
         (2, "UNPAID", "0.00", "122.22", []),
     ]
     assert world.count(world.c.settings.topics.invoice_payment_status_changed) == 2
+
+
+def test_an_invoice_paid_before_versions_existed_reopens_as_version_1(world: Reconciling) -> None:
+    """Facts recorded before migration 0011 (no versions) are the baseline of the first one."""
+    qbo_id = world.invoice("inv_old")
+    payment = world.pay(qbo_id, "122.22")
+    runtime = world.runtime()
+    with running(runtime):
+        world.notify("Payment", payment)
+        world.facts_when(qbo_id, "paid")
+        wait_until(lambda: runtime.processed >= 1, message="the notice reconciled")
+    with world.db.transaction() as tx:  # as the database was before the upgrade
+        tx.conn.execute(b"delete from invoice_payment_events")
+    with running(runtime := world.runtime()), looping(world.relay()):
+        world.notify("Invoice", qbo_id)  # the same paid state: no change
+        wait_until(lambda: runtime.processed >= 1, message="the rescan reconciled")
+        assert world.payment_states(qbo_id) == []
+        world.delete_payment(payment)
+        world.notify("Payment", payment, "Delete")
+        [(_, event)] = world.states(1)
+    assert _summary(event) == (1, "UNPAID", "0.00", "122.22", [])

@@ -259,3 +259,13 @@ def test_consistent_when_the_payments_apply_what_the_balance_says() -> None:
     assert reconcile.consistent(_invoice("122.22", "0", "4"), [paid])
     assert not reconcile.consistent(_invoice("122.22", "0", "4"), [voided])
     assert reconcile.consistent(_invoice("122.22", "122.22"), [])
+
+
+def test_facts_recorded_before_versions_are_the_baseline() -> None:
+    paid = _facts("122.22", "0", ("4", "2026-11-10", "122.22"))
+    before = reconcile.baseline(
+        {"status": "paid", "amount_paid": D("122.22"), "qbo_payment_ids": ["4"]}
+    )
+    assert not reconcile.changed(before, paid)
+    assert reconcile.changed(before, _facts("122.22", "122.22"))  # the Payment deleted since
+    assert reconcile.baseline(None) is None
