@@ -49,8 +49,10 @@ from tests.integration.rainy.infra import private_postgres, private_registry
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]
 
 DOWN_SECONDS = 20.0  # how long each server stays stopped: several retry rounds of the runtime
-# From the restart to every invoice in QBO and synced in the ledger: a few retry rounds.
+# From the restart to every invoice in QBO and synced in the ledger: a few retry rounds, and
+# for PostgreSQL a sync lease left by a sync cut off mid-way (two minutes) plus a retry after it.
 RECOVERY_SECONDS = 180
+PG_RECOVERY_SECONDS = 270
 CLEAN: dict[str, Any] = {"duplicated": [], "lost": [], "strangers": [], "creates_off": {}}
 
 
@@ -65,9 +67,10 @@ def test_postgres_stopped_and_restarted_mid_run(
 ) -> None:
     """PostgreSQL (private cluster) is stopped with `infra/postgres/down.sh` while invoices are
     mid-sync (QBO answers slowly, so calls are in flight when it goes), kept down for 20 s and
-    started again with `infra/postgres/up.sh`. `run` keeps going: its pool reconnects, and the
-    syncs cut off after their QBO call wait for their lease to expire (two minutes, see
-    sync/documents.py), then adopt the QBO invoice their request id made."""
+    started again with `infra/postgres/up.sh`. `run` keeps going: its pool reconnects, and a
+    sync cut off after its QBO call may have to wait for its lease to expire (two minutes, see
+    sync/documents.py) before a retry adopts the QBO invoice its request id made (seen: 4 of
+    150 invoices waited so, all synced about 2 min 50 s after PostgreSQL was back)."""
     with private_postgres() as pg:
         migrate(pg.url)
         local = settings.model_copy(update={"database_url": SecretStr(pg.url)})
@@ -87,7 +90,7 @@ def test_postgres_stopped_and_restarted_mid_run(
             _stay_down(service, DOWN_SECONDS)
             pg.up()
             sandbox.clear_faults()
-            _wait_synced(fleet, service, pg.url, 150, timeout=RECOVERY_SECONDS)
+            _wait_synced(fleet, service, pg.url, 150, timeout=PG_RECOVERY_SECONDS)
         finally:
             stopped = service.stop()
         report = fleet.exactly_once_report()
