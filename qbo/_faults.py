@@ -24,7 +24,6 @@ _BY_CODE: Mapping[str, type[errors.QboError]] = {
     "5010": errors.Conflict,
     "6240": errors.DuplicateName,
     "6140": errors.DuplicateDocNumber,  # what QBO answers (docs/sandbox.md)
-    "6210": errors.DuplicateDocNumber,
     "610": errors.NotFound,
     "3001": errors.Throttled,
     "3200": errors.AuthError,
@@ -32,6 +31,7 @@ _BY_CODE: Mapping[str, type[errors.QboError]] = {
     "100": errors.AuthError,
     "120": errors.AuthError,
 }
+_DUPLICATE_WORDS = re.compile(r"duplicate", re.IGNORECASE)
 # A truncated "abc..." token, or a 24+ character run with a digit in it (words have none).
 _TOKENISH = re.compile(r"[\w\-~]{8,}\.{3}|(?=[A-Za-z_\-~.]*\d)[\w\-~.]{24,}")
 _AUTH_TYPES = frozenset(
@@ -113,6 +113,10 @@ def _classify(
     for item in details:
         if item.code is not None and item.code in _BY_CODE:
             return _BY_CODE[item.code]
+        if item.code == "6210" and _DUPLICATE_WORDS.search(f"{item.message} {item.detail}"):
+            # 6210 is "Account Period Closed" in Intuit's answers, but older integrations report
+            # a duplicate number under it: its words decide (docs/sandbox.md, fidelity).
+            return errors.DuplicateDocNumber
     if status == 429:
         return errors.Throttled
     if status in (401, 403) or (fault_type or "").lower() in _AUTH_TYPES:

@@ -7,7 +7,7 @@
     │   └── TransportError   no answer: timeout or connection error (a write may have committed)
     ├── Conflict             5010 stale SyncToken: re-read, re-apply
     ├── DuplicateName        6240
-    ├── DuplicateDocNumber   6140, 6210
+    ├── DuplicateDocNumber   6140 (and a 6210 whose words say "duplicate")
     ├── NotFound             610
     ├── Validation           any other fault: permanent, keeps QBO's Message and Detail
     ├── AuthError            401/403, token problems
@@ -120,7 +120,8 @@ class DuplicateName(QboError):
 
 
 class DuplicateDocNumber(QboError):
-    """6140 (and 6210): the DocNumber is already used (with Custom Transaction Numbers on)."""
+    """6140 (or a 6210 that says "duplicate"): the DocNumber is already used (with Custom
+    Transaction Numbers on)."""
 
 
 class NotFound(QboError):

@@ -863,7 +863,7 @@ def _busy(key: DocKey) -> SyncResult:
 
 def _duplicate_number(exc: qbo_errors.QboError) -> bool:
     codes = {exc.code} | {item.code for item in exc.errors}
-    return isinstance(exc, qbo_errors.DuplicateDocNumber) or bool(codes & {"6140", "6210"})
+    return isinstance(exc, qbo_errors.DuplicateDocNumber) or "6140" in codes
 
 
 def _calls(api: CountingApi | Unusable) -> int:

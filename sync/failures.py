@@ -97,7 +97,7 @@ QBO_CODES: dict[str, str] = {
     "610": "ref_inactive_or_deleted",
     "5010": "stale_sync_token",  # a second one: the client re-reads and re-applies once
     "6140": "duplicate_doc_number",
-    "6210": "duplicate_doc_number",
+    "6210": "account_period_closed",  # a duplicate number under 6210 is classed by its words
     "6240": "duplicate_name",
     "6190": "qbo_company_inactive",
 }

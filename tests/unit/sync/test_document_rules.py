@@ -6,10 +6,12 @@ from qbo import errors
 from sync import documents
 
 
-def test_6140_is_a_duplicate_doc_number_like_6210() -> None:
-    """QBO documents 6140 (Duplicate Doc Num) besides 6210; the emulator answers only 6210."""
+def test_6140_is_a_duplicate_doc_number_and_a_closed_period_is_not() -> None:
+    """QBO answers 6140 for a taken DocNumber; 6210 is "Account Period Closed" (its words tell
+    an old-style duplicate apart: then the client raises DuplicateDocNumber)."""
     assert documents._duplicate_number(errors.Validation("Duplicate Doc Num", code="6140"))
     assert documents._duplicate_number(errors.DuplicateDocNumber("taken", code="6210"))
+    assert not documents._duplicate_number(errors.Validation("Account Period Closed", code="6210"))
     assert not documents._duplicate_number(errors.Validation("other", code="6000"))
 
 

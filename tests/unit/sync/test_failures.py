@@ -86,6 +86,13 @@ QBO_CASES: list[tuple[str, Exception, str, str, str]] = [
         "key",
     ),
     (
+        "6210 books closed",
+        _fault("6210", "Account Period Closed, cannot update through Services API"),
+        "failed",
+        "account_period_closed",
+        "key",
+    ),
+    (
         "6240 duplicate name",
         _fault("6240", "Duplicate Name Exists Error"),
         "failed",
