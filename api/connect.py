@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.admin import PREFIX, authorizer, problem
+from api.admin import ERRORS, PREFIX, authorizer, problem
 from qbo import errors
 from qbo.connection import ClientFactory
 from store.connections import RealmChange
@@ -94,14 +94,13 @@ class ConnectionOut(BaseModel):
 
 def admin_router(deps: ConnectDeps) -> APIRouter:
     r = APIRouter(
-        prefix=PREFIX, tags=["connection"], dependencies=[Depends(authorizer(deps.admin_token))]
+        prefix=PREFIX,
+        tags=["connection"],
+        dependencies=[Depends(authorizer(deps.admin_token))],
+        responses=ERRORS,
     )
 
-    @r.post(
-        "/connect",
-        summary="Start connecting QuickBooks: Intuit's authorize URL",
-        responses={503: {"description": "the Intuit app is not configured or not reachable"}},
-    )
+    @r.post("/connect", summary="Start connecting QuickBooks: Intuit's authorize URL")
     def connect(account_id: str, body: ConnectIn | None = None) -> AuthorizationOut:
         new_company = body.new_company if body is not None else False
         try:
@@ -119,22 +118,14 @@ def admin_router(deps: ConnectDeps) -> APIRouter:
             new_company=new_company,
         )
 
-    @r.post(
-        "/disconnect",
-        summary="Revoke the tokens at Intuit and disconnect",
-        responses={404: {"description": "no QBO connection"}},
-    )
+    @r.post("/disconnect", summary="Revoke the tokens at Intuit and disconnect")
     def disconnect(account_id: str) -> DisconnectOut:
         done = flow.disconnect(deps.factory, account_id)
         if done is None:
             raise problem(404, "not_connected", f"account {account_id} has no QBO connection")
         return DisconnectOut(account_id=account_id, revoked=done.revoked)
 
-    @r.get(
-        "/connection",
-        summary="The QBO connection's health",
-        responses={404: {"description": "no QBO connection"}},
-    )
+    @r.get("/connection", summary="The QBO connection's health")
     def connection(account_id: str) -> ConnectionOut:
         found = flow.health(deps.db, account_id)
         if found is None:
