@@ -283,6 +283,14 @@ def test_sign_in_fix_a_failed_invoice_and_see_it_synced(
     expect(page.locator("h1", has_text="Customer cus_evil")).to_be_visible()
     _no_script(page)
     _shot(page, tmp_path, "06-customer")
+    page.get_by_role("button", name="Create in QBO").click()
+    expect(page.locator(".flash.ok", has_text="created for cus_evil")).to_be_visible()
+    [made] = [
+        c
+        for c in world.qbo("Customer")
+        if c["DisplayName"].endswith(" Ltd") and "script" in c["DisplayName"]
+    ]
+    assert made["DisplayName"] == f"{SCRIPT} Ltd"  # stored as typed; only its display escapes
 
     # Payments (none read back yet in this world).
     page.click("header >> text=Payments")
@@ -298,7 +306,8 @@ def test_sign_in_fix_a_failed_invoice_and_see_it_synced(
         timeout=60,
         message="the resync job to succeed",
     )
-    assert "customer_not_linked" in page.locator("pre").inner_text()
+    report = page.locator("pre").inner_text()
+    assert '"sequence_id": "inv_evil"' in report and '"outcome": "created"' in report
     _shot(page, tmp_path, "08-job")
 
     # Dead letters: reason headers shown escaped, replay the one selected.
