@@ -150,7 +150,7 @@ values (%(event_id)s, %(realm_id)s, %(qbo_invoice_id)s, %(version)s, %(account_i
 -- name: payment_events_claim_unsent
 -- The oldest unsent announcements, locked until the relay's transaction ends. A version waits
 -- while an earlier one of the same invoice is unsent (held by another relay, say): versions
--- reach the broker in order.
+-- reach the broker in order, one version of an invoice per pass.
 select e.id, e.event_id, e.realm_id, e.qbo_invoice_id, e.version, e.account_id, e.invoice_id,
        e.invoice_number, e.currency, e.status, e.amount_paid, e.balance, e.payments, e.announce,
        e.occurred_at

@@ -77,3 +77,28 @@ def test_two_relays_at_once_do_not_publish_the_same_row_twice(world: Reconciling
     assert first.relay_once() == 1
     assert world.count(world.c.settings.topics.invoice_paid) == 1
     assert world.count(world.c.settings.topics.invoice_payment_status_changed) == 1
+
+
+def test_a_version_waits_while_an_earlier_one_of_its_invoice_is_held_by_another_relay(
+    world: Reconciling,
+) -> None:
+    from store import reconcile as store
+
+    qbo_id = world.invoice("inv_o")
+    runtime = world.runtime()
+    with running(runtime):
+        world.notify("Payment", world.pay(qbo_id, "22.22"))
+        world.facts_when(qbo_id, "partial")
+        world.notify("Payment", world.pay(qbo_id, "100.00"))
+        world.facts_when(qbo_id, "paid")
+    assert [r["version"] for r in world.payment_states(qbo_id)] == [1, 2]
+    with world.db.transaction() as tx:
+        [held] = store.claim_unsent_payment_states(tx, 1)  # a relay mid-publish of version 1
+        assert held["version"] == 1
+        assert world.relay().relay_once() == 1  # invoice.paid only: version 2 waits
+    assert world.count(world.c.settings.topics.invoice_payment_status_changed) == 0
+    relay = world.relay()
+    assert relay.relay_once() == 1  # version 1 (one version of an invoice per pass)
+    assert relay.relay_once() == 1  # then version 2
+    assert relay.relay_once() == 0
+    assert [e["version"] for _, e in world.states(2)] == [1, 2]
