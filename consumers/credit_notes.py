@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from consumers._holder import holder
 from consumers._sync_outcome import document_outcome
 from consumers._validation import parse
 from consumers.runtime.types import Event, Outcome, Poison
@@ -24,7 +25,9 @@ class CreditNoteHandler:
         return document_outcome(
             self.sync,
             key,
-            lambda: self.sync.sync(parsed.account_id, parsed.credit_note, parsed.occurred_at),
+            lambda: self.sync.sync(
+                parsed.account_id, parsed.credit_note, parsed.occurred_at, holder=holder(event)
+            ),
             doc=parsed.credit_note,
             occurred_at=parsed.occurred_at,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from consumers._holder import holder
 from consumers._sync_outcome import document_outcome
 from consumers._validation import parse
 from consumers.runtime.types import Event, Outcome, Poison
@@ -25,7 +26,9 @@ class InvoiceHandler:
         return document_outcome(
             self.sync,
             key,
-            lambda: self.sync.sync(parsed.account_id, parsed.invoice, parsed.occurred_at),
+            lambda: self.sync.sync(
+                parsed.account_id, parsed.invoice, parsed.occurred_at, holder=holder(event)
+            ),
             doc=parsed.invoice,
             occurred_at=parsed.occurred_at,
         )
@@ -43,5 +46,7 @@ class InvoiceVoidedHandler:
             return parsed
         key = DocKey(parsed.account_id, DocumentType.INVOICE, parsed.invoice.id)
         return document_outcome(
-            self.sync, key, lambda: self.sync.void(parsed.account_id, parsed.invoice)
+            self.sync,
+            key,
+            lambda: self.sync.void(parsed.account_id, parsed.invoice, holder=holder(event)),
         )

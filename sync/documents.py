@@ -189,21 +189,30 @@ class DocumentSync:
 
     # -- the doors: sync, void, resync ---------------------------------------------------------
     def sync(
-        self, account_id: str, doc: Doc, occurred_at: dt.datetime | None, *, force: bool = False
+        self,
+        account_id: str,
+        doc: Doc,
+        occurred_at: dt.datetime | None,
+        *,
+        force: bool = False,
+        holder: str | None = None,
     ) -> SyncResult:
+        """`holder` names the delivery this attempt serves, the same across its retries: a
+        retry after our own database went away mid-sync takes back the lease its earlier
+        attempt could not release, instead of waiting for it to expire."""
         key = DocKey(account_id, _doc_type(doc), doc.id)
         api = self._api(account_id)
-        claim = self._claim(key, api, doc, occurred_at, force)
+        claim = self._claim(key, api, doc, occurred_at, force, holder)
         if isinstance(claim, SyncResult):
             return claim
         return self._attempt(claim, api, lambda c, a: self._sync_claimed(c, a, doc))
 
-    def void(self, account_id: str, invoice: Invoice) -> SyncResult:
+    def void(self, account_id: str, invoice: Invoice, *, holder: str | None = None) -> SyncResult:
         """Voids the QBO invoice of a Sequence invoice (invoice.voided); an invoice not in QBO
-        yet is voided as soon as it gets there."""
+        yet is voided as soon as it gets there. `holder` as for `sync`."""
         key = DocKey(account_id, DocumentType.INVOICE, invoice.id)
         api = self._api(account_id)
-        claim = self._claim_void(key, api, invoice)
+        claim = self._claim_void(key, api, invoice, holder)
         if isinstance(claim, SyncResult):
             return claim
         return self._attempt(claim, api, lambda c, a: self._void_claimed(c, a, invoice))
@@ -240,8 +249,9 @@ class DocumentSync:
         doc: Doc,
         occurred_at: dt.datetime | None,
         force: bool,
+        holder: str | None = None,
     ) -> _Claim | SyncResult:
-        token = uuid.uuid4().hex
+        token = holder or uuid.uuid4().hex
         snapshot = doc.model_dump(mode="json")
         digest = builder.payload_hash(snapshot)
         with self.db.transaction() as tx:
@@ -303,9 +313,9 @@ class DocumentSync:
         )
 
     def _claim_void(
-        self, key: DocKey, api: CountingApi | Unusable, invoice: Invoice
+        self, key: DocKey, api: CountingApi | Unusable, invoice: Invoice, holder: str | None
     ) -> _Claim | SyncResult:
-        token = uuid.uuid4().hex
+        token = holder or uuid.uuid4().hex
         with self.db.transaction() as tx:
             ledger.lock(tx, key)
             if not self._lease(tx, key, token):
