@@ -3,6 +3,9 @@
 
     make infra-up && .venv/bin/python bench/invoice_sync.py [N] [EMULATOR_LATENCY_MS] [RATE]
 
+PostgreSQL and Kafka are the environment's, like the service's (SEQUENCE_QBO_DATABASE_URL,
+SEQUENCE_QBO_KAFKA_BOOTSTRAP; defaults: `make infra-up`).
+
 Invoices are produced at a steady RATE per second (default 10, under one realm's capacity)
 while the consumers run. Prints: QBO requests per invoice (goal ≤ 1.05), event → synced
 latency p50/p99 next to the emulator's own time per request, and the requests a full replay
@@ -16,11 +19,11 @@ import statistics
 import sys
 import threading
 import time
-import uuid
+from pathlib import Path
 
-import psycopg
-from cryptography.fernet import Fernet
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._env import base_settings, bench_settings, fresh_database
 from consumers.runtime import kafka
 from qbo import customer as customer_builder
 from sandbox.config import Quotas, SandboxConfig
@@ -28,33 +31,19 @@ from sandbox.testing import running_sandbox
 from schemas.models import Customer
 from sequence_qbo import samples, wiring
 from sequence_qbo.qbo_store import store_connection
-from sequence_qbo.settings import Settings, Topics
+from sequence_qbo.settings import Settings
 from sequence_qbo.topics import ensure_topics
-from store.migrate import migrate
 
-ADMIN_URL = "postgresql://sequence_qbo:sequence_qbo@127.0.0.1:55432/postgres"
 ROOMY = Quotas(per_minute=1_000_000, per_second=100_000, concurrent=1000, batch_per_minute=1000)
 
 
-def _database() -> str:
-    name = f"sqbo_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    migrate(url)
-    return url
-
-
 def _settings(db_url: str, base_url: str) -> Settings:
-    suffix = uuid.uuid4().hex[:8]
-    topics = Topics(**{k: f"bench{suffix}.{v}" for k, v in Topics().model_dump().items()})
-    return Settings(
-        database_url=db_url,
-        topics=topics,
-        consumer_group=f"bench-{suffix}",
-        qbo_environment="emulator",
-        qbo_base_url=base_url,
-        token_encryption_key=Fernet.generate_key().decode(),
+    """PostgreSQL and Kafka from the environment like the service (SEQUENCE_QBO_DATABASE_URL,
+    SEQUENCE_QBO_KAFKA_BOOTSTRAP); topics, group and token key of the bench's own."""
+    return bench_settings(
+        base_settings(),
+        db_url,
+        base_url,
         qbo_requests_per_second=100_000,
         qbo_requests_per_minute=1_000_000,
         qbo_concurrent_requests=100,
@@ -146,7 +135,7 @@ def _feed(producer, serde, topic: str, n: int, rate: float) -> None:
 
 
 def main(n: int = 300, latency_ms: float = 150.0, rate: float = 10.0) -> None:
-    db_url = _database()
+    db_url = fresh_database(base_settings())
     with running_sandbox(SandboxConfig(quotas=ROOMY)) as sb:
         realm = sb.create_realm("UK")
         settings = _settings(db_url, sb.base_url)

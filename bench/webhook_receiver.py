@@ -31,11 +31,15 @@ from confluent_kafka.admin import AdminClient
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from api import signature
+from sequence_qbo.settings import Settings
 from sequence_qbo.topics import ensure_topics
 from store.migrate import migrate
 
-PG = f"postgresql://sequence_qbo:sequence_qbo@127.0.0.1:{os.environ.get('PG_PORT', '55432')}"
-KAFKA = f"127.0.0.1:{os.environ.get('KAFKA_PORT', '9092')}"
+# The infrastructure's addresses as the service takes them (SEQUENCE_QBO_DATABASE_URL,
+# SEQUENCE_QBO_KAFKA_BOOTSTRAP; defaults: `make infra-up`).
+_SETTINGS = Settings()
+PG = _SETTINGS.database_url.get_secret_value().rsplit("/", 1)[0]
+KAFKA = _SETTINGS.kafka_bootstrap
 TOKEN = "bench-verifier-token"
 REALM, ACCOUNT = "9130350000000042", "acct_bench"
 
@@ -136,42 +140,53 @@ def _wait_ready(url: str, server: subprocess.Popen, timeout: float = 30.0) -> No
     raise SystemExit("server did not answer within 30 s")
 
 
-def _drive(port: int, bodies: list[tuple[bytes, str]], rate: float) -> list[tuple[int, float]]:
-    """(status, seconds from due time to response) per request, sent open-loop at `rate`.
+def _drive(
+    port: int, bodies: list[tuple[bytes, str]], rate: float
+) -> list[tuple[int | str, float]]:
+    """(status, or the error's name: "timeout", "ConnectionResetError"...; seconds from due
+    time to the end) per request, sent open-loop at `rate`. Every request is accounted for: a
+    request that failed or timed out (10 s) is counted as such, never dropped.
 
     http.client with one keep-alive connection per worker thread: `requests` costs ~2 ms of CPU
     per call, which on a small box would be taken from the server being measured.
     """
     local = threading.local()
-    results: list[tuple[int, float]] = []
 
-    def send(body: bytes, sig: str, due: float) -> None:
+    def send(body: bytes, sig: str, due: float) -> tuple[int | str, float]:
         if not hasattr(local, "conn"):
             local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        local.conn.request(
-            "POST",
-            "/webhooks/quickbooks",
-            body=body,
-            headers={"Content-Type": "application/json", "intuit-signature": sig},
-        )
-        reply = local.conn.getresponse()
-        reply.read()
-        results.append((reply.status, time.perf_counter() - due))
+        try:
+            local.conn.request(
+                "POST",
+                "/webhooks/quickbooks",
+                body=body,
+                headers={"Content-Type": "application/json", "intuit-signature": sig},
+            )
+            reply = local.conn.getresponse()
+            reply.read()
+            return reply.status, time.perf_counter() - due
+        except (TimeoutError, OSError, http.client.HTTPException) as exc:
+            local.conn.close()
+            del local.conn  # the next request opens a fresh connection
+            name = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
+            return name, time.perf_counter() - due
 
     start = time.perf_counter() + 0.2
+    futures = []
     with ThreadPoolExecutor(max_workers=64) as pool:
         for i, (body, sig) in enumerate(bodies):
             due = start + i / rate
             time.sleep(max(0.0, due - time.perf_counter()))
-            pool.submit(send, body, sig, due)
-    return results
+            futures.append(pool.submit(send, body, sig, due))
+    return [f.result() for f in futures]
 
 
-def _report(results: list[tuple[int, float]], elapsed: float, rate: float) -> None:
+def _report(results: list[tuple[int | str, float]], elapsed: float, rate: float) -> None:
     latencies = sorted(seconds for _, seconds in results)
-    statuses: dict[int, int] = {}
+    statuses: dict[int | str, int] = {}
     for status, _ in results:
         statuses[status] = statuses.get(status, 0) + 1
+    failed = sum(n for status, n in statuses.items() if status != 200)
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
@@ -180,6 +195,7 @@ def _report(results: list[tuple[int, float]], elapsed: float, rate: float) -> No
         f"{len(results)} signed webhooks, target {rate:.0f}/s, achieved "
         f"{len(results) / elapsed:.1f}/s; statuses {statuses}"
     )
+    print(f"not answered 200 (errors, timeouts, refusals): {failed} of {len(results)}")
     print(
         f"response time: p50 {pct(0.50):.1f} ms, p90 {pct(0.90):.1f} ms, "
         f"p99 {pct(0.99):.1f} ms, max {latencies[-1] * 1000:.1f} ms"
