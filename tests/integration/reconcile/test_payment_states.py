@@ -5,6 +5,7 @@ change of state or amount, versioned per invoice; never one per notice."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -240,3 +241,50 @@ def test_an_invoice_paid_before_versions_existed_reopens_as_version_1(world: Rec
         world.notify("Payment", payment, "Delete")
         [(_, event)] = world.states(1)
     assert _summary(event) == (1, "UNPAID", "0.00", "122.22", [])
+
+
+def test_credit_applied_through_a_payment_counts_as_far_as_the_balance_says(
+    world: Reconciling,
+) -> None:
+    """A Payment of 0 applying 22.22 of a credit memo to the invoice: QBO lowers the Balance by
+    22.22, so 22.22 is paid (docs/events.md#invoicepayment_status_changed)."""
+    qbo_id = world.invoice("inv_cm")
+    line = {"ItemRef": {"value": world.item_id()}, "TaxCodeRef": {"value": "4"}}  # 0% Z
+    memo = world.client.create(
+        "CreditMemo",
+        {
+            "CustomerRef": {"value": world.customer_id},
+            "Line": [
+                {
+                    "Amount": Decimal("22.22"),
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": line,
+                }
+            ],
+        },
+        request_id=f"cm-{qbo_id}",
+    )
+    assert str(memo["TotalAmt"]) == "22.22"
+    applied = world.client.create(
+        "Payment",
+        {
+            "CustomerRef": {"value": world.customer_id},
+            "TotalAmt": Decimal(0),
+            "Line": [
+                {
+                    "Amount": Decimal("22.22"),
+                    "LinkedTxn": [{"TxnId": qbo_id, "TxnType": "Invoice"}],
+                },
+                {
+                    "Amount": Decimal("22.22"),
+                    "LinkedTxn": [{"TxnId": str(memo["Id"]), "TxnType": "CreditMemo"}],
+                },
+            ],
+        },
+        request_id=f"apply-{qbo_id}",
+    )
+    with running(world.runtime()), looping(world.relay()):
+        world.notify("Payment", str(applied["Id"]))
+        [(_, event)] = world.states(1)
+    assert _summary(event) == (1, "PARTIALLY_PAID", "22.22", "100.00", [str(applied["Id"])])
+    assert event["payments"][0]["amount"] == "22.22"
