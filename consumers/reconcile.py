@@ -8,7 +8,9 @@ For an Invoice or Payment notice:
      (a deleted Payment can no longer be read; a voided one may no longer link them);
   2. keep those of ours: ledger rows of type invoice with that qbo_id in the realm. None left →
      Done("ignored");
-  3. per invoice: read it and the Payments linked to it; decide unpaid / partial / paid (pure);
+  3. per invoice: read it and the Payments linked to it (the invoice again when they do not
+     add up to what its Balance says: a Payment deleted between the reads); decide unpaid /
+     partial / paid (pure);
   4. in one transaction: record the facts; when the payment state (status, amount paid, the
      Payments applied) differs from the last one recorded, record it as the invoice's next
      version, to be announced as `invoice.payment_status_changed`; for a paid invoice
