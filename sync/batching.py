@@ -12,10 +12,8 @@ Per realm and process, one lane with one request at a time:
 - creates that arrive while the lane's request is out wait in the lane; when it comes back, the
   next waiting create's thread sends what waits: up to 30 in one /batch (one alone: a single
   create). Under a backlog the runtime keeps a realm's handlers busy (its per-realm bound), so
-  batches fill up on their own;
-- a realm in a burst (another create arrived within `burst_window`) gathers for `gather`
-  seconds (50 ms) before its lane sends, so that a backlog goes in batches rather than in
-  single creates that each cost a request: a create alone is never held back;
+  batches fill up on their own, with no timer (a 50 ms gathering window was measured in
+  bench/month_end.py: no more batches on a CPU-bound machine, only added latency);
 - each item's result (its `bId` is its position, ≤ 10 characters) goes back to its own
   document; an item's Fault is that document's error, raised in its own sync where
   `sync.failures` classifies it like a single create's (a duplicate DocNumber is adopted or
@@ -33,7 +31,6 @@ the client's retry of a batch whose answer was lost is answered by QBO from its 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,7 +64,6 @@ class _Lane:
     cond: threading.Condition = field(default_factory=threading.Condition)
     waiting: list[_Create] = field(default_factory=list)
     sending: bool = False
-    last_arrival: float = float("-inf")  # monotonic time of the last create handed in
 
 
 @dataclass
@@ -80,13 +76,10 @@ class BatchStats:
 class CreateBatcher:
     """Thread-safe; one per process (shared by every document sync)."""
 
-    def __init__(
-        self, max_batch: int = MAX_BATCH, *, gather: float = 0.05, burst_window: float = 0.25
-    ) -> None:
+    def __init__(self, max_batch: int = MAX_BATCH) -> None:
         if not 1 <= max_batch <= MAX_BATCH:
             raise ValueError(f"a batch holds 1..{MAX_BATCH} items")
         self.max_batch = max_batch
-        self.gather, self.burst_window = gather, burst_window
         self.stats = BatchStats()
         self._lanes: dict[str, _Lane] = {}
         self._lock = threading.Lock()
@@ -105,19 +98,14 @@ class CreateBatcher:
         item = _Create(api, entity, payload, request_id, ready)
         lane = self._lane(api.realm_id)
         with lane.cond:
-            now = time.monotonic()
-            burst = now - lane.last_arrival < self.burst_window
-            lane.last_arrival = now
             lane.waiting.append(item)
             while not item.done:
                 if lane.sending:
                     lane.cond.wait()
                     continue
-                lane.sending = True
-                if burst and len(lane.waiting) < self.max_batch:
-                    lane.cond.wait(self.gather)  # the others of the burst join meanwhile
                 group = lane.waiting[: self.max_batch]
                 del lane.waiting[: self.max_batch]
+                lane.sending = True
                 lane.cond.release()
                 try:
                     self._send(group)

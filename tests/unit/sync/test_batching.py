@@ -79,7 +79,7 @@ def test_a_lone_create_goes_alone_and_at_once() -> None:
     saved = batcher.create(api, "Invoice", {"DocNumber": "1"}, request_id="sq-1")
     assert saved["DocNumber"] == "1"
     assert api.requests == [("create", 1)]
-    assert time.monotonic() - started < 0.04  # no gathering for a create alone
+    assert time.monotonic() - started < 0.04  # no waiting for a create alone
 
 
 def test_a_burst_goes_in_batches_of_at_most_30_each_create_once() -> None:
