@@ -52,8 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--group-limit",
         type=int,
-        default=10,
-        help="handler calls in flight per account/realm (default 10, QBO's limit)",
+        default=30,
+        help="handler calls in flight per account/realm (default 30: a realm's backlog of "
+        "creates fills /batch requests of 30; QBO's 10 concurrent requests per realm are held "
+        "by the shared quota whatever this is)",
     )
     run.add_argument(
         "--instance-id",
