@@ -1,6 +1,12 @@
 """The engine: runs polled messages through their handlers on a thread pool, one at a time per
 key, within each concurrency group's bound, with retries and dead-lettering.
 
+Fairness: the concurrency groups (accounts, hence QBO realms) with work are served round-robin,
+one start per group per turn, the turn carried over from one dispatch to the next
+(consumers/runtime/scheduler.py). A realm with 5,000 queued invoices gets a turn like a realm
+with one; the quiet realm's invoice starts on the next free thread instead of behind the
+backlog, and no realm has more than its `group_limit` in flight.
+
 It knows nothing of consumer groups or commits: the caller (the concurrent runtime, or a replay)
 feeds messages with `submit` and reads the partition trackers to know what may be committed.
 A message counts as complete in its tracker only once its effect is durable: the handler returned
