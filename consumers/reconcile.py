@@ -3,6 +3,11 @@
 The path end to end: docs/architecture.md#a-payment-back-to-invoicepaid.
 
 For an Invoice or Payment notice:
+  0. a change already read costs nothing: the reconciler remembers the LastUpdatedTime it read
+     of each Invoice and Payment (a Payment also when read with its only invoice), and a notice
+     stamped with the same or an earlier one is Done("unchanged") without a QBO call (see
+     `already_read`). Webhook retries, the CDC poller's overlap and a replay of `qbo.changes`
+     therefore read each changed invoice once; a deleted Payment is acted on once;
   1. find the QBO invoices it may concern: the invoice itself; for a Payment, the invoices its
      lines link to (`Line[].LinkedTxn`, TxnType Invoice) plus those we recorded as paid by it
      (a deleted Payment can no longer be read; a voided one may no longer link them);
@@ -16,7 +21,8 @@ For an Invoice or Payment notice:
      version, to be announced as `invoice.payment_status_changed`; for a paid invoice
      (TotalAmt > 0, Balance 0) without a Stripe payment link, queue invoice.paid in the outbox.
      The outbox is unique per (realm, invoice) and a version is added only for a change, so
-     webhook retries, CDC and rescans of the same state add nothing.
+     webhook retries, CDC and rescans of the same state add nothing. What was read (step 0)
+     is recorded in the same transaction; a Payment notice's Payment once its invoices are.
 The relay (consumers/outbox.py) publishes both. A crash before 4 commits redoes 1-4.
 An invoice re-opened after its invoice.paid (Payment deleted or voided) gets a new version
 (UNPAID or PARTIALLY_PAID), and PAID again when paid again, but no second invoice.paid.
@@ -41,12 +47,13 @@ from qbo import errors as qbo_errors
 from qbo.client import ClientProvider, QboClient
 from qbo.query import Query
 from store import reconcile as store
-from store.db import Database, Row, StoreUnavailable
+from store.db import Database, Row, StoreUnavailable, Tx
 
 __all__ = [
     "Applied",
     "Facts",
     "Reconciler",
+    "already_read",
     "applied_to",
     "baseline",
     "changed",
@@ -55,12 +62,14 @@ __all__ = [
     "facts_of",
     "invoices_touched",
     "linked_payment_ids",
+    "reads_of",
 ]
 
 Status = Literal["unpaid", "partial", "paid"]
 Clock = Callable[[], dt.datetime]
 STRIPE_LINK = "stripe_payment_link"
 READS = 3  # reads of an invoice whose Payments do not add up (see Reconciler._read)
+SECOND = dt.timedelta(seconds=1)  # the resolution of QBO's LastUpdatedTime
 
 
 def _utcnow() -> dt.datetime:
@@ -228,6 +237,75 @@ def changed(last: Mapping[str, Any] | None, facts: Facts) -> bool:
     )
 
 
+# -- pure: what was read, and whether a notice's change was --------------------------------------
+
+
+def already_read(notice: Mapping[str, Any], read: store.Read | None) -> bool:
+    """Whether the change a notice announces was already read, so it costs no QBO call:
+    - an entity read as gone (a deleted Payment or invoice) never changes again (QBO does not
+      reuse ids);
+    - otherwise a deletion is always acted on once, whatever its stamp;
+    - a notice stamped before the LastUpdatedTime we read was seen;
+    - one stamped with it too (a webhook retry, a replay), except from CDC while our read
+      began within that very second: LastUpdatedTime has whole seconds, so a second write in
+      that second carries the same stamp; the poller's next pass reads it once more.
+    A notice without a stamp is always read."""
+    if read is None:
+        return False
+    if read.deleted:
+        return True
+    changed = notice.get("last_updated")
+    if notice.get("operation") == "Delete" or not isinstance(changed, dt.datetime):
+        return False
+    if changed != read.last_updated:
+        return changed < read.last_updated
+    return notice.get("source") != "CDC" or read.read_at >= read.last_updated + SECOND
+
+
+def reads_of(
+    invoice: Mapping[str, Any], payments: Sequence[Mapping[str, Any]], read_at: dt.datetime
+) -> list[store.Read]:
+    """The invoice read, and the Payments read with it that link no other invoice: settling
+    this invoice is all that a notice about one of them would do."""
+    qbo_id = str(invoice["Id"])
+    invoice_read = store.Read("Invoice", qbo_id, _updated_at(invoice, read_at), read_at)
+    alone = [p for p in payments if invoices_touched(p) == [qbo_id]]
+    return [
+        invoice_read,
+        *(store.Read("Payment", str(p["Id"]), _updated_at(p, read_at), read_at) for p in alone),
+    ]
+
+
+def _payment_read(
+    payment_id: str,
+    payment: Mapping[str, Any] | None,
+    notice: Mapping[str, Any],
+    read_at: dt.datetime,
+) -> store.Read:
+    if payment is not None:
+        return store.Read("Payment", payment_id, _updated_at(payment, read_at), read_at)
+    stamp = notice.get("last_updated")
+    gone_at = stamp if isinstance(stamp, dt.datetime) else read_at
+    return store.Read("Payment", payment_id, gone_at, read_at, deleted=True)
+
+
+def _settled_by(
+    tx: Tx, realm: str, qbo_invoice_id: str, reads: Sequence[store.Read]
+) -> list[store.Read]:
+    """The reads, less the Payments recorded as paying another invoice too: a notice about
+    one of those must still settle the other invoice (the Payment no longer links it)."""
+    return [
+        r
+        for r in reads
+        if r.entity != "Payment"
+        or set(store.invoices_paid_by(tx, realm, r.entity_id)) <= {qbo_invoice_id}
+    ]
+
+
+def _done(labels: set[str]) -> Done:
+    return Done(labels.pop() if len(labels) == 1 else "mixed" if labels else "ignored")
+
+
 # -- the handler --------------------------------------------------------------------------------
 
 
@@ -276,27 +354,33 @@ class Reconciler:
         realm, entity_id = str(notice["realm_id"]), str(notice["entity_id"])
         if notice["entity"] == "Invoice":
             ours = self._ours(realm, [entity_id])
-            fresh = [o for o in ours if self._newer(realm, o, notice)]
+            fresh = [o for o in ours if not self._seen(realm, "Invoice", o.qbo_invoice_id, notice)]
             if not fresh:
                 return Done("unchanged" if ours else "ignored")
             client = self._client(fresh[0].account_id, realm)
-        else:
-            client = self._client(str(notice["account_id"]), realm)
-            fresh = self._ours(realm, self._touched(client, realm, entity_id))
-        labels = {self._settle(client, realm, o) for o in fresh}
-        return Done(labels.pop() if len(labels) == 1 else "mixed" if labels else "ignored")
+            return _done({self._settle(client, realm, o) for o in fresh})
+        if self._seen(realm, "Payment", entity_id, notice):
+            return Done("unchanged")
+        client = self._client(str(notice["account_id"]), realm)
+        read_at = self.clock()
+        payment = self._payment(client, entity_id)
+        labels = {self._settle(client, realm, o) for o in self._touched(realm, payment, entity_id)}
+        # Remembered once every invoice it touches is settled: a crash before re-reads it.
+        self._remember(realm, [_payment_read(entity_id, payment, notice, read_at)])
+        return _done(labels)
 
     def _ours(self, realm: str, qbo_ids: Iterable[str]) -> list[Ours]:
         with self.db.transaction() as tx:
             return [Ours.from_row(r) for r in store.invoices_of_ours(tx, realm, qbo_ids)]
 
-    def _newer(self, realm: str, ours: Ours, notice: Mapping[str, Any]) -> bool:
-        """False when we already read the invoice as of a later change: a webhook retry or a
-        CDC overlap costs no QBO call. Strictly later, as LastUpdatedTime has whole seconds."""
+    def _seen(self, realm: str, entity: str, entity_id: str, notice: Mapping[str, Any]) -> bool:
+        """Whether the notice's change was already read (see `already_read`)."""
         with self.db.transaction() as tx:
-            read = store.last_read(tx, realm, ours.qbo_invoice_id)
-        changed = notice.get("last_updated")
-        return read is None or not isinstance(changed, dt.datetime) or changed >= read
+            return already_read(notice, store.last_read(tx, realm, entity, entity_id))
+
+    def _remember(self, realm: str, reads: Iterable[store.Read]) -> None:
+        with self.db.transaction() as tx:
+            store.save_reads(tx, realm, reads)
 
     def _client(self, account_id: str, realm: str) -> QboClient:
         client = self.clients(account_id)
@@ -304,25 +388,38 @@ class Reconciler:
             raise _OtherRealm(realm)
         return client
 
-    def _touched(self, client: QboClient, realm: str, payment_id: str) -> list[str]:
+    @staticmethod
+    def _payment(client: QboClient, payment_id: str) -> dict[str, Any] | None:
+        """The Payment, or None when deleted (only our records know what it paid then)."""
         try:
-            linked = invoices_touched(client.get("Payment", payment_id))
-        except qbo_errors.NotFound:  # deleted: only our records know what it paid
-            linked = []
+            return client.get("Payment", payment_id)
+        except qbo_errors.NotFound:
+            return None
+
+    def _touched(
+        self, realm: str, payment: Mapping[str, Any] | None, payment_id: str
+    ) -> list[Ours]:
+        """Our invoices the Payment links, and those we recorded as paid by it."""
+        linked = invoices_touched(payment) if payment is not None else []
         with self.db.transaction() as tx:
             recorded = store.invoices_paid_by(tx, realm, payment_id)
-        return _unique([*linked, *recorded])
+        return self._ours(realm, _unique([*linked, *recorded]))
 
     def _settle(self, client: QboClient, realm: str, ours: Ours) -> str:
+        read_at = self.clock()  # before the read: see already_read
         try:
             invoice, payments = self._read(client, ours.qbo_invoice_id)
-        except qbo_errors.NotFound:
-            return "gone"  # deleted in QBO: nothing will pay it
+        except qbo_errors.NotFound:  # deleted in QBO: nothing will pay it
+            gone = store.Read("Invoice", ours.qbo_invoice_id, read_at, read_at, deleted=True)
+            self._remember(realm, [gone])
+            return "gone"
+        reads = reads_of(invoice, payments, read_at)
         facts = facts_of(invoice, payments, self.clock())
         if facts is None:
+            self._remember(realm, reads[:1])  # the invoice: no Payment applies to it
             return "zero_total"
         currency = ours.currency or (invoice.get("CurrencyRef") or {}).get("value") or ""
-        return self._record(realm, ours, facts, currency)
+        return self._record(realm, ours, facts, currency, reads)
 
     def _read(
         self, client: QboClient, qbo_invoice_id: str
@@ -350,13 +447,16 @@ class Reconciler:
         found = client.query(Query("Payment").where("CustomerRef", "=", customer))
         return [p for p in found if applied_to(p, str(invoice["Id"])) > 0]
 
-    def _record(self, realm: str, ours: Ours, facts: Facts, currency: str) -> str:
-        """Step 4: facts, a new version when the state changed and (when due) the outbox row,
-        in one transaction."""
+    def _record(
+        self, realm: str, ours: Ours, facts: Facts, currency: str, reads: Sequence[store.Read]
+    ) -> str:
+        """Step 4: facts, a new version when the state changed, (when due) the outbox row and
+        what was read, in one transaction."""
         reason = STRIPE_LINK if facts.status == "paid" and ours.stripe_payment_link else None
         with self.db.transaction() as tx:
             prior = store.recorded_facts(tx, realm, ours.qbo_invoice_id)
             store.save_facts(tx, _facts_row(realm, ours, facts, currency, reason))
+            store.save_reads(tx, realm, _settled_by(tx, realm, ours.qbo_invoice_id, reads))
             last = store.latest_payment_state(tx, realm, ours.qbo_invoice_id)
             if changed(last or baseline(prior), facts):
                 version = (last["version"] if last else 0) + 1

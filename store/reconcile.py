@@ -1,11 +1,13 @@
 """Reconciliation storage: payment facts per QBO invoice, the `invoice.paid` outbox, the versioned
 payment states (the outbox of `invoice.payment_status_changed`) and the CDC watermarks
-(migrations 0006 and 0011, queries in sql/reconcile.sql)."""
+(migrations 0006 and 0011, queries in sql/reconcile.sql), and what the reconciler last read of
+each QBO Invoice and Payment (migration 0015)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -25,10 +27,32 @@ def invoices_paid_by(tx: Tx, realm_id: str, payment_id: str) -> list[str]:
     return [r["qbo_invoice_id"] for r in rows]
 
 
-def last_read(tx: Tx, realm_id: str, qbo_invoice_id: str) -> dt.datetime | None:
-    """The invoice's LastUpdatedTime when the reconciler last read it."""
-    row = tx.one("reconcile_last_read", {"realm_id": realm_id, "qbo_invoice_id": qbo_invoice_id})
-    return None if row is None else row["qbo_updated_at"]
+@dataclass(frozen=True)
+class Read:
+    """What the reconciler read of one QBO entity: its LastUpdatedTime, when (our clock, taken
+    before the request) and whether it was gone."""
+
+    entity: str  # "Invoice" or "Payment"
+    entity_id: str
+    last_updated: dt.datetime
+    read_at: dt.datetime
+    deleted: bool = False
+
+
+def last_read(tx: Tx, realm_id: str, entity: str, entity_id: str) -> Read | None:
+    """What the reconciler last read of the entity (migration 0015), None before any read."""
+    row = tx.one(
+        "reconcile_read_get", {"realm_id": realm_id, "entity": entity, "entity_id": entity_id}
+    )
+    if row is None:
+        return None
+    return Read(entity, entity_id, row["last_updated"], row["read_at"], row["deleted"])
+
+
+def save_reads(tx: Tx, realm_id: str, reads: Iterable[Read]) -> None:
+    """Records the reads; a row keeps the latest LastUpdatedTime and stays deleted once so."""
+    for read in reads:
+        tx.execute("reconcile_read_save", {"realm_id": realm_id, **asdict(read)})
 
 
 def recorded_facts(tx: Tx, realm_id: str, qbo_invoice_id: str) -> Row | None:

@@ -16,10 +16,22 @@ select qbo_invoice_id
   from invoice_payments
  where realm_id = %(realm_id)s and %(payment_id)s = any(qbo_payment_ids);
 
--- name: reconcile_last_read
-select qbo_updated_at
-  from invoice_payments
- where realm_id = %(realm_id)s and qbo_invoice_id = %(qbo_invoice_id)s;
+-- name: reconcile_read_get
+-- What the reconciler last read of a QBO Invoice or Payment (migration 0015).
+select last_updated, read_at, deleted
+  from qbo_reads
+ where realm_id = %(realm_id)s and entity = %(entity)s and entity_id = %(entity_id)s;
+
+-- name: reconcile_read_save
+-- Keeps the latest LastUpdatedTime (and when it was read); once deleted, always deleted.
+insert into qbo_reads (realm_id, entity, entity_id, last_updated, read_at, deleted)
+values (%(realm_id)s, %(entity)s, %(entity_id)s, %(last_updated)s, %(read_at)s, %(deleted)s)
+on conflict (realm_id, entity, entity_id) do update
+   set last_updated = greatest(qbo_reads.last_updated, excluded.last_updated),
+       read_at = case when excluded.last_updated >= qbo_reads.last_updated
+                      then greatest(qbo_reads.read_at, excluded.read_at)
+                      else qbo_reads.read_at end,
+       deleted = qbo_reads.deleted or excluded.deleted;
 
 -- name: reconcile_facts
 -- The facts recorded before this read (locked until the transaction ends, as the upsert after it
