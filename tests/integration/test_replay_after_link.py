@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from publishing import KafkaPublisher
-from sequence_qbo import cli, samples
+from sequence_qbo import cli
 from store import customers as snapshots
 from store.db import Database
 from sync import customers
 from sync.publish import Publishing
 from tests.helpers import wait_until
 from tests.integration.harness import running
-from tests.integration.invoices.world import UK_CUSTOMER, World, make_world
+from tests.integration.invoices.world import UK_CUSTOMER, World, make_world, one_line_invoice
 
 pytestmark = pytest.mark.integration
 
@@ -27,21 +27,6 @@ def world(db: Database, settings: Any, qbo_sandbox: Any, schema_registry_url: st
     w = make_world(db, settings, qbo_sandbox, schema_registry_url, "UK")
     w.settings(fallback_item_id=w.item_id(), fallback_tax_code_id="3")
     return w
-
-
-def _invoice(iid: str) -> dict[str, Any]:
-    lines = [
-        samples.line("l1", "Pro plan", "1", "100.00", "100.00", tax_rate="0.2", tax_amount="20.00")
-    ]
-    return samples.invoice(
-        iid,
-        UK_CUSTOMER,
-        [samples.group("g1", "November", lines)],
-        number=f"R-{iid}",
-        net="100.00",
-        tax="20.00",
-        gross="120.00",
-    )
 
 
 def _customer_writes(w: World) -> list[dict[str, Any]]:
@@ -106,7 +91,9 @@ def test_a_customer_linked_after_its_snapshot_costs_no_qbo_write_on_replay(
         publisher.close()
 
     # 3. An invoice for it syncs (so the replay has every kind of input to go through).
-    world.produce("invoice.finalized", "inv_1", {"invoice": _invoice("inv_1")})
+    world.produce(
+        "invoice.finalized", "inv_1", {"invoice": one_line_invoice("inv_1", number="R-inv_1")}
+    )
     with running(world.runtime()):
         assert world.synced("invoice", "inv_1")["status"] == "synced"
     writes, customer_writes = world.writes(), len(_customer_writes(world))

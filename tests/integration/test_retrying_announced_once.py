@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from sequence_qbo import samples
 from store.db import Database
 from tests.helpers import wait_until
 from tests.integration.harness import read_all, running
-from tests.integration.invoices.world import UK_CUSTOMER, World, make_world
+from tests.integration.invoices.world import UK_CUSTOMER, World, make_world, one_line_invoice
 
 pytestmark = pytest.mark.integration
 
@@ -24,21 +23,6 @@ def world(db: Database, settings: Any, qbo_sandbox: Any, schema_registry_url: st
     w.link(UK_CUSTOMER)
     w.settings(fallback_item_id=w.item_id(), fallback_tax_code_id="3")
     return w
-
-
-def _invoice(iid: str) -> dict[str, Any]:
-    lines = [
-        samples.line("l1", "Pro plan", "1", "100.00", "100.00", tax_rate="0.2", tax_amount="20.00")
-    ]
-    return samples.invoice(
-        iid,
-        UK_CUSTOMER,
-        [samples.group("g1", "November", lines)],
-        number=f"O-{iid}",
-        net="100.00",
-        tax="20.00",
-        gross="120.00",
-    )
 
 
 def _records_on(bootstrap: str, topic: str) -> int:
@@ -67,7 +51,9 @@ def test_an_outage_is_one_retrying_announcement_then_one_synced(world: World) ->
     world.c.sandbox.add_fault(
         kind="error", status=503, next=12, realm=world.c.realm_id, method="POST", entity="invoice"
     )
-    world.produce("invoice.finalized", "inv_1", {"invoice": _invoice("inv_1")})
+    world.produce(
+        "invoice.finalized", "inv_1", {"invoice": one_line_invoice("inv_1", number="O-inv_1")}
+    )
     with running(world.runtime()):
         retrying = _in_state(world, "retrying", timeout=60)
         synced = _in_state(world, "synced", timeout=120)

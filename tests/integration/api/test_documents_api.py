@@ -10,12 +10,8 @@ from typing import Any
 import pytest
 import requests
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry
 
 from api.admin import AdminDeps
-from api.app import Deps, create_app
-from api.deliveries import MemoryDeliveryLog
-from api.realms import from_mapping
 from publishing import KafkaPublisher
 from qbo import errors as qbo_errors
 from schemas.models import CreditNote, Invoice
@@ -24,9 +20,8 @@ from store.db import Database
 from sync.deps import Deps as ServiceDeps
 from sync.publish import Publishing
 from tests.helpers import wait_until
-from tests.integration.api.server import serving
-from tests.integration.invoices.world import UK_CUSTOMER, World, make_world
-from tests.unit.api.fakes import ListPublisher
+from tests.integration.api.server import admin_app, serving
+from tests.integration.invoices.world import UK_CUSTOMER, World, make_world, one_line_invoice
 
 pytestmark = pytest.mark.integration
 
@@ -58,20 +53,7 @@ class Api:
 
 
 def _invoice(iid: str, customer: dict[str, Any]) -> Invoice:
-    lines = [
-        samples.line("l1", "Pro plan", "1", "100.00", "100.00", tax_rate="0.2", tax_amount="20.00")
-    ]
-    return Invoice.model_validate(
-        samples.invoice(
-            iid,
-            customer,
-            [samples.group("g1", "November", lines)],
-            number=f"N-{iid}",
-            net="100.00",
-            tax="20.00",
-            gross="120.00",
-        )
-    )
+    return Invoice.model_validate(one_line_invoice(iid, customer, number=f"N-{iid}"))
 
 
 def _app(world: World, sync: Any, token: str | None = TOKEN) -> FastAPI:
@@ -80,16 +62,7 @@ def _app(world: World, sync: Any, token: str | None = TOKEN) -> FastAPI:
     services = ServiceDeps(world.db, world.factory, pub)
     factory = (lambda: sync) if sync is not None else None
     admin = AdminDeps(token, services, document_sync=factory)
-    return create_app(
-        Deps(
-            settings,
-            ListPublisher(),
-            from_mapping({}),
-            MemoryDeliveryLog(),
-            registry=CollectorRegistry(),
-            admin=admin,
-        )
-    )
+    return admin_app(settings, admin)
 
 
 @pytest.fixture
@@ -250,16 +223,7 @@ def test_every_route_needs_the_token(api: Api, world: World) -> None:
 
 
 def test_status_page_without_admin_deps_is_503(world: World) -> None:
-    app = create_app(
-        Deps(
-            world.c.settings,
-            ListPublisher(),
-            from_mapping({}),
-            MemoryDeliveryLog(),
-            registry=CollectorRegistry(),
-        )
-    )
-    with serving(app) as base:
+    with serving(admin_app(world.c.settings, None)) as base:
         assert _reason(Api(base, "x").page(), 503) == "admin_api_disabled"
 
 

@@ -12,21 +12,16 @@ from typing import Any
 import pytest
 import requests
 from confluent_kafka import Consumer, TopicPartition
-from prometheus_client import CollectorRegistry
 
 from api.admin import AdminDeps
-from api.app import Deps, create_app
-from api.deliveries import MemoryDeliveryLog
 from api.jobs import JobKind, JobRunner
-from api.realms import from_mapping
 from consumers.runtime import dlq, kafka
 from sequence_qbo.operations import KafkaOperations
 from store import jobs as job_store
 from store.db import Database
 from tests.helpers import wait_until
-from tests.integration.api.server import serving
+from tests.integration.api.server import admin_app, serving
 from tests.integration.invoices.world import World, make_world
-from tests.unit.api.fakes import ListPublisher
 
 pytestmark = pytest.mark.integration
 
@@ -64,16 +59,7 @@ def world(db: Database, settings: Any, qbo_sandbox: Any, schema_registry_url: st
 
 def _app(world: World, operations: Any) -> Any:
     admin = AdminDeps(TOKEN, world.app.services, operations=operations)
-    return create_app(
-        Deps(
-            world.c.settings,
-            ListPublisher(),
-            from_mapping({}),
-            MemoryDeliveryLog(),
-            registry=CollectorRegistry(),
-            admin=admin,
-        )
-    )
+    return admin_app(world.c.settings, admin)
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ on its own, so each hop is checked)."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-import uvicorn
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
@@ -23,7 +20,7 @@ from sequence_qbo import wiring
 from sequence_qbo.commands import serve
 from sequence_qbo.settings import Settings
 from store.db import Database
-from tests.helpers import wait_until
+from tests.integration.api.server import bound_socket, serving_on
 
 pytestmark = pytest.mark.integration
 
@@ -77,29 +74,6 @@ def returned(reply: requests.Response) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def bound_socket() -> socket.socket:
-    """A loopback socket on a port the kernel picked: the redirect URI needs the port before
-    the app is built."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def serve_on(sock: socket.socket, app: Any) -> Iterator[None]:
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, timeout=10, message="uvicorn to start")
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not stop within 10s"
-
-
 def service_settings(settings: Settings, sb: SandboxHandle, port: int, **extra: Any) -> Settings:
     return settings.model_copy(
         update={
@@ -123,10 +97,5 @@ def server(settings: Settings, qbo_sandbox: SandboxHandle, db: Database) -> Iter
     sock = bound_socket()
     port = sock.getsockname()[1]
     configured = service_settings(settings, qbo_sandbox, port)
-    with wiring.Application(configured) as app:
-        serving = serve_on(sock, serve.build_app(app))
-        next(serving)
-        try:
-            yield Server(f"http://127.0.0.1:{port}", configured, db, qbo_sandbox)
-        finally:
-            next(serving, None)
+    with wiring.Application(configured) as app, serving_on(sock, serve.build_app(app)) as base:
+        yield Server(base, configured, db, qbo_sandbox)

@@ -11,11 +11,10 @@ import pytest
 import requests
 
 from schemas.models import Invoice
-from sequence_qbo import samples
 from store.db import Database
 from store.ledger import DocumentType
 from sync import connect as flow
-from tests.integration.invoices.world import UK_CUSTOMER, World, make_world
+from tests.integration.invoices.world import UK_CUSTOMER, World, make_world, one_line_invoice
 
 pytestmark = pytest.mark.integration
 
@@ -26,19 +25,9 @@ def world(db: Database, settings, qbo_sandbox, schema_registry_url) -> World:
 
 
 def _invoice() -> Invoice:
-    line = samples.line(
-        "l1", "Pro plan", "1", "100.00", "100.00", tax_rate="0.2", tax_amount="20.00"
+    return Invoice.model_validate(
+        one_line_invoice("inv_dc", number="INV-DC-1", tax_category_id="std")
     )
-    body = samples.invoice(
-        "inv_dc",
-        UK_CUSTOMER,
-        [samples.group("g1", "November", [line], "std")],
-        number="INV-DC-1",
-        net="100.00",
-        tax="20.00",
-        gross="120.00",
-    )
-    return Invoice.model_validate(body)
 
 
 def test_documents_fail_qbo_not_connected_and_resync_after_reconnecting(world: World) -> None:

@@ -25,6 +25,38 @@ UK_CUSTOMER = samples.customer(
 )
 
 
+def one_line_invoice(
+    iid: str,
+    customer: dict[str, Any] = UK_CUSTOMER,
+    *,
+    number: str,
+    title: str = "Pro plan",
+    product_id: str | None = None,
+    tax_category_id: str | None = None,
+) -> dict[str, Any]:
+    """120.00 GBP: one line of 100.00 net + 20.00 VAT at 20%, in one group ("November", of
+    `tax_category_id`)."""
+    line = samples.line(
+        "l1",
+        title,
+        "1",
+        "100.00",
+        "100.00",
+        product_id=product_id,
+        tax_rate="0.2",
+        tax_amount="20.00",
+    )
+    return samples.invoice(
+        iid,
+        customer,
+        [samples.group("g1", "November", [line], tax_category_id)],
+        number=number,
+        net="100.00",
+        tax="20.00",
+        gross="120.00",
+    )
+
+
 class World:
     """One connected account: produce Sequence events, run the service, look at QBO."""
 
