@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from consumers.runtime.types import Done, Failed, Outcome, Retry
+from consumers._holder import holder
+from consumers.runtime.types import Done, Event, Failed, Outcome, Retry
 from qbo.invoice import payload_hash
 from store import ledger
 from store.db import Database
@@ -35,6 +36,7 @@ __all__ = [
     "outcome_of",
     "recorder_for",
     "result_outcome",
+    "synced_outcome",
 ]
 
 # Least wait before a retry when the other side asked for none (the runtime backs off from it).
@@ -184,6 +186,27 @@ def recorder_for(sync: Any, snapshot: Snapshot | None = None) -> LedgerRecorder:
     gated = getattr(status, "db", None) is not None
     announce: Announce | None = status.publish_state if gated else None
     return LedgerRecorder(sync.db, announce, snapshot=snapshot)
+
+
+def synced_outcome(
+    sync: Any,
+    event: Event,
+    doc_type: ledger.DocumentType,
+    account_id: str,
+    doc: Any,
+    occurred_at: dt.datetime,
+) -> Outcome:
+    """A document event's `sync.sync` (invoice.finalized/sent, credit_note.sent) as an outcome:
+    the event's delivery holds the document's lease; an error's state goes to its row, with the
+    event's document."""
+    key = DocKey(account_id, doc_type, doc.id)
+    return document_outcome(
+        sync,
+        key,
+        lambda: sync.sync(account_id, doc, occurred_at, holder=holder(event)),
+        doc=doc,
+        occurred_at=occurred_at,
+    )
 
 
 def document_outcome(

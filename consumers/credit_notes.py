@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from consumers._holder import holder
-from consumers._sync_outcome import document_outcome
+from consumers._sync_outcome import synced_outcome
 from consumers._validation import parse
 from consumers.runtime.types import Event, Outcome, Poison
 from schemas.models import CreditNoteSent
-from store.ledger import DocKey, DocumentType
+from store.ledger import DocumentType
 from sync.documents import DocumentSync
 
 
@@ -21,13 +20,11 @@ class CreditNoteHandler:
         parsed = parse(CreditNoteSent, event.value)
         if isinstance(parsed, Poison):
             return parsed
-        key = DocKey(parsed.account_id, DocumentType.CREDIT_NOTE, parsed.credit_note.id)
-        return document_outcome(
+        return synced_outcome(
             self.sync,
-            key,
-            lambda: self.sync.sync(
-                parsed.account_id, parsed.credit_note, parsed.occurred_at, holder=holder(event)
-            ),
-            doc=parsed.credit_note,
-            occurred_at=parsed.occurred_at,
+            event,
+            DocumentType.CREDIT_NOTE,
+            parsed.account_id,
+            parsed.credit_note,
+            parsed.occurred_at,
         )

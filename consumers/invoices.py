@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from consumers._holder import holder
-from consumers._sync_outcome import document_outcome
+from consumers._sync_outcome import document_outcome, synced_outcome
 from consumers._validation import parse
 from consumers.runtime.types import Event, Outcome, Poison
 from schemas.models import InvoiceEvent
@@ -22,15 +22,13 @@ class InvoiceHandler:
         parsed = parse(InvoiceEvent, event.value)
         if isinstance(parsed, Poison):
             return parsed
-        key = DocKey(parsed.account_id, DocumentType.INVOICE, parsed.invoice.id)
-        return document_outcome(
+        return synced_outcome(
             self.sync,
-            key,
-            lambda: self.sync.sync(
-                parsed.account_id, parsed.invoice, parsed.occurred_at, holder=holder(event)
-            ),
-            doc=parsed.invoice,
-            occurred_at=parsed.occurred_at,
+            event,
+            DocumentType.INVOICE,
+            parsed.account_id,
+            parsed.invoice,
+            parsed.occurred_at,
         )
 
 
