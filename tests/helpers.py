@@ -1,10 +1,13 @@
-"""Helpers shared by the tests: condition waits (never sleep-and-hope)."""
+"""Helpers shared by the tests: condition waits (never sleep-and-hope); the environment a
+service process reads."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from cryptography.fernet import Fernet
 
 T = TypeVar("T")
 
@@ -25,3 +28,16 @@ def wait_until(
         time.sleep(interval)
         last = condition()
     return last
+
+
+def service_env(settings: Any) -> dict[str, str]:
+    """The SEQUENCE_QBO_* variables for `sequence-qbo` on these settings' broker and database
+    (consumer group, customer.updated and DLQ topics), under a new token key."""
+    return {
+        "SEQUENCE_QBO_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SEQUENCE_QBO_DATABASE_URL": settings.database_url.get_secret_value(),
+        "SEQUENCE_QBO_CONSUMER_GROUP": settings.consumer_group,
+        "SEQUENCE_QBO_TOPIC_CUSTOMER_UPDATED": settings.topics.customer_updated,
+        "SEQUENCE_QBO_TOPIC_DLQ": settings.topics.dlq,
+        "SEQUENCE_QBO_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }

@@ -16,6 +16,7 @@ from sequence_qbo.qbo_store import store_connection
 from sequence_qbo.settings import Settings
 from store import connections
 from store.db import Database
+from tests.helpers import service_env
 
 pytestmark = pytest.mark.integration
 
@@ -24,15 +25,8 @@ ACCOUNT = "acct_0f4b2d9e8c7a6b5d4e3f2a1b"  # longer than an 80-column table leav
 
 @pytest.fixture
 def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    for name, value in {
-        "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "DATABASE_URL": settings.database_url.get_secret_value(),
-        "CONSUMER_GROUP": settings.consumer_group,
-        "TOPIC_CUSTOMER_UPDATED": settings.topics.customer_updated,
-        "TOPIC_DLQ": settings.topics.dlq,
-        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-    }.items():
-        monkeypatch.setenv(f"SEQUENCE_QBO_{name}", value)
+    for name, value in service_env(settings).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("COLUMNS", "80")
     return settings
 

@@ -15,12 +15,8 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from prometheus_client import CollectorRegistry
 
 from api.admin import AdminDeps
-from api.app import Deps, create_app
-from api.deliveries import MemoryDeliveryLog
-from api.realms import from_mapping
 from consumers.runtime import dlq, kafka
 from schemas.models import Customer, Invoice
 from sequence_qbo import samples
@@ -30,9 +26,8 @@ from store.db import Database
 from sync import connect as flow
 from sync import products
 from tests.helpers import wait_until
-from tests.integration.api.server import serving
-from tests.integration.invoices.world import UK_CUSTOMER, World, make_world
-from tests.unit.api.fakes import ListPublisher
+from tests.integration.api.server import admin_app, serving
+from tests.integration.invoices.world import UK_CUSTOMER, World, make_world, one_line_invoice
 
 pytestmark = pytest.mark.integration
 
@@ -48,29 +43,8 @@ expect = playwright_api.expect
 
 
 def _invoice(iid: str, customer: dict[str, Any], product_id: str | None, title: str) -> Invoice:
-    lines = [
-        samples.line(
-            "l1",
-            title,
-            "1",
-            "100.00",
-            "100.00",
-            product_id=product_id,
-            tax_rate="0.2",
-            tax_amount="20.00",
-        )
-    ]
-    return Invoice.model_validate(
-        samples.invoice(
-            iid,
-            customer,
-            [samples.group("g1", "November", lines)],
-            number=f"N-{iid}",
-            net="100.00",
-            tax="20.00",
-            gross="120.00",
-        )
-    )
+    body = one_line_invoice(iid, customer, number=f"N-{iid}", title=title, product_id=product_id)
+    return Invoice.model_validate(body)
 
 
 @pytest.fixture
@@ -160,17 +134,7 @@ def base(world: World, tmp_path: Path) -> Iterator[str]:
             flow.begin(world.db, world.factory, account, new_company=False).url
         ),
     )
-    app = create_app(
-        Deps(
-            world.c.settings,
-            ListPublisher(),
-            from_mapping({}),
-            MemoryDeliveryLog(),
-            registry=CollectorRegistry(),
-            admin=admin,
-        )
-    )
-    with serving(app) as url:
+    with serving(admin_app(world.c.settings, admin)) as url:
         yield url
     admin.jobs.close()
 

@@ -5,51 +5,29 @@ partitions."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.helpers import wait_until
-from tests.integration.runtime.test_resume import ROOT, _env, _produce, _snapshots
+from tests.integration.runtime.processes import produce_customers, snapshots, start_run
 
 pytestmark = pytest.mark.integration
 
-
-def _start(settings, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sequence_qbo",
-            "run",
-            "--no-metrics",
-            "--text-logs",
-            "--instance-id",
-            "the-same-one",
-            "--only",
-            settings.topics.customer_updated,
-        ],
-        cwd=ROOT,
-        env=_env(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
+SAME_INSTANCE = ("--text-logs", "--instance-id", "the-same-one")
 
 
 def test_a_second_process_with_the_same_instance_id_fences_the_first(
     settings, db, tmp_path
 ) -> None:
-    _produce(settings, 0, 3)
-    first = _start(settings, tmp_path / "first.log")
+    produce_customers(settings, 0, 3)
+    first = start_run(settings, tmp_path / "first.log", *SAME_INSTANCE)
     second = None
     try:
-        wait_until(lambda: _snapshots(db) == 3, timeout=60, message="the first one consuming")
-        second = _start(settings, tmp_path / "second.log")
+        wait_until(lambda: snapshots(db) == 3, timeout=60, message="the first one consuming")
+        second = start_run(settings, tmp_path / "second.log", *SAME_INSTANCE)
         code = first.wait(60)
-        _produce(settings, 3, 3)
-        wait_until(lambda: _snapshots(db) == 6, timeout=60, message="the second one consuming")
+        produce_customers(settings, 3, 3)
+        wait_until(lambda: snapshots(db) == 6, timeout=60, message="the second one consuming")
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
