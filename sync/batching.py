@@ -6,11 +6,13 @@ and throttles", "batch"): a realm's backlog goes out at up to 1,200 invoices a m
 500. The document sync (sync/documents.py) hands its create here, at step 6, once its create
 intent is committed; everything before and after is the single-document path, unchanged.
 
-Per realm and process, one lane with one request at a time:
+Per realm and process, one lane with at most two requests out:
 - a create that finds its realm's lane idle goes at once as a single create (no added
   latency for a lone invoice);
-- creates that arrive while the lane's request is out wait in the lane; when it comes back, the
-  next waiting create's thread sends what waits: up to 30 in one /batch (one alone: a single
+- a create that arrives while one request is out and nothing else waits goes at once beside
+  it (a steady trickle of invoices keeps the latency of single creates);
+- creates that arrive when the lane is busier wait in the lane; when it is idle again, the next
+  waiting create's thread sends what waits: up to 30 in one /batch (one alone: a single
   create). Under a backlog the runtime keeps a realm's handlers busy (its per-realm bound), so
   batches fill up on their own, with no timer (a 50 ms gathering window was measured in
   bench/month_end.py: no more batches on a CPU-bound machine, only added latency);
@@ -63,7 +65,7 @@ class _Lane:
 
     cond: threading.Condition = field(default_factory=threading.Condition)
     waiting: list[_Create] = field(default_factory=list)
-    sending: bool = False
+    out: int = 0  # requests of the lane out now (2 at most)
 
 
 @dataclass
@@ -100,18 +102,18 @@ class CreateBatcher:
         with lane.cond:
             lane.waiting.append(item)
             while not item.done:
-                if lane.sending:
+                if not _may_send(lane):
                     lane.cond.wait()
                     continue
                 group = lane.waiting[: self.max_batch]
                 del lane.waiting[: self.max_batch]
-                lane.sending = True
+                lane.out += 1
                 lane.cond.release()
                 try:
                     self._send(group)
                 finally:
                     lane.cond.acquire()
-                    lane.sending = False
+                    lane.out -= 1
                     lane.cond.notify_all()
         if item.error is not None:
             raise item.error
@@ -169,6 +171,13 @@ class CreateBatcher:
                 )
             else:
                 item.result = answer[item.entity]
+
+
+def _may_send(lane: _Lane) -> bool:
+    """Idle: send what waits. One request out: a create alone goes at once beside it (a steady
+    trickle keeps its single-create latency), but creates that pile up wait for the lane to be
+    idle and go together."""
+    return lane.out == 0 or (lane.out == 1 and len(lane.waiting) == 1)
 
 
 def _renewed(item: _Create) -> bool:
