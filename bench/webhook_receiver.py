@@ -49,7 +49,7 @@ def _serve() -> None:
     from sequence_qbo import settings
     from sequence_qbo.commands import serve
 
-    sys.exit(serve._serve(argparse.Namespace(), settings.load()))
+    sys.exit(serve._serve(argparse.Namespace(host=None, port=None), settings.load()))
 
 
 def _database(name: str) -> str:
