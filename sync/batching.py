@@ -142,7 +142,8 @@ class CreateBatcher:
             _raise_unless_ordinary(exc)
 
     def _single(self, item: _Create) -> None:
-        self.stats.singles += 1
+        with self._lock:  # two requests of a lane may be out at once
+            self.stats.singles += 1
         try:
             item.result = item.api.create(
                 item.entity, dict(item.payload), request_id=item.request_id
@@ -151,8 +152,9 @@ class CreateBatcher:
             item.error = exc
 
     def _batch(self, group: list[_Create]) -> None:
-        self.stats.batches += 1
-        self.stats.batched += len(group)
+        with self._lock:
+            self.stats.batches += 1
+            self.stats.batched += len(group)
         items = [
             {"bId": str(n), "operation": "create", item.entity: dict(item.payload)}
             for n, item in enumerate(group)
