@@ -3,16 +3,15 @@ when) and announced on `qbo.sync_status` once, not once per attempt; then once m
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from store.db import Database
 from tests.helpers import wait_until
 from tests.integration.harness import read_all, running
 from tests.integration.invoices.world import UK_CUSTOMER, World, make_world, one_line_invoice
+from tests.integration.rainy.fleet import records_on
 
 pytestmark = pytest.mark.integration
 
@@ -23,16 +22,6 @@ def world(db: Database, settings: Any, qbo_sandbox: Any, schema_registry_url: st
     w.link(UK_CUSTOMER)
     w.settings(fallback_item_id=w.item_id(), fallback_tax_code_id="3")
     return w
-
-
-def _records_on(bootstrap: str, topic: str) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"count-{uuid.uuid4().hex}"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        marks = [consumer.get_watermark_offsets(TopicPartition(topic, p), 10) for p in partitions]
-        return sum(high - low for low, high in marks)
-    finally:
-        consumer.close()
 
 
 def _in_state(world: World, status: str, timeout: float) -> dict[str, Any]:
@@ -69,5 +58,5 @@ def test_an_outage_is_one_retrying_announcement_then_one_synced(world: World) ->
     ]
     assert statuses[0]["status"] == "FAILED"  # what readers of the first schema version see
     # Exactly two on the topic (read_all stops at the number asked for).
-    assert _records_on(world.c.settings.kafka_bootstrap, world.c.settings.topics.sync_status) == 2
+    assert records_on(world.c.settings.kafka_bootstrap, world.c.settings.topics.sync_status) == 2
     assert len(world.qbo_invoices()) == 1

@@ -21,6 +21,7 @@ from api.admin import AdminDeps
 from api.app import Deps, create_app
 from api.deliveries import MemoryDeliveryLog
 from api.realms import from_mapping
+from sequence_qbo.operations import KafkaOperations
 from sequence_qbo.settings import Settings
 from tests.helpers import wait_until
 from tests.unit.api.fakes import ListPublisher
@@ -80,6 +81,26 @@ def admin_app(settings: Settings, admin: AdminDeps | None) -> FastAPI:
             admin=admin,
         )
     )
+
+
+@contextmanager
+def serving_admin(world: Any, token: str, tmp_path: Path, **options: Any) -> Iterator[str]:
+    """The admin API over a test world (tests/integration/invoices/world.py): its services,
+    its DocumentSync, Kafka operations and reports under tmp_path, plus `options`; yields the
+    base URL, and stops the job runner after the server."""
+    admin = AdminDeps(
+        token,
+        world.app.services,
+        report_dir=tmp_path / "reports",
+        document_sync=lambda: world.sync_service(),
+        operations=KafkaOperations(world.app),
+        **options,
+    )
+    try:
+        with serving(admin_app(world.c.settings, admin)) as url:
+            yield url
+    finally:
+        admin.jobs.close()
 
 
 def run_schemathesis(

@@ -12,12 +12,10 @@ from typing import Any
 
 import pytest
 
-from api.admin import AdminDeps
 from schemas.models import Invoice
 from sequence_qbo import samples
-from sequence_qbo.operations import KafkaOperations
 from store.db import Database
-from tests.integration.api.server import admin_app, run_schemathesis, serving
+from tests.integration.api.server import run_schemathesis, serving_admin
 from tests.integration.invoices.world import UK_CUSTOMER, World, make_world
 
 pytestmark = pytest.mark.integration
@@ -50,16 +48,8 @@ def world(db: Database, settings: Any, qbo_sandbox: Any, schema_registry_url: st
 
 @pytest.fixture
 def base(world: World, tmp_path: Path) -> Iterator[str]:
-    admin = AdminDeps(
-        TOKEN,
-        world.app.services,
-        report_dir=tmp_path / "reports",
-        document_sync=lambda: world.sync_service(),
-        operations=KafkaOperations(world.app),
-    )
-    with serving(admin_app(world.c.settings, admin)) as url:
+    with serving_admin(world, TOKEN, tmp_path) as url:
         yield url
-    admin.jobs.close()
 
 
 def test_the_admin_api_answers_as_its_openapi_document_says(base: str, tmp_path: Path) -> None:

@@ -16,17 +16,15 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from api.admin import AdminDeps
 from consumers.runtime import dlq, kafka
 from schemas.models import Customer, Invoice
 from sequence_qbo import samples
-from sequence_qbo.operations import KafkaOperations
 from store import customers
 from store.db import Database
 from sync import connect as flow
 from sync import products
 from tests.helpers import wait_until
-from tests.integration.api.server import admin_app, serving
+from tests.integration.api.server import serving_admin
 from tests.integration.invoices.world import UK_CUSTOMER, World, make_world, one_line_invoice
 
 pytestmark = pytest.mark.integration
@@ -122,21 +120,17 @@ def _source_records(w: World) -> list[Any]:
 @pytest.fixture
 def base(world: World, tmp_path: Path) -> Iterator[str]:
     _dead_letter(world)
-    admin = AdminDeps(
+    with serving_admin(
+        world,
         TOKEN,
-        world.app.services,
-        report_dir=tmp_path / "reports",
-        document_sync=lambda: world.sync_service(),
-        operations=KafkaOperations(world.app),
+        tmp_path,
         qbo_environment="emulator",
         qbo_base_url=world.c.settings.qbo_base_url,
         begin_connect=lambda account: (
             flow.begin(world.db, world.factory, account, new_company=False).url
         ),
-    )
-    with serving(admin_app(world.c.settings, admin)) as url:
+    ) as url:
         yield url
-    admin.jobs.close()
 
 
 @pytest.fixture
