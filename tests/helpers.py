@@ -1,11 +1,13 @@
 """Helpers shared by the tests: condition waits (never sleep-and-hope); the environment a
-service process reads."""
+service process reads; a browser's GET."""
 
 from __future__ import annotations
 
+import http.client
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -41,3 +43,17 @@ def service_env(settings: Any) -> dict[str, str]:
         "SEQUENCE_QBO_TOPIC_DLQ": settings.topics.dlq,
         "SEQUENCE_QBO_TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     }
+
+
+def browser_get(url: str) -> tuple[int, str]:
+    """A browser's GET that does not follow a redirect: (status, Location). Plain http.client,
+    outside the logs under test (urllib3 would log the URL, an OAuth callback's code included,
+    which a real browser does not put in our logs)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request("GET", f"{parts.path}?{parts.query}")
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("location") or ""
+    finally:
+        conn.close()

@@ -5,7 +5,6 @@ token, refresh token, authorization code, client secret or verifier token may ap
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import logging
 import threading
 from urllib.parse import parse_qs, urlsplit
@@ -22,7 +21,7 @@ from sequence_qbo.qbo_store import client_factory
 from sequence_qbo.settings import Settings
 from store import connections
 from store.db import Database
-from tests.helpers import wait_until
+from tests.helpers import browser_get, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -109,19 +108,6 @@ def test_connect_sync_disconnect_leaks_no_secret(env, sb, db: Database, caplog, 
         assert secret not in everything
     for token in secrets_seen:  # not even a recognisable piece of one
         assert token[-16:] not in everything
-
-
-def browser_get(url: str) -> tuple[int, str]:
-    """The browser's part, outside the logs under test (urllib3 would log the callback URL,
-    which a real browser does not put in our logs)."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    try:
-        conn.request("GET", f"{parts.path}?{parts.query}")
-        resp = conn.getresponse()
-        return resp.status, resp.getheader("location") or ""
-    finally:
-        conn.close()
 
 
 def _tokens(db: Database, factory: ClientFactory) -> list[str]:

@@ -3,10 +3,8 @@ seeding a QBO company whose object Ids collide with another's."""
 
 from __future__ import annotations
 
-import http.client
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,6 +14,7 @@ from qbo.transport import Transport
 from sandbox.testing import SandboxHandle, free_port
 from sequence_qbo import cli
 from sequence_qbo.settings import Settings
+from tests.helpers import browser_get
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def connect(
     def operator(prompt: str = "") -> str:
         printed = capsys.readouterr().out
         url = next(word for word in printed.split() if "/connect/oauth2?" in word)
-        status, landed = _browser_get(f"{url}&realmId={realm_id}")
+        status, landed = browser_get(f"{url}&realmId={realm_id}")
         assert status == 302, status
         return landed
 
@@ -67,17 +66,6 @@ def connect(
 
 def cli_main(argv: list[str]) -> int:
     return cli.main(argv)
-
-
-def _browser_get(url: str) -> tuple[int, str]:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    try:
-        conn.request("GET", f"{parts.path}?{parts.query}")
-        resp = conn.getresponse()
-        return resp.status, resp.getheader("location") or ""
-    finally:
-        conn.close()
 
 
 def seed_company(
