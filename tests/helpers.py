@@ -4,6 +4,7 @@ service process reads; a browser's GET."""
 from __future__ import annotations
 
 import http.client
+import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -30,6 +31,12 @@ def wait_until(
         time.sleep(interval)
         last = condition()
     return last
+
+
+def process_env(variables: dict[str, str]) -> dict[str, str]:
+    """A child process's environment: this one's without its SEQUENCE_QBO_*, plus `variables`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEQUENCE_QBO_")}
+    return {**env, **variables}
 
 
 def service_env(settings: Any) -> dict[str, str]:

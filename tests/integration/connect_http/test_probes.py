@@ -3,7 +3,6 @@ readiness failing when Kafka cannot be reached."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from sandbox.testing import free_port
 from sequence_qbo import probes
 from sequence_qbo.settings import Settings
 from store.db import Database
-from tests.helpers import wait_until
+from tests.helpers import process_env, service_env, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -33,22 +32,17 @@ def _get(url: str) -> requests.Response | None:
 
 def test_run_serves_the_probes_beside_its_metrics(settings: Settings, tmp_path: Path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEQUENCE_QBO_")}
-    env.update(
+    topics = {
+        f"SEQUENCE_QBO_TOPIC_{field.upper()}": name
+        for field, name in settings.topics.model_dump().items()
+    }
+    env = process_env(
         {
-            f"SEQUENCE_QBO_TOPIC_{field.upper()}": name
-            for field, name in settings.topics.model_dump().items()
-        }
-    )
-    env.update(
-        {
-            "SEQUENCE_QBO_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-            "SEQUENCE_QBO_DATABASE_URL": settings.database_url.get_secret_value(),
-            "SEQUENCE_QBO_CONSUMER_GROUP": settings.consumer_group,
+            **service_env(settings),
+            **topics,
             "SEQUENCE_QBO_METRICS_PORT": str(port),
             "SEQUENCE_QBO_QBO_ENVIRONMENT": "emulator",
             "SEQUENCE_QBO_QBO_BASE_URL": "http://127.0.0.1:9",
-            "SEQUENCE_QBO_TOKEN_ENCRYPTION_KEY": "x" * 43 + "=",
         }
     )
     log = tmp_path / "run.log"

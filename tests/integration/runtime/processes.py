@@ -3,7 +3,6 @@ customer.updated events produced to the real broker; what it consumed is counted
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from schemas import serde
 from sequence_qbo import samples
 from store import customers
 from store.db import Database
-from tests.helpers import service_env
+from tests.helpers import process_env, service_env
 
 ROOT = Path(__file__).resolve().parents[3]
 ACCOUNT = "acct_resume"
@@ -22,8 +21,7 @@ ACCOUNT = "acct_resume"
 
 def run_env(settings: Any) -> dict[str, str]:
     """The process's environment: these settings, none of the caller's SEQUENCE_QBO_*."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEQUENCE_QBO_")}
-    return {**env, **service_env(settings)}
+    return process_env(service_env(settings))
 
 
 def produce_customers(settings: Any, first: int, n: int) -> set[int]:
