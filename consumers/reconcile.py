@@ -245,6 +245,8 @@ def already_read(notice: Mapping[str, Any], read: store.Read | None) -> bool:
     - an entity read as gone (a deleted Payment or invoice) never changes again (QBO does not
       reuse ids);
     - otherwise a deletion is always acted on once, whatever its stamp;
+    - a rescan's notice is stamped with the poller's clock, not QBO's: it was seen when our
+      read began after it;
     - a notice stamped before the LastUpdatedTime we read was seen;
     - one stamped with it too (a webhook retry, a replay), except from CDC while our read
       began within that very second: LastUpdatedTime has whole seconds, so a second write in
@@ -257,6 +259,8 @@ def already_read(notice: Mapping[str, Any], read: store.Read | None) -> bool:
     changed = notice.get("last_updated")
     if notice.get("operation") == "Delete" or not isinstance(changed, dt.datetime):
         return False
+    if notice.get("source") == "RESCAN":
+        return changed <= read.read_at
     if changed != read.last_updated:
         return changed < read.last_updated
     return notice.get("source") != "CDC" or read.read_at >= read.last_updated + SECOND

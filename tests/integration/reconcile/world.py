@@ -108,10 +108,16 @@ class Reconciling(World):
         )
 
     def notify(
-        self, entity: str, entity_id: str, operation: str = "Update", times: int = 1
+        self,
+        entity: str,
+        entity_id: str,
+        operation: str = "Update",
+        times: int = 1,
+        last_updated: dt.datetime | None = None,
     ) -> None:
-        """A webhook-like `qbo.changes` notice, `times` times (Intuit's retries)."""
-        now = dt.datetime.now(dt.UTC)
+        """A webhook-like `qbo.changes` notice, `times` times (Intuit's retries), stamped now
+        unless `last_updated` (an Intuit webhook carries the entity's LastUpdatedTime)."""
+        now = last_updated or dt.datetime.now(dt.UTC)
         body = {
             "realm_id": self.c.realm_id,
             "entity": entity,
@@ -123,6 +129,21 @@ class Reconciling(World):
         }
         for _ in range(times):
             self.produce("qbo.changes", self.c.realm_id, body)
+
+    def stamp(self, entity: str, entity_id: str) -> dt.datetime:
+        """The entity's LastUpdatedTime in the emulator, read through its admin API (not a QBO
+        request: the request log does not count it)."""
+        objects = self.c.sandbox.objects(self.c.realm_id, entity)["objects"]
+        [obj] = [o for o in objects if str(o["Id"]) == entity_id]
+        return dt.datetime.fromisoformat(obj["MetaData"]["LastUpdatedTime"])
+
+    def last_request(self) -> int:
+        """The emulator's request log position, to count the requests made after it."""
+        return int(self.c.sandbox.admin("GET", "/requests?entity=none")["last_seq"])
+
+    def requests_since(self, seq: int, realm: str | None = None) -> list[dict[str, Any]]:
+        """QBO requests of the realm (default: the world's) logged after `seq`."""
+        return self.c.sandbox.requests(realm=realm or self.c.realm_id, since=seq)
 
     def relay(self, cls: type[OutboxRelay] = OutboxRelay) -> OutboxRelay:
         return cls(
