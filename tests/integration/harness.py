@@ -36,8 +36,10 @@ def running(runtime: Any) -> Iterator[Any]:
         assert not errors, f"runtime crashed: {errors[0]!r}"
 
 
-def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:
-    """Reads `topic` from the beginning until `expected` records arrived (or fails)."""
+@contextmanager
+def from_the_start(bootstrap: str, topic: str) -> Iterator[Consumer]:
+    """A consumer assigned every partition of `topic` from its first record (a group of its
+    own, nothing committed); closed afterwards."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
@@ -46,20 +48,26 @@ def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -
             "enable.auto.commit": False,
         }
     )
-    meta = consumer.list_topics(topic, timeout=10).topics[topic]
-    consumer.assign([TopicPartition(topic, p, 0) for p in meta.partitions])
-    got: list[Any] = []
-
-    def enough() -> bool:
-        msg = consumer.poll(0.2)
-        if msg is not None and not msg.error():
-            got.append(msg)
-        return len(got) >= expected
-
     try:
-        wait_until(enough, timeout=timeout, interval=0, message=f"{expected} records on {topic}")
+        meta = consumer.list_topics(topic, timeout=10).topics[topic]
+        consumer.assign([TopicPartition(topic, p, 0) for p in meta.partitions])
+        yield consumer
     finally:
         consumer.close()
+
+
+def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:
+    """Reads `topic` from the beginning until `expected` records arrived (or fails)."""
+    got: list[Any] = []
+    with from_the_start(bootstrap, topic) as consumer:
+
+        def enough() -> bool:
+            msg = consumer.poll(0.2)
+            if msg is not None and not msg.error():
+                got.append(msg)
+            return len(got) >= expected
+
+        wait_until(enough, timeout=timeout, interval=0, message=f"{expected} records on {topic}")
     return got
 
 

@@ -5,13 +5,11 @@ and for real); and jobs a stopped server left open are failed when it starts aga
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-from confluent_kafka import Consumer, TopicPartition
 
 from api.admin import AdminDeps
 from api.jobs import JobKind, JobRunner
@@ -21,6 +19,7 @@ from store import jobs as job_store
 from store.db import Database
 from tests.helpers import wait_until
 from tests.integration.api.server import admin_app, serving
+from tests.integration.harness import from_the_start
 from tests.integration.invoices.world import World, make_world
 
 pytestmark = pytest.mark.integration
@@ -88,22 +87,11 @@ def _dead_letter(world: World, key: bytes, reason: str, *, truncated: bool = Fal
 
 
 def _keys_in(world: World, topic: str) -> list[bytes | None]:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": world.c.settings.kafka_bootstrap,
-            "group.id": f"reader-{uuid.uuid4().hex[:6]}",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        consumer.assign([TopicPartition(topic, p, 0) for p in parts])
-        found: list[Any] = []
+    found: list[Any] = []
+    with from_the_start(world.c.settings.kafka_bootstrap, topic) as consumer:
         for _ in range(10):
             found += [m for m in consumer.consume(100, timeout=0.5) if not m.error()]
-        return [m.key() for m in found]
-    finally:
-        consumer.close()
+    return [m.key() for m in found]
 
 
 def test_dlq_list_and_replay_selected(api: Api, world: World) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from consumers.runtime import dlq, kafka
 from schemas.models import Customer, Invoice
@@ -25,6 +24,7 @@ from sync import connect as flow
 from sync import products
 from tests.helpers import wait_until
 from tests.integration.api.server import serving_admin
+from tests.integration.harness import from_the_start
 from tests.integration.invoices.world import UK_CUSTOMER, World, make_world, one_line_invoice
 
 pytestmark = pytest.mark.integration
@@ -97,24 +97,13 @@ def _dead_letter(w: World) -> None:
 def _source_records(w: World) -> list[Any]:
     """What the invoice.finalized topic holds now (read from the beginning)."""
     topic = w.c.settings.topics.invoice_finalized
-    consumer = Consumer(
-        {
-            "bootstrap.servers": w.c.settings.kafka_bootstrap,
-            "group.id": "console-test-reader",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        consumer.assign([TopicPartition(topic, p, 0) for p in parts])
-        found: list[Any] = []
+    found: list[Any] = []
+    with from_the_start(w.c.settings.kafka_bootstrap, topic) as consumer:
         for _ in range(20):
             found += [m for m in consumer.consume(100, timeout=0.5) if not m.error()]
             if found:
                 break
-        return found
-    finally:
-        consumer.close()
+    return found
 
 
 @pytest.fixture
