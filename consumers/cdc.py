@@ -11,7 +11,10 @@ Every `interval` seconds, for each realm with an active connection:
      the broker's acks;
   4. move the watermark to the pass's start, commit.
 A failure anywhere before 4 leaves the watermark where it was: the next pass covers the same
-window again. Repeated notices are harmless; the reconciler is idempotent per invoice.
+window again. Repeated notices are harmless; the reconciler is idempotent per invoice, and a
+notice about a change it already read costs no QBO call (consumers/reconcile.py, step 0): a
+pass whose overlap holds only changes already reconciled costs one request per realm, the CDC
+call itself.
 """
 
 from __future__ import annotations
