@@ -29,6 +29,7 @@ def _idle_realm(world: Reconciling) -> str:
     tokens = sandbox.token(realm)
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     key = world.c.settings.token_encryption_key
+    assert key is not None
     store_connection(
         world.db, key, "acct_idle", realm, tokens["access_token"], tokens["refresh_token"], expires
     )
