@@ -605,42 +605,43 @@ def _map_product_form(
         ((a["id"], f"{a['name']} ({a['type']})") for a in accounts or ()),
         selected=next((a["id"] for a in accounts or () if a["name"] == "Services"), None),
     )
-    who = (
-        Html(f"<strong>{e(product_id)}</strong>")
-        if product_id
-        else Html('<input name="product_id" placeholder="product id" required>')
+    fields = Html(
+        f' as item <input name="name" value="{e(name)}" required aria-label="item name">'
+        f' income account <select name="income_account_id" required>{choices}</select>'
     )
-    action = f"{base}/products/{u(product_id)}/map" if product_id else f"{base}/products/map"
-    return form(
-        action,
-        s.csrf,
-        hidden("back", back)
-        + Html("Map product ")
-        + who
-        + Html(f' as item <input name="name" value="{e(name)}" required aria-label="item name">')
-        + Html(f' income account <select name="income_account_id" required>{choices}</select>')
-        + button("Map product"),
-        cls="fix",
-    )
+    return _map_form(s, base, back, "products", "product_id", "Map product", product_id, fields)
 
 
 def _map_tax_form(
     s: Session, base: str, back: str, category: str | None, codes: list[dict[str, Any]] | None
 ) -> Html:
     choices = options((c["id"], f"{c['name']} ({c['id']})") for c in codes or ())
+    fields = Html(f' to <select name="tax_code_id" required>{choices}</select>')
+    return _map_form(s, base, back, "tax", "tax_category_id", "Map tax category", category, fields)
+
+
+def _map_form(
+    s: Session,
+    base: str,
+    back: str,
+    path: str,
+    field: str,
+    label: str,
+    known: str | None,
+    fields: Html,
+) -> Html:
+    """A form mapping one id: the id shown when the page knows it (posted to
+    {base}/{path}/{id}/map), else typed into `field` (posted to {base}/{path}/map)."""
+    placeholder = field.replace("_", " ")
     who = (
-        Html(f"<strong>{e(category)}</strong>")
-        if category
-        else Html('<input name="tax_category_id" placeholder="tax category id" required>')
+        Html(f"<strong>{e(known)}</strong>")
+        if known
+        else Html(f'<input name="{e(field)}" placeholder="{e(placeholder)}" required>')
     )
-    action = f"{base}/tax/{u(category)}/map" if category else f"{base}/tax/map"
+    action = f"{base}/{path}/{u(known)}/map" if known else f"{base}/{path}/map"
     return form(
         action,
         s.csrf,
-        hidden("back", back)
-        + Html("Map tax category ")
-        + who
-        + Html(f' to <select name="tax_code_id" required>{choices}</select>')
-        + button("Map tax category"),
+        hidden("back", back) + Html(f"{e(label)} ") + who + fields + button(label),
         cls="fix",
     )
