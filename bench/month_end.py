@@ -156,7 +156,7 @@ def _backlog(accounts: list[str], invoices: int, busiest: int) -> list[tuple[str
 # -- the 3 run processes and what is sampled while they work -------------------------------------
 
 
-def _env(settings: Settings) -> dict[str, str]:
+def _env(settings: Settings, batch: bool = True) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEQUENCE_QBO_")}
     env.update(
         {
@@ -168,6 +168,7 @@ def _env(settings: Settings) -> dict[str, str]:
             "SEQUENCE_QBO_TOKEN_ENCRYPTION_KEY": _secret(settings.token_encryption_key),
             "SEQUENCE_QBO_QBO_CLIENT_ID": "bench",
             "SEQUENCE_QBO_QBO_CLIENT_SECRET": "bench",
+            "SEQUENCE_QBO_QBO_BATCH_CREATES": "true" if batch else "false",
         }
     )
     if settings.schema_registry_url:
@@ -182,7 +183,9 @@ def _secret(value: Any) -> str:
 
 
 @contextmanager
-def _run_processes(settings: Settings, topic: str, n: int, tag: str) -> Iterator[list[int]]:
+def _run_processes(
+    settings: Settings, topic: str, n: int, tag: str, batch: bool = True
+) -> Iterator[list[int]]:
     procs = []
     for i in range(n):
         out = open(f"/tmp/month_end_{tag}_{i}.log", "wb")  # noqa: SIM115 (closed below)
@@ -190,7 +193,8 @@ def _run_processes(settings: Settings, topic: str, n: int, tag: str) -> Iterator
         cmd = [cli, "run", "--only", topic, "--no-metrics"]
         cmd += ["--threads", "64", "--group-limit", str(GROUP_LIMIT)]
         cmd += ["--instance-id", f"bench-{tag}-{i}-{uuid.uuid4().hex[:6]}", "--text-logs"]
-        procs.append((subprocess.Popen(cmd, env=_env(settings), stdout=out, stderr=out), out))
+        env = _env(settings, batch)
+        procs.append((subprocess.Popen(cmd, env=env, stdout=out, stderr=out), out))
     try:
         yield [p.pid for p, _ in procs]
     finally:
@@ -363,6 +367,55 @@ def _realms(db: Database) -> dict[str, str]:
     with db.transaction() as tx:
         rows = tx.conn.execute("select account_id, realm_id from qbo_connections").fetchall()
     return {r["account_id"]: r["realm_id"] for r in rows}
+
+
+# -- phase 1b: the busiest realm alone, with and without batch -----------------------------------
+
+
+def alone(args: argparse.Namespace, settings: Settings, sb: SandboxHandle) -> None:
+    """The busiest realm's invoices with nothing else running: what QBO's quotas allow, with
+    batches and with every create alone (`SEQUENCE_QBO_QBO_BATCH_CREATES=false`)."""
+    print(
+        f"\n== the busiest realm alone: {args.busiest} invoices, {PROCESSES} run processes, "
+        f"emulator {args.latency_ms:.0f} ms/request at QBO's quotas =="
+    )
+    for batch in (True, False):
+        _alone_once(args, settings, sb, batch)
+
+
+def _alone_once(
+    args: argparse.Namespace, settings: Settings, sb: SandboxHandle, batch: bool
+) -> None:
+    own = bench_settings(settings, settings.database_url.get_secret_value(), sb.base_url)
+    ensure_topics(own.kafka_bootstrap, own.topics.all(), PARTITIONS)
+    with wiring.Application(own) as app:
+        [account] = _connect(app, sb, 1)
+        realm = _realms(app.db)[account]
+        values = _backlog([account], args.busiest, args.busiest)
+        for key, value in values:
+            value["invoice"]["id"] = value["invoice"]["number"] = f"a{int(batch)}{key}"
+        _produce(own, own.topics.invoice_finalized, values)
+        sb.set_faults(latency_ms=args.latency_ms)
+        first = sb.stats()["last_seq"]
+        done = SYNCED + " and account_id = %s"
+        topic = own.topics.invoice_finalized
+        with _run_processes(own, topic, PROCESSES, f"alone{int(batch)}", batch):
+            _wait(lambda: _count(app.db, done, account) >= len(values), 900, "alone")
+        sb.set_faults(latency_ms=0)
+        with app.db.transaction() as tx:
+            span = tx.conn.execute(
+                "select extract(epoch from max(synced_at) - min(synced_at))::float as s"
+                " from sync_ledger where account_id = %s",
+                (account,),
+            ).fetchone()["s"]
+    log = [r for r in sb.requests(realm=realm) if r["seq"] > first]
+    steady = args.busiest / (1200 if batch else 500) * 60
+    print(
+        f"{'with batch   ' if batch else 'without batch'}: drained in {span:.1f}s "
+        f"(first to last sync; QBO's steady rate: {steady:.0f}s), {len(log)} QBO requests "
+        f"({sum(r['entity'].lower() == 'batch' for r in log)} /batch), "
+        f"429s {sum(r['status'] == 429 for r in log)}"
+    )
 
 
 # -- phase 2: the same client, three consumers, on a subset --------------------------------------
@@ -580,9 +633,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=150.0)
     parser.add_argument("--p5", type=int, default=20_000)
     parser.add_argument("--p6", type=int, default=30_000)
-    parser.add_argument("--only", choices=["drain", "subset", "p5", "p6"], action="append")
+    parser.add_argument("--only", choices=["drain", "alone", "subset", "p5", "p6"], action="append")
     args = parser.parse_args(argv)
-    phases = set(args.only or ["drain", "subset", "p5", "p6"])
+    phases = set(args.only or ["drain", "alone", "subset", "p5", "p6"])
     env = base_settings()
     db_url = fresh_database(env)
     print(
@@ -595,6 +648,8 @@ def main(argv: list[str] | None = None) -> None:
         ensure_topics(settings.kafka_bootstrap, settings.topics.all(), PARTITIONS)
         if "drain" in phases:
             drain(args, settings, sb)
+        if "alone" in phases:
+            alone(args, settings, sb)
         if "subset" in phases:
             subset(args, settings, sb)
     if "p5" in phases:

@@ -120,6 +120,7 @@ class Application:
             per_second=s.qbo_requests_per_second,
             per_minute=s.qbo_requests_per_minute,
             concurrent=s.qbo_concurrent_requests,
+            batch_per_minute=s.qbo_batch_per_minute,
         )
         pool = Database(s.database_url.get_secret_value(), min_size=1, max_size=s.qbo_db_pool_max)
         self._owned(pool.open().close)
@@ -172,7 +173,8 @@ class Application:
             status=status,
             ensure_customer=hook,
             pub=self.publishing,
-            batcher=CreateBatcher(),  # a realm's backlog of creates goes out in /batch requests
+            # A realm's backlog of creates goes out in /batch requests.
+            batcher=CreateBatcher() if self.settings.qbo_batch_creates else None,
         )
 
     # -- consumers -------------------------------------------------------------------------
