@@ -8,7 +8,7 @@ SEQUENCE_QBO_KAFKA_BOOTSTRAP; defaults: `make infra-up`); so is the CDC interval
 (SEQUENCE_QBO_CDC_INTERVAL_SECONDS, default 60 s).
 
 Each realm gets INVOICES_PER_REALM invoices synced through the consumers; half of them are
-paid in QBO (every other one in full, the rest in part) and the webhooks Intuit would send are
+paid in QBO (alternately in full and in part) and the webhooks Intuit would send are
 put on `qbo.changes` (each twice: Intuit retries). Then the service's loops run (consumers,
 outbox relay, CDC poller): after the first pass has reconciled everything, nothing changes in
 QBO for PASSES more passes (default 2, ~2 minutes), while every changed invoice and Payment
@@ -168,8 +168,8 @@ class Bench:
         return int(row["n"]) if row else 0
 
     def pay_half(self) -> list[dt.datetime]:
-        """Every other invoice paid in full, every fourth in part; Intuit's webhooks (each sent
-        twice) on qbo.changes. Returns the stamps written."""
+        """Every other invoice paid, alternately in full and in part; Intuit's webhooks (each
+        sent twice) on qbo.changes. Returns the stamps written."""
         stamps = []
         for account, realm in self.realms.items():
             client = self.app.clients.for_account(account)[1]

@@ -182,3 +182,35 @@ def test_a_replay_of_qbo_changes_reads_each_invoice_once_at_most(world: Reconcil
     assert states() == [["paid"], ["partial"], []]
     assert world.count(world.c.settings.topics.invoice_paid) == 0  # no relay ran: nothing sent
     assert len(world.outbox()) == 1
+
+
+def test_cdc_reads_once_more_what_was_read_within_its_stamps_second(world: Reconciling) -> None:
+    """A second write within the second we read carries the same stamp: CDC's next pass reads
+    such a change once more, then the overlap costs nothing again."""
+    qbo_id = world.invoice("inv_s")
+    payment = world.pay(qbo_id, "22.22")
+    invoice_at = world.stamp("Invoice", qbo_id)
+    _past_the_second_of(invoice_at)
+    runtime = world.runtime()
+    with running(runtime):
+        passes = _Passes(world, world.poller(), runtime)
+        passes.run()  # the rescan reads it, well after its second
+        world.facts_when(qbo_id, "partial")
+        seq = world.last_request()
+        assert passes.run() == 2
+        assert _kinds(world.requests_since(seq)) == {("GET", "cdc"): 1}
+        # As if that read had begun within the invoice's second (and so the Payment's).
+        with world.db.transaction() as tx:
+            tx.conn.execute(
+                b"update qbo_reads set read_at = %s where realm_id = %s",
+                (invoice_at + SECOND / 2, world.c.realm_id),
+            )
+        seq = world.last_request()
+        assert passes.run() == 2
+        again = _kinds(world.requests_since(seq))
+        assert again[("GET", "invoice")] == 1 and again[("GET", "cdc")] == 1
+        seq = world.last_request()
+        assert passes.run() == 2
+        assert _kinds(world.requests_since(seq)) == {("GET", "cdc"): 1}
+    assert [s["status"] for s in world.payment_states(qbo_id)] == ["partial"]
+    assert payment in world.facts(qbo_id)["qbo_payment_ids"]
