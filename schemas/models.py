@@ -10,7 +10,15 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 # ASCII digits only (`\d` would take any Unicode digit), at most 18 before the point: no
 # amount in a ledger is larger, and an absurd one is refused here, as invalid input, rather
@@ -38,7 +46,18 @@ def _bounded(value: Decimal) -> Decimal:
     return value
 
 
-Money = Annotated[Decimal, BeforeValidator(_exact_decimal), AfterValidator(_bounded)]
+def _money(value: Any, checked: ValidatorFunctionWrapHandler) -> Any:
+    """The common case in one step: an exact decimal string (the events' form) is already
+    within the bound, so it becomes its Decimal here; anything else takes the full path."""
+    if type(value) is str and _DECIMAL.fullmatch(value):
+        return Decimal(value)
+    return checked(value)
+
+
+# The wrap validator is outermost (last): the Before/After pair stays the rule for other input.
+Money = Annotated[
+    Decimal, BeforeValidator(_exact_decimal), AfterValidator(_bounded), WrapValidator(_money)
+]
 
 
 class _Frozen(BaseModel):

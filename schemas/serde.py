@@ -8,7 +8,9 @@ Two resolvers share the same encode/decode path:
   so every process derives the same ids from `schemas/` without coordination.
 
 Decoding parses the writer schema once per id and reads with fastavro directly, resolving to the
-current reader schema (a cached fast path; see bench/serde.py).
+current reader schema (a cached fast path; see bench/serde.py). A message written with the
+current schema itself (most) is read by a reader generated for that schema (`_avro_reader`),
+with fastavro as the fallback for anything that reader does not take.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import fastavro
 from fastavro.types import Schema as ParsedSchema
 
 from schemas import loader
+from schemas._avro_reader import Reader, compile_reader
 
 MAGIC = 0
 _HEADER = struct.Struct(">bI")
@@ -167,6 +170,7 @@ class Serde:
     def __init__(self, resolver: SchemaResolver) -> None:
         self.resolver = resolver
         self._parsed: dict[int, ParsedSchema] = {}
+        self._fast: dict[int, Reader | None] = {}  # per writer schema id, see _avro_reader
         self._readers: dict[str, ParsedSchema] = {}
         self._same: dict[tuple[int, str], bool] = {}
 
@@ -186,6 +190,10 @@ class Serde:
         schema_id = self.schema_id_of(data)
         writer = self._writer(schema_id)
         reader = self._resolution(schema_id, event)
+        if reader is None and isinstance(data, bytes):
+            fast = self._read_fast(schema_id, data)
+            if fast is not None:
+                return fast
         buf = io.BytesIO(data)  # type: ignore[arg-type]  # checked by schema_id_of
         buf.seek(_HEADER.size)
         try:
@@ -201,6 +209,18 @@ class Serde:
             raise UndecodableMessage(f"{event}: not a record")
         return record
 
+    def _read_fast(self, schema_id: int, data: bytes) -> dict[str, Any] | None:
+        """The record by the generated reader, or None: no reader for this schema, or bytes it
+        refuses (fastavro then reads them, or says what is wrong with them)."""
+        fast = self._fast.get(schema_id)
+        if fast is None:
+            return None
+        try:
+            record, end = fast(data, _HEADER.size)
+        except Exception:  # any oddity, whatever the exception: fastavro has the last word
+            return None
+        return record if end == len(data) and isinstance(record, dict) else None
+
     @staticmethod
     def schema_id_of(data: bytes | None) -> int:
         if not data:
@@ -215,14 +235,16 @@ class Serde:
     def _writer(self, schema_id: int) -> ParsedSchema:
         if schema_id not in self._parsed:
             schema = self.resolver.writer_schema(schema_id)
+            named: dict[str, Any] = {}
             try:
-                parsed = fastavro.parse_schema(schema, named_schemas={})
+                parsed = fastavro.parse_schema(schema, named_schemas=named)
             except Exception as exc:  # fastavro raises SchemaParseException, UnknownType, …
                 raise NotAvroSchema(
                     f"writer schema id {schema_id} is not a valid Avro schema: "
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
             self._parsed[schema_id] = parsed
+            self._fast[schema_id] = compile_reader(parsed, named)
         return self._parsed[schema_id]
 
     def _resolution(self, schema_id: int, event: str) -> ParsedSchema | None:
