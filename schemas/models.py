@@ -47,11 +47,16 @@ def _bounded(value: Decimal) -> Decimal:
 
 
 def _money(value: Any, checked: ValidatorFunctionWrapHandler) -> Any:
-    """The common case in one step: an exact decimal string (the events' form) is already
-    within the bound, so it becomes its Decimal here; anything else takes the full path."""
-    if type(value) is str and _DECIMAL.fullmatch(value):
+    """The common case in one step: a short exact decimal string (the events' form) is within
+    the bound, so it becomes its Decimal here; anything else takes the full path. Short: at most
+    _SHORT characters, so `_bounded`'s abs() (28 digits of context precision) would be exact; a
+    longer string can round up to the bound there, and is refused as before."""
+    if type(value) is str and len(value) <= _SHORT and _DECIMAL.fullmatch(value):
         return Decimal(value)
     return checked(value)
+
+
+_SHORT = 28
 
 
 # The wrap validator is outermost (last): the Before/After pair stays the rule for other input.
