@@ -44,8 +44,13 @@ class QboLine:
     exact: bool  # False: Qty/UnitPrice are not Sequence's own, so the description must say them
 
 
+# quantize() exponents by places, built once: round_half_up runs several times per line.
+_QUANTUM = {places: Decimal(1).scaleb(-places) for places in range(19)}
+
+
 def round_half_up(value: Decimal, places: int = 2) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    quantum = _QUANTUM.get(places) or Decimal(1).scaleb(-places)
+    return value.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def qbo_line_amount(qty: Decimal, unit_price: Decimal) -> Decimal:

@@ -8,8 +8,10 @@ pinned values were taken before the P5 performance work (bench/month_end.py) and
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Annotated, Any
 
 import pytest
@@ -20,7 +22,7 @@ from qbo import _json
 from qbo import invoice as builder
 from qbo.invoice import BuildContext, Company, SyncSettings
 from qbo.tax import TaxSettings
-from schemas.models import InvoiceEvent, Money, _bounded, _exact_decimal
+from schemas.models import InvoiceEvent, Money, TaxStatus, _bounded, _exact_decimal
 from schemas.serde import LocalResolver, Serde
 from sequence_qbo import samples
 
@@ -174,3 +176,32 @@ def test_money_takes_the_same_values_and_refuses_the_same_as_before(value: Any) 
         return
     new_value = _New(x=value).x
     assert (type(new_value), str(new_value)) == (type(old), str(old))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        [],
+        {"b": [1, True, None, 'é\u2028"\\'], "a": {"z": Decimal("1.50"), "y": Decimal("-0.00")}},
+        {"x": (Decimal("1E+3"), Decimal("0.000100"), -7, False)},
+        [{"k": ""}, {"": {}}, Decimal("123456789012345678.123456789012345678")],
+        {1: "int key"},
+        {"m": MappingProxyType({"b": 1, "a": 2})},
+        {"e": TaxStatus.TAXED},
+        {"d": dt.date(2026, 1, 1)},
+        {"f": 1.5},
+        {"n": Decimal("NaN")},
+    ],
+)
+def test_payload_hash_writes_what_the_reference_encoder_writes(value: Any) -> None:
+    """payload_hash's one-pass encoder against `_json.dumps(canonical=True)`, the definition:
+    the same text, or the same refusal."""
+    try:
+        expected = _json.dumps(value, canonical=True)
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc)):
+            builder.payload_hash(value)
+        return
+    assert builder._canonical(value) == expected
+    assert builder.payload_hash(value) == hashlib.sha256(expected.encode()).hexdigest()
