@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -44,6 +45,7 @@ from qbo import tax
 from sandbox.config import Quotas, SandboxConfig
 from sandbox.testing import SandboxHandle, running_sandbox
 from schemas.models import Customer, InvoiceEvent
+from schemas.serde import Serde
 from sequence_qbo import samples, wiring
 from sequence_qbo.qbo_store import store_connection
 from sequence_qbo.settings import Settings
@@ -54,6 +56,7 @@ from sync.documents import DocumentSync
 # QBO's own quotas per realm and app (developer.intuit.com "limits and throttles").
 QBO_QUOTAS = Quotas(per_minute=500, per_second=10, concurrent=10, batch_per_minute=40)
 PARTITIONS = 6
+P5_ROUNDS = 3
 PROCESSES = 3
 GROUP_LIMIT = 30  # handlers in flight per realm: a backlog fills batches of 30
 SYNCED = "select count(*) as n from sync_ledger where status = 'synced'"
@@ -557,10 +560,26 @@ def p5(args: argparse.Namespace, settings: Settings) -> None:
         settings=builder.SyncSettings(tax=tax.TaxSettings(fallback="3")),
         fallback_item_id="1",
     )
-    stages = {"decode": 0.0, "validate": 0.0, "build": 0.0}
     serde.decode("invoice.finalized", raw)  # the writer schema is fetched once, not timed
+    print(f"\n== P5: decode + validate + build the QBO payload, one core, {args.p5} events ==")
+    rates = []
+    for n in range(P5_ROUNDS):  # rounds: a busy moment of the shared machine shows as one
+        stages = _p5_round(serde, raw, ctx, args.p5)
+        total = sum(stages.values())
+        rates.append(args.p5 / total)
+        print(
+            f"round {n + 1}: {args.p5 / total:,.0f} events/s; per event "
+            + ", ".join(
+                f"{k} {v / args.p5 * 1e6:.0f} us ({v / total:.0%})" for k, v in stages.items()
+            )
+        )
+    print(f"median {statistics.median(rates):,.0f} events/s (goal 20,000)")
+
+
+def _p5_round(serde: Serde, raw: bytes, ctx: builder.BuildContext, n: int) -> dict[str, float]:
+    stages = {"decode": 0.0, "validate": 0.0, "build": 0.0}
     clock = time.perf_counter
-    for _ in range(args.p5):
+    for _ in range(n):
         t0 = clock()
         value = serde.decode("invoice.finalized", raw)
         t1 = clock()
@@ -572,12 +591,7 @@ def p5(args: argparse.Namespace, settings: Settings) -> None:
         stages["decode"] += t1 - t0
         stages["validate"] += t2 - t1
         stages["build"] += t3 - t2
-    total = sum(stages.values())
-    print(f"\n== P5: decode + validate + build the QBO payload, one core, {args.p5} events ==")
-    print(
-        f"{args.p5 / total:,.0f} events/s; per event "
-        + ", ".join(f"{k} {v / args.p5 * 1e6:.0f} us ({v / total:.0%})" for k, v in stages.items())
-    )
+    return stages
 
 
 # -- P6: RSS of one run process through a backlog of small events --------------------------------
@@ -643,19 +657,22 @@ def main(argv: list[str] | None = None) -> None:
         f"subset {args.subset}, P5 {args.p5} events, P6 {args.p6} events; scaled from the "
         "issue's 1,000 realms / 50,000 / 5,000 / 1,000,000 to this 2-core machine"
     )
-    with running_sandbox(SandboxConfig(quotas=QBO_QUOTAS)) as sb:
-        settings = bench_settings(env, db_url, sb.base_url)
-        ensure_topics(settings.kafka_bootstrap, settings.topics.all(), PARTITIONS)
-        if "drain" in phases:
-            drain(args, settings, sb)
-        if "alone" in phases:
-            alone(args, settings, sb)
-        if "subset" in phases:
-            subset(args, settings, sb)
+    # P5 and P6 need no emulator: the QBO address of their settings leads nowhere.
+    offline = bench_settings(env, db_url, "http://127.0.0.1:1")
+    if phases & {"drain", "alone", "subset"}:
+        with running_sandbox(SandboxConfig(quotas=QBO_QUOTAS)) as sb:
+            settings = bench_settings(env, db_url, sb.base_url)
+            ensure_topics(settings.kafka_bootstrap, settings.topics.all(), PARTITIONS)
+            if "drain" in phases:
+                drain(args, settings, sb)
+            if "alone" in phases:
+                alone(args, settings, sb)
+            if "subset" in phases:
+                subset(args, settings, sb)
     if "p5" in phases:
-        p5(args, settings)
+        p5(args, offline)
     if "p6" in phases:
-        p6(args, bench_settings(env, db_url, "http://127.0.0.1:1"))
+        p6(args, offline)
 
 
 if __name__ == "__main__":
