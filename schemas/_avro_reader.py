@@ -189,11 +189,13 @@ def compile_reader(parsed: Any, named: Mapping[str, Any]) -> Reader | None:
     if not isinstance(parsed, dict) or parsed.get("type") != "record":
         return None
     gen = _Generator(named)
+    namespace = dict(gen.consts)
     try:
         top = gen.record(parsed)
-    except Unsupported:
+        namespace.update(gen.consts)
+        # Generated above; from the schema only repr() of field names reaches the code.
+        exec("\n\n".join(gen.functions), namespace)  # noqa: S102
+    except Exception:  # Unsupported, or a schema too deep to compile: fastavro reads it
         return None
-    namespace = dict(gen.consts)
-    exec("\n\n".join(gen.functions), namespace)  # noqa: S102  # code generated above, no input
     reader: Reader = namespace[top]
     return reader

@@ -158,3 +158,37 @@ def test_serde_falls_back_to_fastavro_for_what_the_reader_refuses() -> None:
         serde.decode("invoice.finalized", raw[:-3])
     with pytest.raises(UndecodableMessage, match="trailing bytes"):
         serde.decode("invoice.finalized", raw + b"\x00")
+
+
+@pytest.mark.parametrize(
+    "field_type",
+    [
+        {"type": "map", "values": "string"},
+        "double",
+        "bytes",
+        {"type": "fixed", "name": "F", "size": 2},
+        {"type": "bytes", "logicalType": "decimal", "precision": 4, "scale": 2},
+        {"type": "string", "logicalType": "made-up"},
+        ["null", {"type": "map", "values": "long"}],
+    ],
+)
+def test_a_schema_with_what_the_reader_does_not_generate_gets_none(field_type: Any) -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "f", "type": field_type}]}
+    named: dict[str, Any] = {}
+    assert compile_reader(fastavro.parse_schema(schema, named_schemas=named), named) is None
+
+
+def test_a_recursive_or_too_deep_schema_gets_none_rather_than_an_error() -> None:
+    node = {
+        "type": "record",
+        "name": "Node",
+        "fields": [{"name": "next", "type": ["null", "Node"]}],
+    }
+    named: dict[str, Any] = {}
+    assert compile_reader(fastavro.parse_schema(node, named_schemas=named), named) is None
+    deep: Any = "string"
+    for _ in range(200):
+        deep = ["null", {"type": "array", "items": deep}]
+    schema = {"type": "record", "name": "Deep", "fields": [{"name": "f", "type": deep}]}
+    named = {}
+    assert compile_reader(fastavro.parse_schema(schema, named_schemas=named), named) is None
