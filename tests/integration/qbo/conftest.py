@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 # Roomy emulator quotas for the shared server; the quota test sets real ones on its realm.
 ROOMY = Quotas(per_minute=1_000_000, per_second=100_000, concurrent=200, batch_per_minute=10_000)
 # Our side too: functional tests should not wait for the real 10/s.
-FAST = Limits(per_second=10_000, per_minute=1_000_000, concurrent=50)
+FAST = Limits(per_second=10_000, per_minute=1_000_000, concurrent=50, batch_per_minute=10_000)
 # Short waits so retry tests finish quickly; the 429 wait too.
 QUICK = RetryPolicy(max_attempts=4, base=0.01, cap=0.05, max_inline_wait=1.0, throttle_wait=0.05)
 
