@@ -172,7 +172,7 @@ def test_a_replay_of_qbo_changes_reads_each_invoice_once_at_most(world: Reconcil
         return _kinds(world.requests_since(seq))
 
     assert replay("replay-1") == Counter()  # everything in it was read already
-    # Without what was read (a database from before migration 0015): each invoice read once,
+    # Without what was read (a database from before migration 0014): each invoice read once,
     # each Payment that pays another invoice too (none here) or that came first, once.
     with world.db.transaction() as tx:
         tx.conn.execute(b"delete from qbo_reads")
