@@ -109,7 +109,8 @@ def test_every_entity_the_service_uses_has_a_fixture():
 
 
 def test_the_diff_reports_missing_paths_wrong_types_and_values(make_qbo):
-    # The check must be able to fail: the emulator's own answers, broken the ways issue 14 saw.
+    # The check must be able to fail: the emulator's own answers, broken the ways it once differed
+    # from recorded QBO objects (line TaxCodeRefs, the SubTotal line, number types, address Ids).
     invoice_fixture = keypaths.load("invoice")
     invoice = copy.deepcopy(emulator_answer(make_qbo, invoice_fixture))
     del invoice["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"]

@@ -134,7 +134,8 @@ def test_void_and_send(qb):
 
 
 def test_defaults_qbo_fills_in_reach_the_client(qb):
-    """Issue 14's three gaps, read through python-quickbooks: each is on every recorded object
+    """Three defaults QBO fills in (address Ids, an item's PurchaseCost and Taxable, a line's
+    TaxCodeRef), read through python-quickbooks: each is on every recorded object
     (tests/sandbox/fixtures/ names the sources)."""
     customer = Customer()
     customer.DisplayName = "Harbor Bakery"

@@ -1,5 +1,5 @@
--- What the reconciler last read of each QBO Invoice and Payment (issue 12, "idle costs
--- (almost) nothing"): a change notice about an entity already read at the same or a later
+-- What the reconciler last read of each QBO Invoice and Payment, so that an idle service costs
+-- (almost) nothing: a change notice about an entity already read at the same or a later
 -- LastUpdatedTime costs no QBO call, so webhook retries, the CDC poller's overlap and a replay
 -- of qbo.changes re-read nothing.
 create table qbo_reads (

@@ -1,4 +1,6 @@
-"""The documents of issue 7's 'done when' list, one test each, end to end."""
+"""One test per kind of document the sync must get right (US and UK tax, currencies, missing
+mappings, sent invoices, credit notes before their invoice, voids, crashes mid-create, replays,
+linking, auto-create), each end to end."""
 
 from __future__ import annotations
 
