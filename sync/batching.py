@@ -39,14 +39,14 @@ from typing import Any
 
 from qbo import errors as qbo_errors
 from qbo import requestids
-from qbo.client import MAX_BATCH
+from qbo.client import MAX_BATCH, QboClient
 
 __all__ = ["CreateBatcher"]
 
 
 @dataclass(eq=False)
 class _Create:
-    api: Any  # the document's client (sync.qbo_api.CountingApi)
+    api: QboClient  # the document's client, counting its calls and keeping its lease
     entity: str
     payload: Mapping[str, Any]
     request_id: str
@@ -88,7 +88,7 @@ class CreateBatcher:
 
     def create(
         self,
-        api: Any,
+        api: QboClient,
         entity: str,
         payload: Mapping[str, Any],
         *,

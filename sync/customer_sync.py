@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from qbo import customer as builder
 from qbo import requestids
-from qbo.client import QboClient
+from qbo.client import ClientProvider, QboClient
 from schemas.models import Customer
 from store import account_settings, connections, ledger, links
 from store.customers import snapshot_hash
@@ -22,14 +22,14 @@ from sync.publish import Publishing
 
 __all__ = ["ensure_customer", "push_snapshot"]
 
-# account id → a client bound to that account's realm; asked only when QBO is needed.
-Clients = Callable[[str], QboClient]
 Pushed = Literal["not_linked", "unchanged", "updated"]
 # Fields QBO gets from us on every update; the rest (Id, SyncToken, sparse) the client adds.
 _ENVELOPE = frozenset({"Id", "SyncToken", "sparse"})
 
 
-def push_snapshot(db: Database, clients: Clients, account_id: str, customer_id: str) -> Pushed:
+def push_snapshot(
+    db: Database, clients: ClientProvider, account_id: str, customer_id: str
+) -> Pushed:
     """Sends the stored snapshot of a linked customer to QBO as a sparse update, unless QBO
     already has it (`customer_links.synced_hash`): an unchanged snapshot costs no QBO call.
     A stale SyncToken (5010) is re-read and the update re-applied (`reapply_on_conflict`)."""
@@ -161,14 +161,13 @@ def _auto_create(
 
 def document_hook(pub: Publishing | None = None) -> Callable[..., tuple[str, str | None]]:
     """`ensure_customer` shaped as `sync.documents.EnsureCustomer`:
-    (db, api, account_id, document) → (qbo_customer_id, currency)."""
+    (db, client, account_id, document) → (qbo_customer_id, currency); the client is the
+    sync's own, so the customer's QBO calls count towards the document's."""
     from sync import documents  # the invoice sync imports us, not the reverse
 
     def hook(
-        db: Database, api: Any, account_id: str, doc: Any, *, attempt: str = ""
+        db: Database, client: QboClient, account_id: str, doc: Any, *, attempt: str = ""
     ) -> tuple[str, str | None]:
-        # The sync hands a call-counting wrapper; the services need the client itself.
-        client = getattr(api, "inner", api)
         try:
             # Called with no transaction open: every read and the link's insert take one pool
             # connection at a time, for one short statement, and none is held while QBO answers.

@@ -51,6 +51,7 @@ from qbo import company as company_mod
 from qbo import errors as qbo_errors
 from qbo import invoice as builder
 from qbo import requestids
+from qbo.client import CallCount, CallHook, ClientProvider, QboClient
 from qbo.query import Query
 from schemas.models import CreditNote, Invoice
 from store import ledger, sync_context
@@ -60,7 +61,6 @@ from sync import failures
 from sync.batching import CreateBatcher
 from sync.failures import Verdict
 from sync.publish import Publishing
-from sync.qbo_api import ClientProvider, CountingApi
 from sync.resync import resync_waiting_for_invoice
 
 Doc = Invoice | CreditNote
@@ -129,7 +129,37 @@ class EnsureCustomer(Protocol):
 
 
 StatusSink = Callable[[DocKey, SyncResult, str | None], None]
+
+
 # Why no client could be had for the account.
+@dataclass
+class Metered:
+    """The realm's client for one sync and the QBO calls it made (kept per attempt in the
+    ledger: calls per invoice is a headline figure). The count is a hook on the client itself
+    (`QboClient.observed`), so every call is counted however it is made."""
+
+    client: QboClient
+    count: CallCount
+
+    @classmethod
+    def of(cls, client: QboClient) -> Metered:
+        count = CallCount()
+        return cls(client.observed(count), count)
+
+    @property
+    def realm_id(self) -> str:
+        return self.client.realm_id
+
+    @property
+    def calls(self) -> int:
+        return self.count.calls
+
+    def observe(self, hook: CallHook) -> None:
+        """`hook` runs before every further call (the sync keeps its lease alive with it); an
+        exception it raises stops the call."""
+        self.client = self.client.observed(hook)
+
+
 Unusable = qbo_errors.AuthError | qbo_errors.ConfigError
 
 
@@ -233,9 +263,9 @@ class DocumentSync:
         note = CreditNote.model_validate(row["snapshot"])
         return self.sync(account_id, note, row["snapshot_occurred_at"], force=True)
 
-    def _api(self, account_id: str) -> CountingApi | Unusable:
+    def _api(self, account_id: str) -> Metered | Unusable:
         try:
-            return CountingApi(self.clients(account_id))
+            return Metered.of(self.clients(account_id))
         # Not connected, needs re-authorization, or tokens the configured key cannot decrypt:
         # the document fails with the reason (recorded like any other verdict).
         except (qbo_errors.AuthError, qbo_errors.ConfigError) as exc:
@@ -245,7 +275,7 @@ class DocumentSync:
     def _claim(
         self,
         key: DocKey,
-        api: CountingApi | Unusable,
+        api: Metered | Unusable,
         doc: Doc,
         occurred_at: dt.datetime | None,
         force: bool,
@@ -281,7 +311,7 @@ class DocumentSync:
         if early.outcome != "unchanged":
             return early
         # An announcement or a wake-up lost after an earlier attempt's commit is made now.
-        return self._announce(claim, early, api.realm_id if isinstance(api, CountingApi) else None)
+        return self._announce(claim, early, api.realm_id if isinstance(api, Metered) else None)
 
     def _lease(self, tx: Tx, key: DocKey, token: str) -> bool:
         """False while another sync holds the document (a new document is free)."""
@@ -289,7 +319,7 @@ class DocumentSync:
             return True
         return ledger.claim(tx, key, token, self.lease_seconds) is not None
 
-    def _stored(self, tx: Tx, key: DocKey, api: CountingApi | Unusable, doc: Doc) -> _Stored:
+    def _stored(self, tx: Tx, key: DocKey, api: Metered | Unusable, doc: Doc) -> _Stored:
         lines = [(g, i) for g in doc.line_item_groups for i in g.line_items]
         categories = {c for g, i in lines for c in (i.tax_category_id, g.tax_category_id) if c}
         invoice = None
@@ -297,7 +327,7 @@ class DocumentSync:
             invoice = ledger.get(tx, DocKey(key.account_id, DocumentType.INVOICE, doc.invoice_id))
         # Links and mappings of the realm the sync writes to, never another company's ids (none
         # at all when not connected: that attempt fails before any is used).
-        realm = api.realm_id if isinstance(api, CountingApi) else ""
+        realm = api.realm_id if isinstance(api, Metered) else ""
         return _Stored(
             link=sync_context.link(tx, key.account_id, doc.customer_id, realm_id=realm),
             settings=sync_context.settings(tx, key.account_id) or {},
@@ -313,7 +343,7 @@ class DocumentSync:
         )
 
     def _claim_void(
-        self, key: DocKey, api: CountingApi | Unusable, invoice: Invoice, holder: str | None
+        self, key: DocKey, api: Metered | Unusable, invoice: Invoice, holder: str | None
     ) -> _Claim | SyncResult:
         token = holder or uuid.uuid4().hex
         with self.db.transaction() as tx:
@@ -345,15 +375,15 @@ class DocumentSync:
     def _attempt(
         self,
         claim: _Claim,
-        api: CountingApi | Unusable,
-        work: Callable[[_Claim, CountingApi], SyncResult],
+        api: Metered | Unusable,
+        work: Callable[[_Claim, Metered], SyncResult],
     ) -> SyncResult:
         try:
-            if not isinstance(api, CountingApi):
+            if not isinstance(api, Metered):
                 # Nothing can reach QBO until the merchant (re)connects: failed, and
                 # `sequence-qbo resync` sends it once they have.
                 raise api
-            api.before_each_call(lambda _method, _path: self._keep(claim))
+            api.observe(lambda _method, _path: self._keep(claim))
             result = work(claim, api)
         except _LeaseLost:
             return _busy(claim.key)  # the sync that holds it now records its result
@@ -365,7 +395,7 @@ class DocumentSync:
                 self._let_go(claim)
                 raise
             result = self._record_verdict(claim, api, verdict, getattr(exc, "waits_for", None))
-        return self._announce(claim, result, api.realm_id if isinstance(api, CountingApi) else None)
+        return self._announce(claim, result, api.realm_id if isinstance(api, Metered) else None)
 
     def _announce(self, claim: _Claim, result: SyncResult, realm_id: str | None) -> SyncResult:
         """Publishes the state on `qbo.sync_status` (the sink announces it once per change: it
@@ -404,7 +434,7 @@ class DocumentSync:
     def _record_verdict(
         self,
         claim: _Claim,
-        api: CountingApi | Unusable,
+        api: Metered | Unusable,
         verdict: Verdict,
         waits_for: DocKey | None = None,
     ) -> SyncResult:
@@ -415,7 +445,7 @@ class DocumentSync:
         self,
         tx: Tx,
         claim: _Claim,
-        api: CountingApi | Unusable,
+        api: Metered | Unusable,
         verdict: Verdict,
         waits_for: DocKey | None = None,
     ) -> SyncResult:
@@ -467,7 +497,7 @@ class DocumentSync:
             resync_waiting_for_invoice(self.db, self.pub, invoice.account_id, invoice.sequence_id)
 
     # -- steps 2 to 7: a document whose lease we hold -------------------------------------------
-    def _sync_claimed(self, claim: _Claim, api: CountingApi, doc: Doc) -> SyncResult:
+    def _sync_claimed(self, claim: _Claim, api: Metered, doc: Doc) -> SyncResult:
         _refuse_foreign_realm(claim.row, api.realm_id)
         if isinstance(doc, CreditNote):
             held = self._await_invoice(claim, api, doc)
@@ -491,7 +521,7 @@ class DocumentSync:
         claim.row = {**row, "qbo_id": str(saved["Id"]), "qbo_sync_token": str(saved["SyncToken"])}
         return self._void_claimed(claim, api, doc)
 
-    def _record_unchanged(self, claim: _Claim, api: CountingApi) -> SyncResult:
+    def _record_unchanged(self, claim: _Claim, api: Metered) -> SyncResult:
         with self.db.transaction() as tx:
             ledger.mark_snapshot_synced(tx, claim.key, claim.row["snapshot_hash"])
             ledger.record_attempt(tx, claim.key, outcome="skipped", qbo_calls=api.calls)
@@ -502,7 +532,7 @@ class DocumentSync:
     def _record_synced(
         self,
         claim: _Claim,
-        api: CountingApi,
+        api: Metered,
         outcome: Any,
         saved: dict[str, Any],
         request_id: str,
@@ -533,9 +563,7 @@ class DocumentSync:
         return SyncResult(outcome, qbo_id=str(saved["Id"]), qbo_calls=api.calls)
 
     # -- step 2: a credit note's invoice ----------------------------------------------------------
-    def _await_invoice(
-        self, claim: _Claim, api: CountingApi, note: CreditNote
-    ) -> SyncResult | None:
+    def _await_invoice(self, claim: _Claim, api: Metered, note: CreditNote) -> SyncResult | None:
         """None when the credited invoice is in QBO (or was found there and adopted); else the
         credit note is stored `waiting` for it."""
         invoice_key = DocKey(claim.key.account_id, DocumentType.INVOICE, note.invoice_id)
@@ -555,7 +583,7 @@ class DocumentSync:
             return self._mark(tx, claim, api, verdict, invoice_key)
 
     def _adopt_invoice(
-        self, claim: _Claim, api: CountingApi, invoice_key: DocKey, note: CreditNote
+        self, claim: _Claim, api: Metered, invoice_key: DocKey, note: CreditNote
     ) -> bool:
         """An invoice the ledger has never seen may be in QBO from before the connection."""
         found = self._find_invoice(api, claim.stored.link, note.invoice_number, note.invoice_id)
@@ -575,7 +603,7 @@ class DocumentSync:
         return True
 
     def _find_invoice(
-        self, api: CountingApi, link: Row | None, number: str | None, invoice_id: str
+        self, api: Metered, link: Row | None, number: str | None, invoice_id: str
     ) -> tuple[str, str] | None:
         """The QBO invoice with this DocNumber that is ours (our marker) or the linked
         customer's."""
@@ -583,7 +611,7 @@ class DocumentSync:
             return None
         marker = builder.private_note_marker("invoice", invoice_id)
         customer = link["qbo_customer_id"] if link else None
-        for found in api.query(Query("Invoice").where("DocNumber", "=", number)):
+        for found in api.client.query(Query("Invoice").where("DocNumber", "=", number)):
             ref = (found.get("CustomerRef") or {}).get("value")
             if found.get("PrivateNote") == marker or (customer and ref == customer):
                 return str(found["Id"]), str(found["SyncToken"])
@@ -591,9 +619,9 @@ class DocumentSync:
 
     # -- step 3: the payload ---------------------------------------------------------------------
     def _build(
-        self, claim: _Claim, api: CountingApi, doc: Doc
+        self, claim: _Claim, api: Metered, doc: Doc
     ) -> tuple[dict[str, Any], Decimal | None]:
-        company = company_mod.company_facts(api.preferences(), api.company_info())
+        company = company_mod.company_facts(api.client.preferences(), api.client.company_info())
         customer_id, customer_currency = self._customer(claim, api, doc)
         rate = self._rate(api, doc, company, claim.row)
         ctx = _context(claim.stored, doc, company, customer_id, customer_currency, rate)
@@ -604,12 +632,12 @@ class DocumentSync:
                 raise
         # Last rule of the tax chain: the QBO customer's own default (one read, only when
         # nothing else applied).
-        customer = api.get("Customer", customer_id)
+        customer = api.client.get("Customer", customer_id)
         default = (customer.get("DefaultTaxCodeRef") or {}).get("value")
         ctx = dataclasses.replace(ctx, qbo_customer_default_tax_code=default)
         return _build_payload(doc, ctx), rate
 
-    def _customer(self, claim: _Claim, api: CountingApi, doc: Doc) -> tuple[str, str | None]:
+    def _customer(self, claim: _Claim, api: Metered, doc: Doc) -> tuple[str, str | None]:
         link = claim.stored.link
         if link is not None:
             return link["qbo_customer_id"], link["currency"]
@@ -619,21 +647,19 @@ class DocumentSync:
                 f"({doc.customer.legal_name}) is not linked to a QBO customer"
             )
         return self.ensure_customer(
-            self.db, api, claim.key.account_id, doc, attempt=_after_failure(claim.row)
+            self.db, api.client, claim.key.account_id, doc, attempt=_after_failure(claim.row)
         )
 
-    def _rate(
-        self, api: CountingApi, doc: Doc, company: builder.Company, row: Row
-    ) -> Decimal | None:
+    def _rate(self, api: Metered, doc: Doc, company: builder.Company, row: Row) -> Decimal | None:
         if doc.currency == company.home_currency or not company.multi_currency_enabled:
             return None
         if row["exchange_rate"] is not None:
             return Decimal(row["exchange_rate"])  # recorded at first sync: replays reuse it
-        return Decimal(str(api.exchange_rate(doc.currency, self.today())["Rate"]))
+        return Decimal(str(api.client.exchange_rate(doc.currency, self.today())["Rate"]))
 
     # -- steps 5 and 6: find, create or update ---------------------------------------------------
     def _write(
-        self, claim: _Claim, api: CountingApi, doc: Doc, payload: dict[str, Any], digest: str
+        self, claim: _Claim, api: Metered, doc: Doc, payload: dict[str, Any], digest: str
     ) -> tuple[Any, dict[str, Any], str]:
         key = claim.key
         entity = _ENTITY[key.document_type]
@@ -653,7 +679,7 @@ class DocumentSync:
     def _create(
         self,
         claim: _Claim,
-        api: CountingApi,
+        api: Metered,
         entity: str,
         doc: Doc,
         payload: dict[str, Any],
@@ -686,18 +712,18 @@ class DocumentSync:
         return "adopted", self._update(api, entity, ours, payload, update), update
 
     def _send_create(
-        self, claim: _Claim, api: CountingApi, entity: str, payload: dict[str, Any], rid: str
+        self, claim: _Claim, api: Metered, entity: str, payload: dict[str, Any], rid: str
     ) -> dict[str, Any]:
         """Alone, or with the realm's other ready creates in one /batch (sync.batching) when
         the realm has a backlog; the lease is renewed before the batch leaves."""
         if self.batcher is None:
-            return api.create(entity, payload, request_id=rid)
+            return api.client.create(entity, payload, request_id=rid)
         return self.batcher.create(
-            api, entity, payload, request_id=rid, ready=lambda: self._keep(claim)
+            api.client, entity, payload, request_id=rid, ready=lambda: self._keep(claim)
         )
 
     def _same_number(
-        self, api: CountingApi, entity: str, key: DocKey, doc: Doc, payload: dict[str, Any]
+        self, api: Metered, entity: str, key: DocKey, doc: Doc, payload: dict[str, Any]
     ) -> tuple[str, str] | None:
         """The QBO document holding our DocNumber, when it is this document: our marker, or
         the same customer and total (entered by hand, or created before the connection)."""
@@ -708,7 +734,7 @@ class DocumentSync:
             return None
         marker = builder.private_note_marker(doc_type, key.sequence_id)
         customer = payload["CustomerRef"]["value"]
-        for found in api.query(Query(entity).where("DocNumber", "=", doc.number)):
+        for found in api.client.query(Query(entity).where("DocNumber", "=", doc.number)):
             same_customer = (found.get("CustomerRef") or {}).get("value") == customer
             same_total = Decimal(str(found.get("TotalAmt", "NaN"))) == doc.gross_total
             if found.get("PrivateNote") == marker or (same_customer and same_total):
@@ -717,7 +743,7 @@ class DocumentSync:
 
     def _update(
         self,
-        api: CountingApi,
+        api: Metered,
         entity: str,
         existing: tuple[str, str],
         payload: dict[str, Any],
@@ -726,10 +752,12 @@ class DocumentSync:
         qbo_id, token = existing
         # A sparse update carrying every field we own (and all lines, which replaces them); on
         # 5010 someone edited it in QBO meanwhile: re-read the SyncToken and re-apply ours.
-        return api.update(entity, qbo_id, token, payload, request_id=rid, reapply_on_conflict=True)
+        return api.client.update(
+            entity, qbo_id, token, payload, request_id=rid, reapply_on_conflict=True
+        )
 
     def _find(
-        self, api: CountingApi, entity: str, key: DocKey, doc: Doc, payload: dict[str, Any]
+        self, api: Metered, entity: str, key: DocKey, doc: Doc, payload: dict[str, Any]
     ) -> tuple[str, str] | None:
         doc_type: builder.DocType = (
             "invoice" if key.document_type is DocumentType.INVOICE else "credit_note"
@@ -744,7 +772,7 @@ class DocumentSync:
                 .where("CustomerRef", "=", customer)
                 .where("TxnDate", "=", payload["TxnDate"])
             )
-        for found in api.query(query):
+        for found in api.client.query(query):
             if found.get("PrivateNote") == marker or (
                 doc.number and (found.get("CustomerRef") or {}).get("value") == customer
             ):
@@ -752,7 +780,7 @@ class DocumentSync:
         return None
 
     # -- the void ------------------------------------------------------------------------------
-    def _void_claimed(self, claim: _Claim, api: CountingApi, invoice: Doc) -> SyncResult:
+    def _void_claimed(self, claim: _Claim, api: Metered, invoice: Doc) -> SyncResult:
         row = claim.row
         _refuse_foreign_realm(row, api.realm_id)
         existing = _ref(row)
@@ -777,17 +805,17 @@ class DocumentSync:
                 )
         return self._record_voided(claim, api, self._void_remote(api, claim, existing))
 
-    def _void_remote(self, api: CountingApi, claim: _Claim, existing: tuple[str, str]) -> str:
+    def _void_remote(self, api: Metered, claim: _Claim, existing: tuple[str, str]) -> str:
         qbo_id, token = existing
         key = claim.key
         rid = _request_id(claim.row, key.account_id, "invoice", key.sequence_id, "void")
         try:
             try:
-                return str(api.void("Invoice", qbo_id, token, request_id=rid)["SyncToken"])
+                return str(api.client.void("Invoice", qbo_id, token, request_id=rid)["SyncToken"])
             except qbo_errors.Conflict:  # edited in QBO since our last write
-                fresh = api.get("Invoice", qbo_id)["SyncToken"]
+                fresh = api.client.get("Invoice", qbo_id)["SyncToken"]
                 again = requestids.derive(rid, f"sync{fresh}")
-                return str(api.void("Invoice", qbo_id, fresh, request_id=again)["SyncToken"])
+                return str(api.client.void("Invoice", qbo_id, fresh, request_id=again)["SyncToken"])
         except qbo_errors.QboError as exc:
             verdict = failures.classify(exc)
             if verdict is None or verdict.reason not in ("qbo_validation", "qbo_rejected"):
@@ -799,7 +827,7 @@ class DocumentSync:
                 )
             ) from exc
 
-    def _record_voided(self, claim: _Claim, api: CountingApi, token: str | None) -> SyncResult:
+    def _record_voided(self, claim: _Claim, api: Metered, token: str | None) -> SyncResult:
         key = claim.key
         with self.db.transaction() as tx:
             ledger.lock(tx, key)
@@ -876,8 +904,8 @@ def _duplicate_number(exc: qbo_errors.QboError) -> bool:
     return isinstance(exc, qbo_errors.DuplicateDocNumber) or "6140" in codes
 
 
-def _calls(api: CountingApi | Unusable) -> int:
-    return api.calls if isinstance(api, CountingApi) else 0
+def _calls(api: Metered | Unusable) -> int:
+    return api.calls if isinstance(api, Metered) else 0
 
 
 def _doc_type(doc: Doc) -> DocumentType:

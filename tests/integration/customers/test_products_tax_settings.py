@@ -11,7 +11,6 @@ from store import account_settings, links, mappings
 from sync import customer_sync, documents, products, tax
 from sync import settings as settings_service
 from sync.errors import Conflict, CustomerNotLinked, Invalid, NotFound
-from sync.qbo_api import CountingApi
 from tests.integration.customers.support import ACCOUNT, World, store_customer
 
 pytestmark = pytest.mark.integration
@@ -156,7 +155,7 @@ def test_the_invoice_sync_hook_links_in_a_short_transaction_of_its_own(multi: Wo
     snapshot = store_customer(multi.db, "cus_doc", "Hooked GmbH", country="DE")
     hook = customer_sync.document_hook(multi.deps.pub)
     doc = SimpleNamespace(customer=Customer.model_validate(snapshot), currency="EUR")
-    qbo_id, currency = hook(multi.db, CountingApi(multi.client()), ACCOUNT, doc)
+    qbo_id, currency = hook(multi.db, multi.client(), ACCOUNT, doc)
     linked = links.get(multi.db, ACCOUNT, "cus_doc", realm_id=multi.realm_id)
     assert currency == "EUR" and linked is not None and linked.qbo_customer_id == qbo_id
     settings_service.update_settings(
@@ -166,4 +165,4 @@ def test_the_invoice_sync_hook_links_in_a_short_transaction_of_its_own(multi: Wo
         customer=Customer.model_validate(dict(snapshot, id="cus_doc2")), currency="EUR"
     )
     with pytest.raises(documents.CustomerNotLinked):
-        hook(multi.db, CountingApi(multi.client()), ACCOUNT, other)
+        hook(multi.db, multi.client(), ACCOUNT, other)
