@@ -29,6 +29,7 @@ infra-down: ## stop Kafka and PostgreSQL
 	infra/down.sh
 
 test: infra-up ## run the whole suite: unit and integration tests (real Kafka and PostgreSQL)
+	infra/browser.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: deps ## unit tests only (no services)
