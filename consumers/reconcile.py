@@ -248,9 +248,10 @@ def already_read(notice: Mapping[str, Any], read: store.Read | None) -> bool:
     - a rescan's notice is stamped with the poller's clock, not QBO's: it was seen when our
       read began after it;
     - a notice stamped before the LastUpdatedTime we read was seen;
-    - one stamped with it too (a webhook retry, a replay), except from CDC while our read
-      began within that very second: LastUpdatedTime has whole seconds, so a second write in
-      that second carries the same stamp; the poller's next pass reads it once more.
+    - one stamped with it too (a webhook retry, a replay), except while our read began within
+      that very second: LastUpdatedTime has whole seconds, so a second write in that second
+      (a Payment deleted right after it was applied) carries the same stamp and is read once
+      more, whichever way its notice came (webhook or CDC).
     A notice without a stamp is always read."""
     if read is None:
         return False
@@ -263,7 +264,7 @@ def already_read(notice: Mapping[str, Any], read: store.Read | None) -> bool:
         return changed <= read.read_at
     if changed != read.last_updated:
         return changed < read.last_updated
-    return notice.get("source") != "CDC" or read.read_at >= read.last_updated + SECOND
+    return read.read_at >= read.last_updated + SECOND
 
 
 def reads_of(
