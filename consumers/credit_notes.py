@@ -15,6 +15,7 @@ class CreditNoteHandler:
 
     def __init__(self, sync: DocumentSync) -> None:
         self.sync = sync
+        self.batches = getattr(sync, "batcher", None) is not None  # creates, like invoices'
 
     def handle(self, event: Event) -> Outcome:
         parsed = parse(CreditNoteSent, event.value)

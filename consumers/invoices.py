@@ -17,6 +17,10 @@ class InvoiceHandler:
     def __init__(self, sync: DocumentSync, event: str = "invoice.finalized") -> None:
         self.sync = sync
         self.event = event
+        # A finalized invoice is mostly a create: a realm's backlog of them shares /batch
+        # requests, so the runtime starts a batch's worth per turn (consumers/runtime/engine.py).
+        # invoice.sent mostly updates what exists: one request each.
+        self.batches = getattr(sync, "batcher", None) is not None and event == "invoice.finalized"
 
     def handle(self, event: Event) -> Outcome:
         parsed = parse(InvoiceEvent, event.value)

@@ -2,9 +2,10 @@
 key, within each concurrency group's bound, with retries and dead-lettering.
 
 Fairness: the concurrency groups (accounts, hence QBO realms) with work are served round-robin,
-one start per group per turn, the turn carried over from one dispatch to the next
-(consumers/runtime/scheduler.py). A realm with 5,000 queued invoices gets a turn like a realm
-with one; the quiet realm's invoice starts on the next free thread instead of behind the
+one QBO request's worth per group per turn (one message, or up to `batch_turn` creates of a
+handler whose creates share /batch requests), the turn carried over from one dispatch to the
+next (consumers/runtime/scheduler.py). A realm with 5,000 queued invoices gets a turn like a
+realm with one; the quiet realm's invoice starts on the next free thread instead of behind the
 backlog, and no realm has more than its `group_limit` in flight.
 
 It knows nothing of consumer groups or commits: the caller (the concurrent runtime, or a replay)
@@ -69,6 +70,9 @@ class EngineFailed(Exception):
 class EngineOptions:
     max_in_flight: int = 64  # threads: handlers are sync and mostly wait on I/O
     group_limit: int = 10  # QBO allows 10 concurrent requests per realm
+    # Messages of a handler that `batches` a group's turn may start together: QBO's /batch
+    # takes 30 operations (sync/batching.py), and the turn is one request's worth.
+    batch_turn: int = 30
     backoff_base: float = 0.5
     backoff_cap: float = 300.0  # ≈5 min between probes of a long outage
     dead_letter: bool = True  # a replay counts poison as failed instead (it is in the DLQ already)
@@ -123,7 +127,9 @@ class Engine:
         self.fatal: EngineFailed | None = None
         self.cond = threading.Condition()  # guards the scheduler, the trackers and the counts
         self.scheduler: KeyScheduler[Work] = KeyScheduler(
-            max_in_flight=self.options.max_in_flight, group_limit=self.options.group_limit
+            max_in_flight=self.options.max_in_flight,
+            group_limit=self.options.group_limit,
+            batch_turn=self.options.batch_turn,
         )
         self._running: Counter[PartitionOffsets] = Counter()
         self._pool: ThreadPoolExecutor | None = None
@@ -158,7 +164,7 @@ class Engine:
         group = self._group(work)
         with self.cond:
             tracker.track(message.offset)
-            self.scheduler.add(work.key, group, work)
+            self.scheduler.add(work.key, group, work, batchable=_batches(work))
             held = self.scheduler.queued_in(group)
         self.dispatch()
         return group, held
@@ -434,3 +440,9 @@ def _too_large(exc: PublishFailed) -> bool:
         error = cause.args[0] if cause.args else None
         return isinstance(error, KafkaError) and error.code() in _TOO_LARGE
     return any(name in str(exc) for name in _TOO_LARGE_NAMES)
+
+
+def _batches(work: Work) -> bool:
+    """Whether the message may share a QBO request with its group's others (its handler says
+    so; a poison message never reaches a handler)."""
+    return work.early is None and bool(getattr(work.handler, "batches", False))

@@ -7,11 +7,17 @@ Rules (docs/architecture.md#ordering-and-concurrency):
 - a message waiting for a retry keeps its key busy (later messages of the key wait behind it)
   without holding a thread or a group slot; a group can be held back as a whole (a 429 applies to
   the realm) while other groups carry on;
-- fairness: the groups with a startable message are served round-robin, one message per group
-  per turn, and the turn carries over from one `start` to the next. A free thread goes to the
-  next group in the rotation, so a realm with 5,000 queued invoices gets one start per turn like
-  a realm with one: the quiet realm's invoice waits for at most one start per busy group, never
-  behind the busy realm's backlog (a busy realm is also capped at `group_limit` in flight).
+- fairness: the groups with a startable message are served round-robin, one QBO request's worth
+  of work per group per turn, and the turn carries over from one `start` to the next. That is one
+  message, or, when the message is `batchable` (a create that may share a QBO /batch request
+  with its realm's other creates, sync/batching.py), up to `batch_turn` batchable messages of
+  the group in a row: QBO's quota is counted in requests, and a realm's backlog in batches
+  costs a request per 30 documents. So a realm with 5,000 queued invoices gets one request's
+  worth per turn like a realm with one invoice: the quiet realm's invoice waits for at most one
+  turn per busy group, never behind the busy realm's backlog (a busy realm is also capped at
+  `group_limit` in flight); and the busy realm is not held to one document per turn, which
+  would leave its quota unused while every other realm is served (month-end: the busiest
+  realm sets the drain time, bench/month_end.py).
 Pure: the caller passes `now` and serialises calls.
 """
 
@@ -32,14 +38,20 @@ class KeyScheduler(Generic[T]):
         max_in_flight: int,
         group_limit: int = 10,
         group_limits: Mapping[str, int] | None = None,
+        batch_turn: int = 1,
     ) -> None:
+        if batch_turn < 1:
+            raise ValueError("a turn starts at least one message")
         self.max_in_flight = max_in_flight
+        self.batch_turn = batch_turn
         self.group_limit = group_limit
         self.group_limits = dict(group_limits or {})
-        self._queues: dict[Hashable, deque[tuple[str, T]]] = {}  # head = current message
+        # key → (group, message, batchable), head = current message
+        self._queues: dict[Hashable, deque[tuple[str, T, bool]]] = {}
         self._busy: set[Hashable] = set()  # head running or waiting for its retry
         self._runnable: dict[str, deque[Hashable]] = {}  # group → keys whose head may start
         self._turns: deque[str] = deque()  # the groups of `_runnable`, in round-robin order
+        self._turn_left: dict[str, int] = {}  # batchable starts left in the front group's turn
         # Groups new to the rotation since the last `start` (a quiet realm's first message):
         # they take the next turns, in arrival order.
         self._fresh: deque[str] = deque()
@@ -52,9 +64,9 @@ class KeyScheduler(Generic[T]):
         self.in_flight = 0
         self.queued = 0  # messages held here, running ones included
 
-    def add(self, key: Hashable, group: str, item: T) -> None:
+    def add(self, key: Hashable, group: str, item: T, *, batchable: bool = False) -> None:
         queue = self._queues.setdefault(key, deque())
-        queue.append((group, item))
+        queue.append((group, item, batchable))
         self.queued += 1
         self._group_queued[group] = self._group_queued.get(group, 0) + 1
         if len(queue) == 1:
@@ -65,8 +77,8 @@ class KeyScheduler(Generic[T]):
         return self._group_queued.get(group, 0)
 
     def start(self, now: float) -> list[T]:
-        """Messages to run now, round-robin over the groups (one per group per turn); they
-        count as in flight until `finish` or `defer`."""
+        """Messages to run now, round-robin over the groups (one request's worth per group per
+        turn); they count as in flight until `finish` or `defer`."""
         self._release_due(now)
         self._turns.extendleft(reversed(self._fresh))
         self._fresh.clear()
@@ -76,23 +88,41 @@ class KeyScheduler(Generic[T]):
             progress = False
             for _ in range(len(self._turns)):
                 group = self._turns[0]
-                self._turns.rotate(-1)  # served or not, its turn passes
                 if self._held.get(group, 0.0) > now or not self._has_room(group):
+                    self._pass_turn(group)
                     continue
-                keys = self._runnable[group]
-                started.append(self._start_head(keys.popleft()))
+                started.append(self._start_next(group))
                 progress = True
-                if not keys:
-                    del self._runnable[group]
-                    self._turns.pop()  # the group just rotated to the end
                 if self.in_flight >= self.max_in_flight:
                     break
         return started
 
+    def _start_next(self, group: str) -> T:
+        """Starts the next message of `group`, at the front of the rotation. Its turn passes
+        unless the message is batchable and the turn has room for the batchable one behind it:
+        then the group keeps the front, and the next free thread is its own again (a turn spans
+        several `start` calls when threads free up one by one; a fresh group still goes first)."""
+        keys = self._runnable[group]
+        key = keys.popleft()
+        item = self._start_head(key)
+        left = self._turn_left.pop(group, self.batch_turn) - 1
+        if not keys:
+            del self._runnable[group]
+            self._turns.popleft()
+        elif left > 0 and self._queues[key][0][2] and self._queues[keys[0]][0][2]:
+            self._turn_left[group] = left
+        else:
+            self._turns.rotate(-1)
+        return item
+
+    def _pass_turn(self, group: str) -> None:
+        self._turn_left.pop(group, None)
+        self._turns.rotate(-1)
+
     def finish(self, key: Hashable) -> None:
         """The running head of `key` is done; the key's next message becomes runnable."""
         queue = self._queues[key]
-        group, _ = queue.popleft()
+        group, _, _ = queue.popleft()
         self._leave(key, group)
         self.queued -= 1
         self._unqueue(group, 1)
@@ -143,9 +173,9 @@ class KeyScheduler(Generic[T]):
             queue = self._queues[key]
             running = key in self._busy and key not in self._due
             head = queue.popleft() if running else None
-            dropped.extend(item for _, item in queue)
+            dropped.extend(item for _, item, _ in queue)
             self.queued -= len(queue)
-            for group, _ in queue:
+            for group, _, _ in queue:
                 self._unqueue(group, 1)
             queue.clear()
             self._forget_waiting(key)
@@ -174,7 +204,7 @@ class KeyScheduler(Generic[T]):
         return self.in_flight < self.max_in_flight and self._in_flight.get(group, 0) < limit
 
     def _start_head(self, key: Hashable) -> T:
-        group, item = self._queues[key][0]
+        group, item, _ = self._queues[key][0]
         self._busy.add(key)
         self._in_flight[group] = self._in_flight.get(group, 0) + 1
         self.in_flight += 1
@@ -206,4 +236,5 @@ class KeyScheduler(Generic[T]):
                 keys.remove(key)
                 if not keys:
                     del self._runnable[group]
+                    self._turn_left.pop(group, None)
                     (self._fresh if group in self._fresh else self._turns).remove(group)

@@ -79,7 +79,11 @@ Outcome = Done | Retry | Failed | Poison
 
 
 class Handler(Protocol):
-    """One per input topic. `event` names the schema (the .avsc stem) used to decode."""
+    """One per input topic. `event` names the schema (the .avsc stem) used to decode.
+
+    A handler may also say `batches = True`: its messages of one concurrency group go out to QBO
+    together (creates in one /batch request), so a group's turn may start several of them
+    (consumers/runtime/scheduler.py). Read with getattr: most handlers do not say it."""
 
     event: str
 

@@ -115,3 +115,55 @@ def test_random_interleavings_keep_order_and_bounds() -> None:
         s.finish(k)
     assert {k: len(v) for k, v in seen.items()} == sent
     assert all(v == sorted(v) for v in seen.values())
+
+
+def test_a_batchable_turn_starts_a_batch_worth_then_passes() -> None:
+    """A realm's creates share /batch requests: its turn is a batch's worth (one request), and
+    the quiet realm's one invoice still starts in the very next turn."""
+    s = KeyScheduler[str](max_in_flight=8, group_limit=30, batch_turn=3)
+    for i in range(10):
+        s.add(f"busy{i}", "busy", f"b{i}", batchable=True)
+    s.add("quiet", "quiet", "q0", batchable=True)
+    assert s.start(0)[:4] == ["b0", "b1", "b2", "q0"]
+    # Without the flag a turn is one message, whatever `batch_turn` says.
+    t = KeyScheduler[str](max_in_flight=8, group_limit=30, batch_turn=3)
+    for i in range(4):
+        t.add(f"busy{i}", "busy", f"b{i}")
+    t.add("quiet", "quiet", "q0")
+    assert t.start(0)[:2] == ["b0", "q0"]
+
+
+def test_a_batchable_turn_stops_at_the_first_message_that_is_not() -> None:
+    s = KeyScheduler[str](max_in_flight=20, group_limit=30, batch_turn=5)
+    s.add("a", "g", "create-a", batchable=True)
+    s.add("b", "g", "update-b")
+    s.add("c", "g", "create-c", batchable=True)
+    s.add("other", "h", "h0")
+    assert s.start(0) == ["create-a", "h0", "update-b", "create-c"]
+
+
+def test_a_batchable_turn_keeps_the_group_and_pool_bounds() -> None:
+    s = KeyScheduler[str](max_in_flight=4, group_limit=2, batch_turn=30)
+    for i in range(6):
+        s.add(f"k{i}", "g", f"x{i}", batchable=True)
+    s.add("o", "other", "o0")
+    assert s.start(0) == ["x0", "x1", "o0"]
+    assert s.in_flight == 3
+
+
+def test_a_batch_turn_spans_threads_freed_one_by_one() -> None:
+    """Under load threads free up one at a time: the busy realm's turn still holds a batch's
+    worth (the next frees are its own), then passes; a quiet realm's new message goes first."""
+    s = KeyScheduler[str](max_in_flight=1, group_limit=30, batch_turn=3)
+    for i in range(6):
+        s.add(f"b{i}", "busy", f"b{i}", batchable=True)
+    s.add("o0", "other", "o0", batchable=True)
+    s.add("o1", "other", "o1", batchable=True)
+    order = []
+    for _ in range(5):
+        [item] = s.start(0)
+        order.append(item)
+        s.finish(item)
+        if item == "b1":
+            s.add("q0", "quiet", "q0")  # arrives mid-turn: served next
+    assert order == ["b0", "b1", "q0", "b2", "o0"]
