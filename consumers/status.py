@@ -86,8 +86,7 @@ class SyncStatusPublisher:
         """Announces the document's ledger state if it changed since the last announcement;
         True when it published."""
         assert self.db is not None, "publishing state changes needs the ledger"
-        with self.db.transaction() as tx:
-            row = ledger.get(tx, key)
+        row = ledger.get(self.db, key)  # one statement: no transaction round trips around it
         if row is None or row["status"] not in _BY_STATUS or not ledger.publication_due(row):
             return False
         self._publish(key, row, realm_id or row.get("realm_id"))

@@ -5,8 +5,8 @@ requests a minute (developer.intuit.com "limits and throttles"); a batch request
 against both: it takes a grant of the realm's batch window (`SharedQuota.batches`, a window of
 its own named "<realm>#batch") and then an ordinary grant and slot. Per-process counters cannot
 hold that with several workers, so:
-- the rate is a sliding-window log of grant times (one row per realm, `select ... for update`
-  in a short transaction; times come from the database clock, one clock for all hosts);
+- the rate is a sliding-window log of grant times (one row per realm, locked for the grant;
+  times come from the database clock, one clock for all hosts);
 - concurrency is a set of slot rows leased with an expiry, so a crashed process's slot comes
   back by itself instead of leaking.
 The windows are a little longer than QBO's: a grant happens just before the request leaves, and
@@ -109,7 +109,8 @@ class QuotaStore(Protocol):
 
     def grant(self, realm_id: str, holder: str, limits: Limits) -> tuple[int | None, float]:
         """One try: (slot, 0) when granted, else (None, seconds to wait) or (None, -1) when
-        every slot is taken. The decision is `admit`'s, on the grants the store keeps."""
+        every slot is taken. The decision is `admit`'s, on the grants the store keeps (the
+        PostgreSQL store applies the same rule in SQL, in the grant's one statement)."""
 
     def release(self, realm_id: str, slot: int, holder: str) -> None: ...
 

@@ -20,11 +20,11 @@ from qbo.config import QboConfig
 from qbo.connection import ClientFactory, EncryptedTokens, encrypt
 from qbo.crypto import TokenCipher
 from qbo.oauth import TokenSet
-from qbo.quota import Limits, admit
+from qbo.quota import Limits
 from store import connections, quotas
 from store.db import Database, Row, StoreError, Tx
 
-__all__ = ["PgConnections", "PgQuotas", "client_factory", "store_connection"]
+__all__ = ["PgConnections", "PgQuotas", "client_factory", "store_connection", "window"]
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +105,7 @@ class PgQuotas:
 
     def grant(self, realm_id: str, holder: str, limits: Limits) -> tuple[int | None, float]:
         try:
-            return quotas.grant(
-                self.db,
-                realm_id,
-                holder,
-                slots=limits.concurrent,
-                lease_seconds=limits.lease_seconds,
-                decide=lambda grants, now: admit(grants, now, limits),
-            )
+            return quotas.grant(self.db, realm_id, holder, window(limits))
         except StoreError as exc:
             raise errors.Retryable(f"quota store unavailable: {exc}", retry_after=1.0) from exc
 
@@ -121,6 +114,18 @@ class PgQuotas:
             quotas.release_slot(self.db, realm_id, slot, holder)
         except StoreError as exc:
             raise errors.Retryable(f"quota store unavailable: {exc}") from exc
+
+
+def window(limits: Limits) -> quotas.Window:
+    """The store's window for QBO's limits (the rule: `qbo.quota.admit`)."""
+    return quotas.Window(
+        per_second=limits.per_second,
+        per_minute=limits.per_minute,
+        second_window=limits.second_window,
+        minute_window=limits.minute_window,
+        slots=limits.concurrent,
+        lease_seconds=limits.lease_seconds,
+    )
 
 
 def client_factory(

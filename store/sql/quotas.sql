@@ -7,34 +7,29 @@ insert into qbo_quota_slots (realm_id, slot)
 select %(realm_id)s, n from generate_series(1, %(slots)s) as n
 on conflict do nothing;
 
+-- name: quota_grant
+-- One try, one statement (migration 0015, `qbo_quota_grant`): (slot, 0) when granted; else
+-- (null, seconds to wait) or (null, -1) when every slot is taken.
+select slot, wait
+  from qbo_quota_grant(%(realm_id)s, %(holder)s, %(slots)s, %(lease_seconds)s,
+                       %(per_second)s, %(per_minute)s, %(second_window)s, %(minute_window)s);
+
+-- name: quota_admit
+-- The window rule alone (pure; tests compare it with `qbo.quota.admit`).
+select wait, kept
+  from qbo_quota_admit(%(grants)s, %(now)s, %(per_second)s, %(per_minute)s,
+                       %(second_window)s, %(minute_window)s);
+
 -- name: quota_lock_window
--- The realm's grants, locked for this transaction.
+-- The realm's grants, locked for this transaction (tests hold it to make others wait).
 select grants
   from qbo_quota_windows
  where realm_id = %(realm_id)s
    for update;
 
 -- name: quota_now
--- The database clock, one clock for all processes and hosts; read after the lock is held.
+-- The database clock, one clock for all processes and hosts.
 select extract(epoch from clock_timestamp())::double precision as now;
-
--- name: quota_save_window
-update qbo_quota_windows set grants = %(grants)s where realm_id = %(realm_id)s;
-
--- name: quota_take_slot
--- A free or expired slot, among the first `slots` of the realm; skip locked: never wait here.
-update qbo_quota_slots s
-   set holder = %(holder)s,
-       expires_at = clock_timestamp() + make_interval(secs => %(lease_seconds)s)
-  from (select realm_id, slot
-          from qbo_quota_slots
-         where realm_id = %(realm_id)s and slot <= %(slots)s
-           and (holder is null or expires_at < clock_timestamp())
-         order by slot
-         limit 1
-           for update skip locked) free
- where s.realm_id = free.realm_id and s.slot = free.slot
-returning s.slot;
 
 -- name: quota_release_slot
 update qbo_quota_slots

@@ -14,6 +14,7 @@ from qbo.tokens import StaticToken
 from qbo.transport import Transport
 
 from .conftest import QUICK, Connected
+from .http_proxy import running_proxy
 
 pytestmark = pytest.mark.integration
 
@@ -48,15 +49,13 @@ def test_create_get_update_and_query_with_quotes(us: Connected) -> None:
 
 
 def test_minorversion_and_requestid_are_on_the_wire(us: Connected, sb) -> None:
-    seen: list[str] = []
-    us.client.transport.session.hooks["response"].append(
-        lambda resp, **_: seen.append(resp.request.url)
-    )
-    try:
+    # The URLs as sent, seen by a forward proxy between the client and the emulator.
+    with running_proxy() as proxy:
+        us.client.transport = Transport(proxies={"http": proxy.url})
         made = customer(us, "Versioned Ltd")
         us.client.get("Customer", made["Id"])
-    finally:
-        us.client.transport.session.hooks["response"].clear()
+        us.client.transport.close()
+    seen = [target for _, target, _ in proxy.seen.requests]
     assert all("minorversion=75" in url for url in seen) and len(seen) == 2
     assert "requestid=sq-" in seen[0] and "requestid" not in seen[1]
     creates = [r for r in sb.requests(realm=us.realm_id) if r["operation"] == "create"]
