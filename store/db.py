@@ -27,6 +27,7 @@ from store import queries
 __all__ = [
     "Database",
     "Row",
+    "Statement",
     "StoreBug",
     "StoreConflict",
     "StoreError",
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 Row = dict[str, Any]
+# A named query and its parameters, for `Database.pipeline`.
+Statement = tuple[str, Mapping[str, Any] | None]
 
 
 class StoreError(Exception):
@@ -113,7 +116,9 @@ class Database:
             url,
             min_size=min_size,
             max_size=max_size,
-            kwargs={"row_factory": dict_row, "autocommit": False},
+            # Autocommit: a statement run alone (`execute`, `one`, `all`, `pipeline`) is its own
+            # transaction, with no BEGIN and COMMIT round trips; `transaction()` opens one.
+            kwargs={"row_factory": dict_row, "autocommit": True},
             open=False,
             name="sequence-qbo",
         )
@@ -140,26 +145,45 @@ class Database:
         with converted(), self._pool.connection() as conn, conn.transaction():
             yield Tx(conn)
 
+    @contextmanager
+    def _alone(self) -> Iterator[Tx]:
+        """A connection outside any transaction: each statement commits on its own."""
+        with converted(), self._pool.connection() as conn:
+            yield Tx(conn)
+
+    # One statement is atomic on its own: one round trip, not three (BEGIN, it, COMMIT).
     def execute(self, name: str, params: Mapping[str, Any] | None = None) -> int:
-        with self.transaction() as tx:
+        with self._alone() as tx:
             return tx.execute(name, params)
 
     def one(self, name: str, params: Mapping[str, Any] | None = None) -> Row | None:
-        with self.transaction() as tx:
+        with self._alone() as tx:
             return tx.one(name, params)
 
     def all(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        with self.transaction() as tx:
+        with self._alone() as tx:
             return tx.all(name, params)
+
+    def pipeline(self, *statements: Statement) -> list[list[Row]]:
+        """Runs the statements in one round trip (psycopg's pipeline mode), in order, and
+        returns the rows each one returned. PostgreSQL runs them as one implicit transaction:
+        they commit together when the last one is done, or none does. Each statement still
+        reads what was committed when it started (READ COMMITTED), so a statement after one
+        that waited for a lock sees what the lock's holder committed."""
+        with self._alone() as tx:
+            with tx.conn.pipeline():  # sent at once; the results come back when it ends
+                cursors = [tx.run(name, params) for name, params in statements]
+            return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
 
 
 class Tx:
-    """Named queries inside one transaction (several statements, one commit)."""
+    """Named queries on one connection: inside one transaction (`Database.transaction`:
+    several statements, one commit), or each committed alone (`Database.execute` and co)."""
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
 
-    def _run(self, name: str, params: Mapping[str, Any] | None) -> psycopg.Cursor[Any]:
+    def run(self, name: str, params: Mapping[str, Any] | None) -> psycopg.Cursor[Any]:
         sql = queries.all_queries()[name]
         return self.conn.execute(sql.encode(), params or {})
 
@@ -167,14 +191,14 @@ class Tx:
     # error inside its `with db.transaction()` block.
     def execute(self, name: str, params: Mapping[str, Any] | None = None) -> int:
         with converted():
-            return self._run(name, params).rowcount
+            return self.run(name, params).rowcount
 
     def one(self, name: str, params: Mapping[str, Any] | None = None) -> Row | None:
         with converted():
-            row: Row | None = self._run(name, params).fetchone()
+            row: Row | None = self.run(name, params).fetchone()
         return row
 
     def all(self, name: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         with converted():
-            rows: list[Row] = self._run(name, params).fetchall()
+            rows: list[Row] = self.run(name, params).fetchall()
         return rows

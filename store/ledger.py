@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from store.db import Database, Row, StoreError, Tx
+from store.db import Database, Row, Statement, StoreError, Tx
 
 
 class DocumentType(enum.StrEnum):
@@ -43,7 +43,7 @@ def lock(tx: Tx, key: DocKey) -> None:
     tx.execute("ledger_lock_document", key.params())
 
 
-def get(tx: Tx, key: DocKey) -> Row | None:
+def get(tx: Tx | Database, key: DocKey) -> Row | None:
     return tx.one("ledger_get", key.params())
 
 
@@ -104,9 +104,11 @@ def mark_synced(
 
 
 def mark_failed(tx: Tx, key: DocKey, *, reason_code: str, message: str) -> None:
-    tx.execute(
-        "ledger_mark_failed", {**key.params(), "reason_code": reason_code, "message": message}
-    )
+    tx.execute(*_failed(key, reason_code, message))
+
+
+def _failed(key: DocKey, reason_code: str, message: str) -> Statement:
+    return ("ledger_mark_failed", {**key.params(), "reason_code": reason_code, "message": message})
 
 
 def mark_voided(tx: Tx, key: DocKey, *, sync_token: str) -> None:
@@ -122,7 +124,13 @@ def record_attempt(
     message: str | None = None,
     qbo_calls: int = 0,
 ) -> None:
-    tx.execute(
+    tx.execute(*_attempt(key, outcome, reason_code, message, qbo_calls))
+
+
+def _attempt(
+    key: DocKey, outcome: str, reason_code: str | None, message: str | None, qbo_calls: int
+) -> Statement:
+    return (
         "ledger_record_attempt",
         {
             **key.params(),
@@ -162,15 +170,120 @@ def recent_attempts(db: Database, account_id: str | None = None, limit: int = 50
 
 
 # -- the document's lease (migration 0009): one sync at a time, no transaction held across QBO --
-def claim(tx: Tx, key: DocKey, token: str, seconds: float) -> Row | None:
+def claim(tx: Tx | Database, key: DocKey, token: str, seconds: float) -> Row | None:
     """Takes the document's lease for `seconds` (free, expired, or already `token`'s); the row
     when taken, None while another sync holds it."""
     return tx.one("ledger_claim", {**key.params(), "lease_token": token, "seconds": seconds})
 
 
-def release(tx: Tx, key: DocKey, token: str) -> None:
+def release(tx: Tx | Database, key: DocKey, token: str) -> None:
     """Gives the lease back (only when `token` still holds it)."""
-    tx.execute("ledger_release", {**key.params(), "lease_token": token})
+    tx.execute(*_release(key, token))
+
+
+def _release(key: DocKey, token: str) -> Statement:
+    return ("ledger_release", {**key.params(), "lease_token": token})
+
+
+# -- a document sync's own steps, each one statement (sync.documents: a sync's round trips) -----
+def claim_statement(
+    key: DocKey,
+    token: str,
+    seconds: float,
+    *,
+    customer_id: str,
+    snapshot: dict[str, Any],
+    snapshot_hash: str,
+    occurred_at: Any,
+) -> Statement:
+    """`receive` and `claim` under the document's advisory lock, as one statement (to send
+    with others: `Database.pipeline`). Its rows: the ledger row when the lease is taken (its
+    `snapshot_hash` is `snapshot_hash` unless a newer snapshot is stored), none while another
+    sync holds it; then nothing is stored."""
+    return (
+        "ledger_claim_snapshot",
+        {
+            **key.params(),
+            "customer_id": customer_id,
+            "snapshot": Jsonb(snapshot),
+            "snapshot_hash": snapshot_hash,
+            "occurred_at": occurred_at,
+            "lease_token": token,
+            "seconds": seconds,
+        },
+    )
+
+
+def get_statement(key: DocKey) -> Statement:
+    """`get`, to send with others (`Database.pipeline`)."""
+    return ("ledger_get", key.params())
+
+
+def record_synced(
+    db: Database,
+    key: DocKey,
+    *,
+    token: str,
+    release: bool,
+    realm_id: str,
+    qbo_id: str,
+    sync_token: str,
+    payload_hash: str,
+    request_id: str,
+    exchange_rate: Decimal | None,
+    snapshot_hash: str | None,
+    qbo_calls: int,
+    waiters: bool = False,
+) -> list[DocKey]:
+    """`mark_synced`, `mark_snapshot_synced`, `record_attempt` and (when `release`) `release`
+    in one statement under the document's advisory lock; with `waiters`, then what the
+    invoice's sync clears (`waking_for_invoice`), in the same round trip: read after the lock
+    was taken, so a credit note that decided to wait under it is seen. Raises `RealmMismatch`
+    as `mark_synced` (nothing is written)."""
+    record: Statement = (
+        "ledger_record_synced",
+        {
+            **key.params(),
+            "lease_token": token,
+            "release": release,
+            "realm_id": realm_id,
+            "qbo_id": qbo_id,
+            "qbo_sync_token": sync_token,
+            "payload_hash": payload_hash,
+            "request_id": request_id,
+            "exchange_rate": exchange_rate,
+            "snapshot_hash": snapshot_hash,
+            "qbo_calls": qbo_calls,
+        },
+    )
+    if not waiters:
+        [recorded] = db.pipeline(record)
+        waking: list[Row] = []
+    else:
+        wake = {"account_id": key.account_id, "invoice_id": key.sequence_id}
+        recorded, waking = db.pipeline(record, ("ledger_waking_for_invoice", wake))
+    if recorded[0]["recorded"] == 0:
+        raise RealmMismatch(
+            f"{key.document_type} {key.sequence_id} of account {key.account_id} belongs to "
+            f"another QBO company than {realm_id} (the account moved): not recorded"
+        )
+    return [_key(row) for row in waking]
+
+
+def record_skipped(
+    db: Database | Tx, key: DocKey, token: str, *, snapshot_hash: str | None, qbo_calls: int
+) -> None:
+    """A sync that writes nothing to QBO, in one statement: `mark_snapshot_synced` (when
+    `snapshot_hash` is given), `record_attempt` skipped and `release`."""
+    db.execute(
+        "ledger_record_skipped",
+        {
+            **key.params(),
+            "lease_token": token,
+            "snapshot_hash": snapshot_hash,
+            "qbo_calls": qbo_calls,
+        },
+    )
 
 
 def mark_snapshot_synced(tx: Tx, key: DocKey, snapshot_hash: str | None) -> None:
@@ -205,8 +318,8 @@ def intent_exists(tx: Tx, key: DocKey) -> bool:
     return tx.one("intent_exists", key.params()) is not None
 
 
-def record_intent(tx: Tx, key: DocKey, request_id: str) -> None:
-    """Before the create request leaves: committed with `tx`, which the caller keeps short."""
+def record_intent(tx: Tx | Database, key: DocKey, request_id: str) -> None:
+    """Before the create request leaves: committed with `tx` (or alone, given the database)."""
     tx.execute("intent_record", {**key.params(), "request_id": request_id})
 
 
@@ -221,7 +334,18 @@ def _state(
     waits_for: DocKey | None = None,
     customer_id: str | None = None,
 ) -> None:
-    tx.execute(
+    tx.execute(*_state_statement(key, status, reason, message, waits_for, customer_id))
+
+
+def _state_statement(
+    key: DocKey,
+    status: str,
+    reason: str,
+    message: str,
+    waits_for: DocKey | None,
+    customer_id: str | None = None,
+) -> Statement:
+    return (
         "ledger_record_state",
         {
             **key.params(),
@@ -233,6 +357,34 @@ def _state(
             "waits_for_id": waits_for.sequence_id if waits_for else None,
         },
     )
+
+
+def record_verdict(
+    db: Database | Tx,
+    key: DocKey,
+    token: str,
+    *,
+    status: str,
+    reason: str,
+    message: str,
+    qbo_calls: int,
+    waits_for: DocKey | None = None,
+) -> None:
+    """A sync's failed, retrying or waiting result: the state (as `mark_failed`,
+    `mark_retrying`, `mark_waiting`), the attempt, and the lease given back. Given the
+    database, in one round trip and one transaction (`Database.pipeline`); else in `tx`."""
+    if status == "failed":
+        state = _failed(key, reason, message)
+    else:
+        state = _state_statement(
+            key, status, reason, message, waits_for if status == "waiting" else None
+        )
+    statements = (state, _attempt(key, status, reason, message, qbo_calls), _release(key, token))
+    if isinstance(db, Database):
+        db.pipeline(*statements)
+        return
+    for name, params in statements:
+        db.execute(name, params)
 
 
 def mark_retrying(

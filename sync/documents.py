@@ -1,14 +1,17 @@
 """Syncing one Sequence invoice or credit note to QBO, exactly once (docs/architecture.md).
 
 No database transaction, and so no pool connection, is held while QBO answers; a sync uses at
-most one pool connection at a time. For every document:
-  1. claim it, in one short transaction under the document's advisory lock: store the snapshot
-     in the ledger (an event older than the stored snapshot changes nothing) and take the
-     document's lease (`lease_until`, renewed before a QBO call once a third has passed), so
-     that a concurrent sync of the same document (a live event, a replay, a re-sync, another
-     process after a rebalance) waits and retries instead of interleaving; read what the
-     payload needs from the store (link, settings, mappings, create intent). A replay of the
-     snapshot QBO already holds ends here: no QBO call;
+most one pool connection at a time. At month-end PostgreSQL and the service share the CPU, so
+a new invoice costs the store three round trips of its own (the claim, the create intent, the
+result), each one statement or a pipeline of them (`Database.pipeline`), no BEGIN nor COMMIT.
+For every document:
+  1. claim it, in one statement under the document's advisory lock: store the snapshot in the
+     ledger (an event older than the stored snapshot changes nothing) and take the document's
+     lease (`lease_until`, renewed before a QBO call once a third has passed), so that a
+     concurrent sync of the same document (a live event, a replay, a re-sync, another process
+     after a rebalance) waits and retries instead of interleaving; in the same round trip,
+     read what the payload needs from the store (link, settings, mappings, create intent). A
+     replay of the snapshot QBO already holds ends here: no QBO call;
   2. a credit note whose invoice has no QBO id looks the invoice up in QBO (DocNumber and
      customer) and adopts it when it is there; otherwise it is stored `waiting` and re-synced
      when the invoice syncs (step 7 of the invoice);
@@ -19,17 +22,18 @@ most one pool connection at a time. For every document:
   5. find the QBO object: the ledger's id; else, only when a create intent exists (an earlier
      attempt may have created it), a look-up by DocNumber and customer or by the PrivateNote
      marker (requestid alone is reported unreliable) — found means adopted;
-  6. create it: the create intent commits first (a short transaction), then the create goes
+  6. create it: the create intent commits first (one statement), then the create goes
      with a deterministic requestid, alone or, when the realm has a backlog, with the realm's
      other ready creates in one /batch (sync.batching: an item's fault is its document's
      own); a duplicate DocNumber is adopted when the QBO document is ours (same number,
      customer and total), else `failed/duplicate_doc_number`. Or update it
      in place (Id + SyncToken; on a stale SyncToken re-read and re-apply once);
-  7. record the result in a second short transaction: synced (then the void, when
-     `invoice.voided` came first), or the state `sync.failures.classify` gives the error
-     (failed, retrying, waiting); release the lease; find the documents waiting for this
-     invoice and ask for their re-sync (`sequence-qbo.resync`); publish `qbo.sync_status` when
-     the state changed.
+  7. record the result and release the lease: synced, in one statement under the document's
+     advisory lock (then the void, when `invoice.voided` came first), or the state
+     `sync.failures.classify` gives the error (failed, retrying, waiting), in a short
+     transaction; find the documents waiting for this invoice (read in the round trip that
+     records it synced, after its lock) and, once that is committed, ask for their re-sync
+     (`sequence-qbo.resync`); publish `qbo.sync_status` when the state changed.
 A crash between 6 and 7 leaves QBO ahead of the ledger: the lease expires (30 s), and the
 create intent makes the next attempt look QBO up first (step 5) instead of creating again.
 Requestids are deterministic (the same for every attempt until QBO refuses one for good).
@@ -55,13 +59,13 @@ from qbo.client import CallCount, CallHook, ClientProvider, QboClient
 from qbo.query import Query
 from schemas.models import CreditNote, Invoice
 from store import ledger, sync_context
-from store.db import Database, Row, Tx
+from store.db import Database, Row, Statement, Tx
 from store.ledger import DocKey, DocumentType
 from sync import failures
 from sync.batching import CreateBatcher
 from sync.failures import Verdict
 from sync.publish import Publishing
-from sync.resync import resync_waiting_for_invoice
+from sync.resync import resync_documents, resync_waiting_for_invoice
 
 Doc = Invoice | CreditNote
 _ENTITY = {DocumentType.INVOICE: "Invoice", DocumentType.CREDIT_NOTE: "CreditMemo"}
@@ -188,6 +192,8 @@ class _Claim:
     stored: _Stored
     # Invoices in QBO now: what waits for them is re-synced once the result is recorded.
     wake: list[DocKey] = field(default_factory=list)
+    # What waited for it, already read when the result was recorded: re-synced likewise.
+    woken: list[DocKey] = field(default_factory=list)
     taken_at: float = field(default_factory=time.monotonic)  # the lease's last (re)newal
 
 
@@ -251,8 +257,7 @@ class DocumentSync:
         """Syncs the ledger's latest snapshot again (manual re-sync, after linking, or woken by
         the invoice a document waited for); an invoice voided in Sequence is voided."""
         key = DocKey(account_id, document_type, sequence_id)
-        with self.db.transaction() as tx:
-            row = ledger.get(tx, key)
+        row = ledger.get(self.db, key)
         if row is None or row["snapshot"] is None:
             raise LookupError(f"no {document_type} {sequence_id} in account {account_id}")
         if document_type is DocumentType.INVOICE:
@@ -284,32 +289,37 @@ class DocumentSync:
         token = holder or uuid.uuid4().hex
         snapshot = doc.model_dump(mode="json")
         digest = builder.payload_hash(snapshot)
-        with self.db.transaction() as tx:
-            ledger.lock(tx, key)
-            if not self._lease(tx, key, token):
-                return _busy(key)  # nothing stored: the holder may be syncing an older snapshot
-            stored = ledger.receive(
-                tx,
+        # One round trip: the claim (snapshot and lease, under the document's advisory lock)
+        # and what the payload needs; a replay or a busy document reads it for nothing.
+        statements = [
+            ledger.claim_statement(
                 key,
+                token,
+                self.lease_seconds,
                 customer_id=doc.customer_id,
                 snapshot=snapshot,
                 snapshot_hash=digest,
                 occurred_at=occurred_at,
-            )
-            row = ledger.claim(tx, key, token, self.lease_seconds)
-            assert row is not None  # ours: claims are made under the advisory lock
-            early = _replayed(row, stored, digest, force)
-            if early is None:
-                return _Claim(key, token, row, self._stored(tx, key, api, doc))
-            claim = _Claim(key, token, row, _NOTHING_STORED)  # a replay reads nothing more
-            if early.outcome == "unchanged":
-                # A replay or redelivery of what QBO already holds: no QBO call at all. (A
-                # mapping changed since? `sequence-qbo resync` forces a rebuild.)
-                ledger.record_attempt(tx, key, outcome="skipped")
-                claim.wake = _in_qbo(key, row)  # in case an earlier wake-up was lost
-            ledger.release(tx, key, token)
+            ),
+            _context_statement(key, api, doc),
+        ]
+        if isinstance(doc, CreditNote):
+            statements.append(ledger.get_statement(_invoice_key(key, doc)))
+        claimed, context, *invoice = self.db.pipeline(*statements)
+        if not claimed:
+            return _busy(key)  # nothing stored: the holder may be syncing an older snapshot
+        row = claimed[0]
+        early = _replayed(row, digest, force)
+        if early is None:
+            return _Claim(key, token, row, _stored(context[0], invoice[0] if invoice else []))
+        claim = _Claim(key, token, row, _NOTHING_STORED)  # a replay uses nothing more
         if early.outcome != "unchanged":
+            ledger.release(self.db, key, token)
             return early
+        # A replay or redelivery of what QBO already holds: no QBO call at all. (A mapping
+        # changed since? `sequence-qbo resync` forces a rebuild.)
+        ledger.record_skipped(self.db, key, token, snapshot_hash=None, qbo_calls=0)
+        claim.wake = _in_qbo(key, row)  # in case an earlier wake-up was lost
         # An announcement or a wake-up lost after an earlier attempt's commit is made now.
         return self._announce(claim, early, api.realm_id if isinstance(api, Metered) else None)
 
@@ -318,29 +328,6 @@ class DocumentSync:
         if ledger.get(tx, key) is None:
             return True
         return ledger.claim(tx, key, token, self.lease_seconds) is not None
-
-    def _stored(self, tx: Tx, key: DocKey, api: Metered | Unusable, doc: Doc) -> _Stored:
-        lines = [(g, i) for g in doc.line_item_groups for i in g.line_items]
-        categories = {c for g, i in lines for c in (i.tax_category_id, g.tax_category_id) if c}
-        invoice = None
-        if isinstance(doc, CreditNote):
-            invoice = ledger.get(tx, DocKey(key.account_id, DocumentType.INVOICE, doc.invoice_id))
-        # Links and mappings of the realm the sync writes to, never another company's ids (none
-        # at all when not connected: that attempt fails before any is used).
-        realm = api.realm_id if isinstance(api, Metered) else ""
-        return _Stored(
-            link=sync_context.link(tx, key.account_id, doc.customer_id, realm_id=realm),
-            settings=sync_context.settings(tx, key.account_id) or {},
-            item_mappings=sync_context.item_mappings(
-                tx,
-                key.account_id,
-                [i.product_id for _, i in lines if i.product_id],
-                realm_id=realm,
-            ),
-            tax_mappings=sync_context.tax_mappings(tx, key.account_id, categories, realm_id=realm),
-            intent=ledger.intent_exists(tx, key),
-            invoice=invoice,
-        )
 
     def _claim_void(
         self, key: DocKey, api: Metered | Unusable, invoice: Invoice, holder: str | None
@@ -366,7 +353,9 @@ class DocumentSync:
             row = ledger.claim(tx, key, token, self.lease_seconds)
             assert row is not None
             if row["status"] != "voided":
-                return _Claim(key, token, row, self._stored(tx, key, api, invoice))
+                context = tx.one(*_context_statement(key, api, invoice))
+                assert context is not None  # one row, always
+                return _Claim(key, token, row, _stored(context, []))
             ledger.record_attempt(tx, key, outcome="skipped")
             ledger.release(tx, key, token)
         return SyncResult("unchanged", qbo_id=row["qbo_id"])
@@ -405,7 +394,7 @@ class DocumentSync:
         them without a QBO call."""
         try:
             self._publish(claim.key, result, realm_id)
-            self._wake(claim.wake)
+            self._wake(claim)
         except Exception as exc:
             verdict = failures.classify(exc)
             if verdict is None or verdict.kind != "retrying":
@@ -426,9 +415,8 @@ class DocumentSync:
         now = time.monotonic()
         if now - claim.taken_at < self.lease_seconds / 3:
             return
-        with self.db.transaction() as tx:
-            if ledger.claim(tx, claim.key, claim.token, self.lease_seconds) is None:
-                raise _LeaseLost(f"{claim.key.document_type} {claim.key.sequence_id}")
+        if ledger.claim(self.db, claim.key, claim.token, self.lease_seconds) is None:
+            raise _LeaseLost(f"{claim.key.document_type} {claim.key.sequence_id}")
         claim.taken_at = now
 
     def _record_verdict(
@@ -438,34 +426,29 @@ class DocumentSync:
         verdict: Verdict,
         waits_for: DocKey | None = None,
     ) -> SyncResult:
-        with self.db.transaction() as tx:
-            return self._mark(tx, claim, api, verdict, waits_for)
+        return self._mark(self.db, claim, api, verdict, waits_for)  # one round trip
 
     def _mark(
         self,
-        tx: Tx,
+        tx: Tx | Database,
         claim: _Claim,
         api: Metered | Unusable,
         verdict: Verdict,
         waits_for: DocKey | None = None,
     ) -> SyncResult:
-        """Records a failed, retrying or waiting state and gives the lease back."""
-        key, calls = claim.key, _calls(api)
-        if verdict.kind == "failed":
-            ledger.mark_failed(tx, key, reason_code=verdict.reason, message=verdict.message)
-        elif verdict.kind == "retrying":
-            ledger.mark_retrying(tx, key, verdict.reason, verdict.message)
-        else:
-            ledger.mark_waiting(tx, key, verdict.reason, verdict.message, waits_for)
-        ledger.record_attempt(
+        """Records a failed, retrying or waiting state and gives the lease back (in `tx`, or
+        in a transaction of its own)."""
+        calls = _calls(api)
+        ledger.record_verdict(
             tx,
-            key,
-            outcome=verdict.kind,
-            reason_code=verdict.reason,
+            claim.key,
+            claim.token,
+            status=verdict.kind,
+            reason=verdict.reason,
             message=verdict.message,
             qbo_calls=calls,
+            waits_for=waits_for,
         )
-        ledger.release(tx, key, claim.token)
         return SyncResult(
             verdict.kind,
             verdict.reason,
@@ -479,21 +462,24 @@ class DocumentSync:
     def _let_go(self, claim: _Claim) -> None:
         """Releases the lease after an unexpected error (at worst it expires on its own)."""
         # The original error is the one to report.
-        with contextlib.suppress(Exception), self.db.transaction() as tx:
-            ledger.release(tx, claim.key, claim.token)
+        with contextlib.suppress(Exception):
+            ledger.release(self.db, claim.key, claim.token)
 
     def _publish(self, key: DocKey, result: SyncResult, realm_id: str | None) -> None:
         if self.status is not None:
             self.status(key, result, realm_id)
 
-    def _wake(self, invoices: list[DocKey]) -> None:
+    def _wake(self, claim: _Claim) -> None:
         """Asks for the re-sync of what waited for these invoices (now in QBO), through
         `sequence-qbo.resync`: the path linking a customer takes (sync.resync). After the
         commit: a credit note deciding to wait does so under the invoice's lock, so it is
-        either committed by now or has seen the invoice in QBO."""
+        either committed by now or has seen the invoice in QBO. `claim.woken` was read with
+        the result, after its lock was taken; `claim.wake` is looked up now."""
         if self.pub is None:
             return
-        for invoice in invoices:
+        if claim.woken:
+            resync_documents(self.pub, claim.woken, reason="invoice_synced")
+        for invoice in claim.wake:
             resync_waiting_for_invoice(self.db, self.pub, invoice.account_id, invoice.sequence_id)
 
     # -- steps 2 to 7: a document whose lease we hold -------------------------------------------
@@ -522,11 +508,14 @@ class DocumentSync:
         return self._void_claimed(claim, api, doc)
 
     def _record_unchanged(self, claim: _Claim, api: Metered) -> SyncResult:
-        with self.db.transaction() as tx:
-            ledger.mark_snapshot_synced(tx, claim.key, claim.row["snapshot_hash"])
-            ledger.record_attempt(tx, claim.key, outcome="skipped", qbo_calls=api.calls)
-            ledger.release(tx, claim.key, claim.token)
-            claim.wake = _in_qbo(claim.key, claim.row)
+        ledger.record_skipped(
+            self.db,
+            claim.key,
+            claim.token,
+            snapshot_hash=claim.row["snapshot_hash"],
+            qbo_calls=api.calls,
+        )
+        claim.wake = _in_qbo(claim.key, claim.row)
         return SyncResult("unchanged", qbo_id=claim.row["qbo_id"], qbo_calls=api.calls)
 
     def _record_synced(
@@ -542,24 +531,26 @@ class DocumentSync:
         keep_lease: bool = False,
     ) -> SyncResult:
         key = claim.key
-        with self.db.transaction() as tx:
-            # Under the invoice's lock: a credit note deciding to wait reads it under the same.
-            ledger.lock(tx, key)
-            ledger.mark_synced(
-                tx,
-                key,
-                realm_id=api.realm_id,
-                qbo_id=str(saved["Id"]),
-                sync_token=str(saved["SyncToken"]),
-                payload_hash=digest,
-                request_id=request_id,
-                exchange_rate=rate,
-            )
-            ledger.mark_snapshot_synced(tx, key, claim.row["snapshot_hash"])
-            ledger.record_attempt(tx, key, outcome="synced", qbo_calls=api.calls)
-            if not keep_lease:
-                ledger.release(tx, key, claim.token)
-            claim.wake = _in_qbo(key, {"qbo_id": saved["Id"]})
+        # One round trip, under the invoice's lock (a credit note deciding to wait reads it
+        # under the same); what waited for the invoice is read in it too, after the lock. A
+        # void to apply next (`keep_lease`) records, and wakes, once more after it.
+        claim.woken = ledger.record_synced(
+            self.db,
+            key,
+            token=claim.token,
+            release=not keep_lease,
+            realm_id=api.realm_id,
+            qbo_id=str(saved["Id"]),
+            sync_token=str(saved["SyncToken"]),
+            payload_hash=digest,
+            request_id=request_id,
+            exchange_rate=rate,
+            snapshot_hash=claim.row["snapshot_hash"],
+            qbo_calls=api.calls,
+            waiters=bool(_in_qbo(key, {"qbo_id": saved["Id"]}))
+            and not keep_lease
+            and self.pub is not None,
+        )
         return SyncResult(outcome, qbo_id=str(saved["Id"]), qbo_calls=api.calls)
 
     # -- step 2: a credit note's invoice ----------------------------------------------------------
@@ -689,8 +680,7 @@ class DocumentSync:
         rid = _request_id(
             claim.row, key.account_id, str(key.document_type), key.sequence_id, digest, "create"
         )
-        with self.db.transaction() as tx:  # committed before the request leaves
-            ledger.record_intent(tx, key, rid)
+        ledger.record_intent(self.db, key, rid)  # committed before the request leaves
         try:
             return "created", self._send_create(claim, api, entity, payload, rid), rid
         except qbo_errors.QboError as exc:
@@ -840,20 +830,48 @@ class DocumentSync:
         return SyncResult("voided", qbo_id=qbo_id, qbo_calls=api.calls)
 
 
-def _replayed(row: Row, stored: bool, digest: str, force: bool) -> SyncResult | None:
-    """The result of a claim that needs no QBO call, or None."""
-    if not stored and row["snapshot_hash"] != digest:
+def _replayed(row: Row, digest: str, force: bool) -> SyncResult | None:
+    """The result of a claim that needs no QBO call, or None. `row` is the claimed row: its
+    snapshot is this event's (`digest`) unless a newer one is stored."""
+    if row["snapshot_hash"] != digest:
         return SyncResult("stale")  # an older event than the ledger's snapshot
     if row["status"] == "voided":
         return SyncResult("unchanged", qbo_id=row["qbo_id"])  # voided in QBO: final
-    if (
-        not stored
-        and not force
-        and row["status"] == "synced"
-        and row["synced_snapshot_hash"] == digest
-    ):
-        return SyncResult("unchanged", qbo_id=row["qbo_id"])
+    if not force and row["status"] == "synced" and row["synced_snapshot_hash"] == digest:
+        return SyncResult("unchanged", qbo_id=row["qbo_id"])  # QBO holds this snapshot
     return None
+
+
+def _context_statement(key: DocKey, api: Metered | Unusable, doc: Doc) -> Statement:
+    """What the payload needs from the store (`_Stored`), as one statement. Links and mappings
+    of the realm the sync writes to, never another company's ids (none at all when not
+    connected: that attempt fails before any is used)."""
+    lines = [(g, i) for g in doc.line_item_groups for i in g.line_items]
+    return sync_context.for_document(
+        key.account_id,
+        str(key.document_type),
+        key.sequence_id,
+        realm_id=api.realm_id if isinstance(api, Metered) else "",
+        customer_id=doc.customer_id,
+        product_ids=[i.product_id for _, i in lines if i.product_id],
+        category_ids={c for g, i in lines for c in (i.tax_category_id, g.tax_category_id) if c},
+    )
+
+
+def _stored(context: Row, invoice: list[Row]) -> _Stored:
+    """`_Stored` from `_context_statement`'s row (and a credit note's invoice row, if any)."""
+    return _Stored(
+        link=context["link"],
+        settings=context["settings"] or {},
+        item_mappings=context["item_mappings"],
+        tax_mappings=context["tax_mappings"],
+        intent=context["intent"],
+        invoice=invoice[0] if invoice else None,
+    )
+
+
+def _invoice_key(key: DocKey, note: CreditNote) -> DocKey:
+    return DocKey(key.account_id, DocumentType.INVOICE, note.invoice_id)
 
 
 def _request_id(row: Row, *parts: str) -> str:

@@ -18,6 +18,7 @@ from sync.publish import Publishing
 
 __all__ = [
     "request_resync",
+    "resync_documents",
     "resync_waiting_for_customer",
     "resync_waiting_for_invoice",
     "wake",
@@ -63,6 +64,12 @@ def resync_waiting_for_invoice(
     document sync, after recording it synced); returns their ids once acknowledged."""
     keys = ledger.waking_for_invoice(db, account_id, invoice_id)
     return _request_all(pub, keys, reason="invoice_synced")
+
+
+def resync_documents(pub: Publishing, keys: list[ledger.DocKey], *, reason: str) -> list[str]:
+    """Re-syncs documents already looked up (the document sync reads what waits for an
+    invoice in the round trip that records it synced); returns their ids once acknowledged."""
+    return _request_all(pub, keys, reason=reason)
 
 
 def wake(db: Database | Tx, pub: Publishing, key: ledger.DocKey) -> list[str]:

@@ -114,6 +114,94 @@ update sync_ledger
         or lease_token = %(lease_token)s)
 returning *;
 
+-- name: ledger_claim_snapshot
+-- The first step of a document sync, in one statement: under the document's advisory lock
+-- (taken before the row is read or written), store the snapshot unless the stored one is the
+-- same or newer (as ledger_receive) and take the lease (as ledger_claim). Returns the row when
+-- the lease is ours, nothing while another sync holds it: then nothing is stored either (the
+-- holder may be syncing an older snapshot). The row's snapshot_hash tells whether the
+-- snapshot is the one given: it differs only when the stored one is newer.
+with locked as materialized (
+    select pg_advisory_xact_lock(hashtextextended(%(account_id)s || '/' || %(document_type)s
+                                                  || '/' || %(sequence_id)s, 0))
+)
+insert into sync_ledger as l (account_id, document_type, sequence_id, customer_id, snapshot,
+                              snapshot_hash, snapshot_occurred_at, status, lease_token,
+                              lease_until)
+select %(account_id)s, %(document_type)s, %(sequence_id)s, %(customer_id)s, %(snapshot)s,
+       %(snapshot_hash)s, %(occurred_at)s::timestamptz, 'pending', %(lease_token)s,
+       clock_timestamp() + make_interval(secs => %(seconds)s)
+  from locked
+on conflict (account_id, document_type, sequence_id) do update
+   set (snapshot, snapshot_hash, snapshot_occurred_at, customer_id, updated_at) = (
+           select case when newer then excluded.snapshot else l.snapshot end,
+                  case when newer then excluded.snapshot_hash else l.snapshot_hash end,
+                  case when newer then excluded.snapshot_occurred_at
+                       else l.snapshot_occurred_at end,
+                  case when newer then excluded.customer_id else l.customer_id end,
+                  case when newer then now() else l.updated_at end
+             -- another snapshot, and not older than the stored one (ledger_receive's rule)
+             from (select l.snapshot_hash is distinct from excluded.snapshot_hash
+                          and coalesce(l.snapshot_occurred_at <= excluded.snapshot_occurred_at,
+                                       l.snapshot_occurred_at is null) as newer) as received),
+       lease_token = excluded.lease_token,
+       lease_until = excluded.lease_until
+ where l.lease_token is null or l.lease_until < clock_timestamp()
+       or l.lease_token = excluded.lease_token
+returning *;
+
+-- name: ledger_record_synced
+-- The result of a create or update in one statement: synced (a row keeps its realm, as
+-- ledger_mark_synced), the snapshot QBO holds (ledger_mark_snapshot_synced), the attempt, and
+-- the lease given back unless %(release)s is false. Under the document's advisory lock, taken
+-- first: a credit note deciding to wait reads its invoice under the same lock. Returns the
+-- number of rows recorded (0: another realm's row, nothing written).
+with locked as materialized (
+    select pg_advisory_xact_lock(hashtextextended(%(account_id)s || '/' || %(document_type)s
+                                                  || '/' || %(sequence_id)s, 0))
+), synced as (
+    update sync_ledger
+       set status = 'synced', realm_id = %(realm_id)s, qbo_id = %(qbo_id)s,
+           qbo_sync_token = %(qbo_sync_token)s, payload_hash = %(payload_hash)s,
+           request_id = %(request_id)s, exchange_rate = %(exchange_rate)s,
+           reason_code = null, message = null, attempts = attempts + 1,
+           last_attempt_at = clock_timestamp(), synced_at = clock_timestamp(),
+           updated_at = clock_timestamp(), synced_snapshot_hash = %(snapshot_hash)s,
+           lease_token = case when %(release)s and lease_token = %(lease_token)s then null
+                              else lease_token end,
+           lease_until = case when %(release)s and lease_token = %(lease_token)s then null
+                              else lease_until end
+     where account_id = %(account_id)s and document_type = %(document_type)s
+       and sequence_id = %(sequence_id)s
+       and (realm_id is null or realm_id = %(realm_id)s)
+       and exists (select from locked)
+    returning account_id, document_type, sequence_id
+), attempt as (
+    insert into sync_attempts (account_id, document_type, sequence_id, outcome, qbo_calls)
+    select account_id, document_type, sequence_id, 'synced', %(qbo_calls)s
+      from synced
+)
+select count(*) as recorded
+  from synced;
+
+-- name: ledger_record_skipped
+-- A sync that needs no QBO write, in one statement: the snapshot QBO holds (when given), the
+-- attempt `skipped`, and the lease given back.
+with released as (
+    update sync_ledger
+       set synced_snapshot_hash = coalesce(%(snapshot_hash)s, synced_snapshot_hash),
+           lease_token = case when lease_token = %(lease_token)s then null
+                              else lease_token end,
+           lease_until = case when lease_token = %(lease_token)s then null
+                              else lease_until end
+     where account_id = %(account_id)s and document_type = %(document_type)s
+       and sequence_id = %(sequence_id)s
+    returning account_id, document_type, sequence_id
+)
+insert into sync_attempts (account_id, document_type, sequence_id, outcome, qbo_calls)
+select account_id, document_type, sequence_id, 'skipped', %(qbo_calls)s
+  from released;
+
 -- name: ledger_release
 update sync_ledger
    set lease_token = null, lease_until = null

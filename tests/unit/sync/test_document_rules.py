@@ -16,17 +16,17 @@ def test_6140_is_a_duplicate_doc_number_and_a_closed_period_is_not() -> None:
 
 
 def test_a_replay_of_the_synced_snapshot_needs_no_call_and_a_voided_invoice_is_final() -> None:
+    # The claimed row: its snapshot is the event's, unless the ledger holds a newer one.
     row = {"snapshot_hash": "s1", "status": "synced", "synced_snapshot_hash": "s1", "qbo_id": "7"}
-    assert documents._replayed(row, False, "s1", False) == documents.SyncResult(
-        "unchanged", qbo_id="7"
-    )
-    assert documents._replayed(row, False, "s1", True) is None  # resync rebuilds
-    assert documents._replayed(row, False, "s0", False) == documents.SyncResult("stale")
+    assert documents._replayed(row, "s1", False) == documents.SyncResult("unchanged", qbo_id="7")
+    assert documents._replayed(row, "s1", True) is None  # resync rebuilds
+    assert documents._replayed(row, "s0", False) == documents.SyncResult("stale")
     # Stored before the QBO call, not synced yet (a crash in between): it is synced again.
     pending = {**row, "synced_snapshot_hash": "s0"}
-    assert documents._replayed(pending, False, "s1", False) is None
-    voided = {**row, "status": "voided"}
-    assert documents._replayed(voided, True, "s2", True).outcome == "unchanged"
+    assert documents._replayed(pending, "s1", False) is None
+    assert documents._replayed({**row, "status": "failed"}, "s1", False) is None
+    voided = {**row, "status": "voided", "synced_snapshot_hash": "s0"}
+    assert documents._replayed(voided, "s1", True).outcome == "unchanged"
 
 
 def test_requestids_stay_the_same_until_qbo_refuses_an_attempt_for_good() -> None:
