@@ -3,7 +3,7 @@ processes in one consumer group against an emulator at QBO's own quotas (500/min
 concurrent, 40 batch requests/min per realm) and 150 ms per request; real Kafka and PostgreSQL.
 
     make infra-up && .venv/bin/python -m bench.month_end [--realms 100 --invoices 5000
-        --busiest 500 --subset 100 --p5 20000 --p6 30000] [--only drain|subset|p5|p6]
+        --busiest 500 --subset 100 --p5 20000 --p6 1000000] [--only drain|subset|p5|p6]
 
 Prints, side by side: drain time against the quota-bound minimum (the busiest realm's invoices
 ÷ its quota, with and without batch), fairness (a quiet realm's one invoice produced at the
@@ -596,43 +596,123 @@ def _p5_round(serde: Serde, raw: bytes, ctx: builder.BuildContext, n: int) -> di
 
 # -- P6: RSS of one run process through a backlog of small events --------------------------------
 
+P6_SAMPLE_EVERY = 3.0  # seconds between RSS samples
+P6_CHUNK = 10_000  # records encoded per round before the producer is served
+P6_SHOWN = 40  # samples printed (evenly spaced); all of them go to the CSV
+
+
+@dataclass
+class P6Sample:
+    t: float  # seconds since the `run` process started
+    rss: float  # MB
+    committed: int  # events committed by the group so far
+
 
 def p6(args: argparse.Namespace, settings: Settings) -> None:
-    topic = settings.topics.customer_updated
+    topic, n = settings.topics.customer_updated, args.p6
     ensure_topics(settings.kafka_bootstrap, settings.topics.all(), PARTITIONS)
-    customer = samples.customer("c", "C", "c@c.example", "1 St", "Leeds", "LS1", "GB", "TAXED")
-    values = [
-        (f"c{n}", {**samples.envelope(f"acct_unknown_{n % 1000}"), "customer": customer})
-        for n in range(args.p6)
-    ]
-    _produce(settings, topic, values)
-    db = Database(settings.database_url.get_secret_value(), min_size=1, max_size=2).open()
-    db_name = settings.database_url.get_secret_value().rsplit("/", 1)[1]
-    started = time.monotonic()
-    try:
-        with (
-            _run_processes(settings, topic, 1, "p6") as pids,
-            _sampling(db, db_name, pids, 3.0) as seen,
-        ):
-            _wait(lambda: _committed(settings, topic) >= args.p6, 1800, "the backlog consumed")
-            elapsed = time.monotonic() - started
-    finally:
-        db.close()
-    series = ", ".join(f"{t:.0f}s {mb:.0f}" for t, mb in seen.series)
-    print(f"\n== P6: one run process through {args.p6} customer.updated (unknown accounts) ==")
-    print(f"consumed in {elapsed:.1f}s ({args.p6 / elapsed:,.0f}/s); RSS MB every 3 s: {series}")
-    print(f"peak RSS {max(seen.rss.values(), default=0):.0f} MB")
-
-
-def _committed(settings: Settings, topic: str) -> int:
-    consumer = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": settings.consumer_group}
+    watcher = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": settings.consumer_group,  # reads the group's commits, never joins it
+            "enable.auto.commit": False,
+        }
     )
     try:
-        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        return sum(max(0, tp.offset) for tp in consumer.committed(parts, timeout=10))
+        made = time.monotonic()
+        _produce_small(settings, topic, n)
+        made = time.monotonic() - made
+        ends = _end_offsets(watcher, topic)
+        assert sum(ends) == n, f"the topic holds {sum(ends)} records, not {n}"
+        with _run_processes(settings, topic, 1, "p6") as pids:
+            samples_ = _p6_samples(pids[0], lambda: sum(_committed(watcher, topic)), n)
+        committed = _committed(watcher, topic)  # after the shutdown's own commit
+        dead = sum(_end_offsets(watcher, settings.topics.dlq))
     finally:
-        consumer.close()
+        watcher.close()
+    _p6_report(n, made, samples_, ends, committed, dead)
+
+
+def _produce_small(settings: Settings, topic: str, n: int) -> None:
+    """`n` customer.updated for 1,000 unknown accounts, encoded and produced a chunk at a time
+    (a million values never sit in memory together); a full producer queue is waited out."""
+    serde = wiring.serde(settings)
+    producer = kafka.producer(
+        settings.kafka_bootstrap, **{"linger.ms": 50, "queue.buffering.max.messages": 500_000}
+    )
+    customer = samples.customer("c", "C", "c@c.example", "1 St", "Leeds", "LS1", "GB", "TAXED")
+    for start in range(0, n, P6_CHUNK):
+        for i in range(start, min(n, start + P6_CHUNK)):
+            value = {**samples.envelope(f"acct_unknown_{i % 1000}"), "customer": customer}
+            raw = serde.encode("customer.updated", topic, value)
+            while True:
+                try:
+                    producer.produce(topic, key=f"c{i}", value=raw)
+                    break
+                except BufferError:  # the local queue is full: let deliveries drain it
+                    producer.poll(0.1)
+        producer.poll(0)
+    assert producer.flush(120) == 0, "the broker did not take every record"
+
+
+def _p6_samples(pid: int, committed: Callable[[], int], n: int) -> list[P6Sample]:
+    """RSS and the group's committed count every P6_SAMPLE_EVERY s until all `n` are committed
+    (timeout: 100 events/s, far below what one process does)."""
+    started, found = time.monotonic(), []
+    deadline = started + 600 + n / 100
+    while True:
+        time.sleep(P6_SAMPLE_EVERY)
+        done = committed()
+        found.append(P6Sample(time.monotonic() - started, _rss_mb(pid), done))
+        if done >= n:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the backlog consumed: {done} of {n} after {found[-1].t:.0f}s")
+
+
+def _p6_report(
+    n: int, made: float, found: list[P6Sample], ends: list[int], committed: list[int], dead: int
+) -> None:
+    elapsed = found[-1].t
+    step = max(1, len(found) // P6_SHOWN)
+    shown = found[::step] + ([found[-1]] if (len(found) - 1) % step else [])
+    series = ", ".join(f"{s.t:.0f}s {s.rss:.0f}" for s in shown)
+    by_share = ", ".join(f"{p}% {_rss_at(found, n * p // 100):.0f}" for p in (10, 25, 50, 75, 100))
+    peak = max(found, key=lambda s: s.rss)
+    with open("/tmp/month_end_p6_rss.csv", "w") as out:
+        out.write("seconds,rss_mb,committed\n")
+        out.writelines(f"{s.t:.1f},{s.rss:.1f},{s.committed}\n" for s in found)
+    print(f"\n== P6: one run process through {n:,} customer.updated (unknown accounts) ==")
+    rate = n / elapsed
+    print(f"produced in {made:.1f}s; consumed and committed in {elapsed:.0f}s ({rate:,.0f}/s)")
+    print(f"RSS MB every {P6_SAMPLE_EVERY * step:.0f} s: {series}")
+    print(f"RSS MB by share of the backlog committed: {by_share}")
+    print(
+        f"RSS start {found[0].rss:.0f} MB, peak {peak.rss:.0f} MB (at {peak.t:.0f}s), "
+        f"end {found[-1].rss:.0f} MB; every sample in /tmp/month_end_p6_rss.csv"
+    )
+    skipped = sum(max(0, end - c) for end, c in zip(ends, committed, strict=True))
+    print(
+        f"committed {sum(committed):,} of {sum(ends):,} (per partition: committed {committed}, "
+        f"end {ends}); {skipped} not committed; {dead} dead-lettered"
+    )
+
+
+def _rss_at(found: list[P6Sample], committed: int) -> float:
+    """RSS at the first sample with at least `committed` events committed."""
+    return next((s.rss for s in found if s.committed >= committed), found[-1].rss)
+
+
+def _committed(watcher: Consumer, topic: str) -> list[int]:
+    parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+    return [max(0, tp.offset) for tp in watcher.committed(parts, timeout=10)]
+
+
+def _end_offsets(watcher: Consumer, topic: str) -> list[int]:
+    return [
+        watcher.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+        for p in range(PARTITIONS)
+    ]
 
 
 # -- main ----------------------------------------------------------------------------------------
@@ -646,7 +726,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--subset", type=int, default=100)
     parser.add_argument("--latency-ms", type=float, default=150.0)
     parser.add_argument("--p5", type=int, default=20_000)
-    parser.add_argument("--p6", type=int, default=30_000)
+    parser.add_argument("--p6", type=int, default=1_000_000)
     parser.add_argument("--only", choices=["drain", "alone", "subset", "p5", "p6"], action="append")
     args = parser.parse_args(argv)
     phases = set(args.only or ["drain", "alone", "subset", "p5", "p6"])

@@ -12,6 +12,19 @@ from confluent_kafka import Message as KafkaMessage
 from consumers.runtime.types import Message
 from publishing import producer as producer  # the one producer configuration, re-exported
 
+# librdkafka's read-ahead, held in the process beside what the runtime buffers: by default up to
+# 100,000 messages or 64 MB in the consumer's queue, plus fetch responses of up to 50 MB. The
+# runtime holds a few thousand messages and pauses beyond that (a pause drops what was read
+# ahead), so 1,000 messages or 1 MB, plus one response of at most 1 MB (256 KB a partition; a
+# larger record still comes whole), is seconds of work ahead. Measured on a backlog of small
+# events: RSS 15-20 MB lower at the same rate (bench/month_end.py P6).
+PREFETCH = {
+    "queued.min.messages": 1000,
+    "queued.max.messages.kbytes": 1024,
+    "fetch.max.bytes": 1024 * 1024,
+    "fetch.message.max.bytes": 256 * 1024,
+}
+
 
 def consumer(
     bootstrap: str, group_id: str, *, instance_id: str | None = None, **overrides: Any
@@ -34,6 +47,7 @@ def consumer(
         "auto.commit.interval.ms": 1000,
         "partition.assignment.strategy": "cooperative-sticky",
         "enable.partition.eof": False,
+        **PREFETCH,
         **static,
         **overrides,
     }

@@ -33,6 +33,10 @@ class PartitionOffsets:
         self._done.add(offset)
         while self._pending and self._pending[0] in self._done:
             self._done.discard(self._pending.popleft())
+        if not self._done:
+            # An emptied set keeps the largest table it ever had (2 MB after 20,000 offsets done
+            # behind a slow one): a fresh one gives the memory back after a burst.
+            self._done = set()
 
     def committable(self) -> int | None:
         """The position to commit: the lowest unfinished offset, or one past the last tracked."""

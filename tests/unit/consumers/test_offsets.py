@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import tracemalloc
 
 import pytest
 
@@ -69,3 +70,21 @@ def test_random_completion_order_never_passes_an_unfinished_offset() -> None:
         assert position is not None
         assert all(x in done for x in range(position))
         assert position == 500 or position not in done
+
+
+def test_memory_of_offsets_done_out_of_order_is_given_back_once_they_are_contiguous() -> None:
+    # A slow first message while 20,000 later ones complete: the set of offsets done ahead of
+    # it grows large; once the first completes, an idle tracker holds no more than a fresh one.
+    tracemalloc.start()
+    try:
+        t = _tracked(*range(20_000))
+        before = tracemalloc.get_traced_memory()[0]
+        for o in range(1, 20_000):
+            t.complete(o)
+        assert tracemalloc.get_traced_memory()[0] - before > 500_000  # the burst did grow it
+        t.complete(0)
+        assert t.committable() == 20_000
+        left = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert left < 10_000, f"{left} bytes still held"
