@@ -18,15 +18,19 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
+# What `json.dumps(s, ensure_ascii=False)` does to a string, without its per-call set-up: every
+# key and string of a payload goes through here, and a batch holds thousands.
+_string = json.encoder.encode_basestring
+
+
 def dumps(value: Any, *, canonical: bool = False) -> str:
+    if isinstance(value, str):
+        return _string(value)
     if isinstance(value, Mapping):
         items = sorted(value.items()) if canonical else value.items()
         return (
             "{"
-            + ",".join(
-                json.dumps(str(k), ensure_ascii=False) + ":" + dumps(v, canonical=canonical)
-                for k, v in items
-            )
+            + ",".join(_string(str(k)) + ":" + dumps(v, canonical=canonical) for k, v in items)
             + "}"
         )
     if isinstance(value, list | tuple):
@@ -35,6 +39,14 @@ def dumps(value: Any, *, canonical: bool = False) -> str:
         return _decimal(value, canonical=canonical)
     if isinstance(value, float):
         raise TypeError("floats are not allowed in QBO payloads; use Decimal")
+    if type(value) is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
     return json.dumps(value, ensure_ascii=False)
 
 

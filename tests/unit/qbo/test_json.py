@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -31,3 +32,17 @@ def test_strings_that_look_like_markers_are_untouched() -> None:
         "a": "abc0",
         "b": Decimal("1"),
     }
+
+
+def test_everything_but_decimals_is_written_as_the_standard_encoder_writes_it() -> None:
+    tricky = 'quote " backslash \\ newline \n nul \x00 \x1f separator \u2028 é 東京'
+    body = {
+        "s": tricky,
+        tricky: [0, 1, -7, 10**30, True, False, None, "", [], {}],
+        "nested": {"list": [{"a": 1}, ("t", 2)], "flag": False},
+    }
+    assert _json.dumps(body) == json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    assert _json.dumps(body, canonical=True) == json.dumps(
+        body, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+    )
+    assert _json.dumps([0, 1, True, False]) == "[0,1,true,false]"  # 1 is not True here
