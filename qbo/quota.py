@@ -15,12 +15,12 @@ network jitter can bunch arrivals together at QBO's end.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import random
 import socket
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -35,6 +35,25 @@ log = logging.getLogger(__name__)
 # How often a request waiting for a free concurrency slot looks again (seconds), first and at
 # most: polling less often when slots stay busy keeps the waiting processes off the CPU.
 _SLOT_POLL = (0.02, 0.1)
+
+
+def _holder_prefix() -> str:
+    """Unique to this process: host, pid, and a random part (the pid of a crashed process,
+    whose leases are still running, may be reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+
+
+# A slot holder's name is the process's prefix and a counter: no random read per request.
+_HOLDER_PREFIX = _holder_prefix()
+_HOLDERS = itertools.count(1)
+
+
+def _forked() -> None:
+    global _HOLDER_PREFIX, _HOLDERS  # a forked child is another process: its own names
+    _HOLDER_PREFIX, _HOLDERS = _holder_prefix(), itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 @dataclass(frozen=True)
@@ -130,7 +149,6 @@ class SharedQuota:
         self.store, self.realm_id, self.limits = store, realm_id, limits or Limits()
         self._sleep, self._rand = sleep, rand
         self._ensured = False
-        self._holder_prefix = f"{socket.gethostname()}:{os.getpid()}"
         self._batches: SharedQuota | None = None
 
     @property
@@ -157,7 +175,7 @@ class SharedQuota:
 
     def _acquire(self) -> tuple[int, str]:
         deadline = time.monotonic() + self.limits.max_wait
-        holder = f"{self._holder_prefix}:{uuid.uuid4().hex[:12]}"
+        holder = f"{_HOLDER_PREFIX}:{next(_HOLDERS)}"
         polls = 0
         while True:
             slot, wait = self._try(holder)
