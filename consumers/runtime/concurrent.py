@@ -55,9 +55,11 @@ TP = tuple[str, int]
 @dataclass(frozen=True)
 class RuntimeOptions:
     engine: EngineOptions = field(default_factory=EngineOptions)
-    max_buffered: int = 5000  # polled, not yet done and not parked; beyond this: pause all
+    # A held message costs ≈2 KB (its record's bytes, not its decoded event: engine.submit), so
+    # a process reads 20,000 ahead (≈40 MB): past a month-end backlog to the quiet realms'.
+    max_buffered: int = 20_000  # polled, not yet done and not parked; beyond this: pause all
     max_parked: int = 50_000  # more held on top of that, waiting on retries: pause all too
-    max_per_realm: int = 2000  # held for one realm: pause the partitions it comes from
+    max_per_realm: int = 10_000  # held for one realm: pause the partitions it comes from
     revoke_deadline: float = 20.0
     shutdown_deadline: float = 25.0
     batch: int = 500

@@ -334,3 +334,35 @@ def test_a_handler_may_choose_the_concurrency_group(world) -> None:
     assert engine.scheduler.in_flight == 2  # five accounts, one realm: two at a time
     gate.set()
     _pump(engine, tracker, 5)
+
+
+def test_a_waiting_message_holds_its_bytes_not_its_decoded_event(world) -> None:
+    """Read-ahead costs little memory: what waits for a thread (or a retry) keeps the record,
+    is decoded again when it runs, and keeps its group (a realm hold still applies)."""
+    make, _, outcomes = world
+    engine, handler = make({"a": [Retry("503", after=0.2, scope="realm"), Done()]}, max_in_flight=1)
+    gate = threading.Event()
+    original = handler.handle
+
+    started: dict[str, float] = {}
+
+    def slow(event: Event) -> Outcome:
+        started.setdefault(event.value["id"], time.monotonic())
+        if event.value["id"] == "first":
+            gate.wait(5)
+        return original(event)
+
+    handler.handle = slow  # type: ignore[method-assign]
+    tracker = PartitionOffsets()
+    engine.submit(_message(0, "k0", id="first", account_id="A"), tracker)
+    engine.submit(_message(1, "k1", id="a", account_id="A"), tracker)
+    engine.submit(_message(2, "k2", id="b", account_id="A"), tracker)
+    with engine.cond:
+        waiting = [w for q in engine.scheduler._queues.values() for _, w, _ in q if not w.running]
+    assert len(waiting) == 2
+    assert all(w.event is None and w.group == "A" for w in waiting)
+    gate.set()
+    _pump(engine, tracker, 3)
+    assert sorted(handler.calls) == ["a", "a", "b", "first"]
+    assert started["b"] - started["a"] >= 0.2  # A's hold found A, decoded or not
+    assert sorted(o for o, _ in outcomes) == [0, 1, 2]
