@@ -1,12 +1,14 @@
-"""HTTP for QBO: pooled urllib3 connections, timeouts always set, JSON in and out.
+"""HTTP for QBO: one pooled `requests.Session`, timeouts always set, JSON in and out.
 
-urllib3 directly, not `requests`: a requests call spends more CPU than the rest of a QBO call
-(it re-reads the environment for proxies, looks for a netrc file, merges cookies and hooks, and
-parses the URL several times, on every request), and a process making hundreds of calls a
-second is CPU-bound on it. What requests took from the environment is read once, when the
-transport is built: HTTP(S)_PROXY / ALL_PROXY and NO_PROXY (`urllib.request`'s rules, those
-requests follows) and a CA bundle named by REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (else certifi's,
-as requests). A netrc file is not read: its credentials would replace the Bearer token.
+The session does not trust the environment (`trust_env = False`): by default requests re-reads
+it on every call (proxy variables, NO_PROXY, the CA bundle variables, a netrc file), which cost
+more CPU than the rest of a QBO call in a process making hundreds of calls a second. What it
+would have read is read once, when the transport is built: HTTP(S)_PROXY / ALL_PROXY and
+NO_PROXY (`urllib.request.getproxies`, as requests; which proxy a host goes through is decided
+by requests' rules once per scheme and host, then cached), and a CA bundle named by
+REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (else requests' own, certifi's). A netrc file is never
+read: its credentials would replace the Bearer token. Cookies are refused: every call stands on
+its own token.
 
 The only place where HTTP client exceptions are converted (into `TransportError`). Intuit's
 `intuit_tid` response header is kept on every answer for errors and logs: it is what Intuit
@@ -17,28 +19,23 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import urlsplit
 
-import certifi
-import urllib3
-from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import NewConnectionError
-from urllib3.exceptions import TimeoutError as Urllib3Timeout
+import requests
+from requests.adapters import HTTPAdapter
+from requests.utils import address_in_network, is_ipv4_address, is_valid_cidr, select_proxy
 
 from qbo import _json, errors
 
 __all__ = ["Answer", "Timeouts", "Transport"]
 
 log = logging.getLogger(__name__)
-
-# What requests sent by default: QBO answers large pages gzipped.
-_DEFAULT_HEADERS = {"Accept-Encoding": "gzip, deflate", "User-Agent": "sequence-qbo"}
 
 
 @dataclass(frozen=True)
@@ -62,12 +59,13 @@ class Answer:
 
 
 class Transport:
-    """Sends requests over pooled connections. Construction does no I/O.
+    """Sends requests over one pooled session. Construction does no I/O.
 
     `pool_size`: connections kept per host; at least the threads that call at once (the
     runtime's 64 by default), or connections are opened and thrown away under load.
     `proxies`: scheme ("http", "https", "all", "no") → proxy URL, or for "no" a comma-separated
     list of hosts to reach directly; default: read from the environment, once.
+    `ca_bundle`: a CA file or directory; default: REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, read once.
     """
 
     def __init__(
@@ -79,27 +77,24 @@ class Transport:
         ca_bundle: str | None = None,
     ) -> None:
         self.timeouts = timeouts or Timeouts()
-        self._timeout = urllib3.Timeout(connect=self.timeouts.connect, read=self.timeouts.read)
+        self._timeout = (self.timeouts.connect, self.timeouts.read)
+        self.proxies = dict(urllib.request.getproxies() if proxies is None else proxies)
+        # (scheme, host[:port]) → the proxies argument for its calls: {} (direct) or {"all": URL}
+        self._routes: dict[tuple[str, str], dict[str, str]] = {}
+        self.session = requests.Session()
+        self.session.trust_env = False
         env = os.environ
-        self.proxies = dict(urllib.request.getproxies_environment() if proxies is None else proxies)
-        ca = ca_bundle or env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")
-        self._pool_options: dict[str, Any] = {
-            "num_pools": 16,
-            "maxsize": pool_size,
-            "block": False,
-            "ca_certs": ca or certifi.where(),
-            "retries": False,
-        }
-        self._direct = urllib3.PoolManager(**self._pool_options)
-        self._via: dict[str, urllib3.PoolManager] = {}  # proxy URL → its pools
-        self._routes: dict[tuple[str, str], urllib3.PoolManager] = {}  # (scheme, host) → pools
-        self._lock = threading.Lock()
+        self.session.verify = (
+            ca_bundle or env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or True
+        )
+        self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        self.session.headers.update({"User-Agent": "sequence-qbo", "Accept": "application/json"})
+        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     def close(self) -> None:
-        with self._lock:
-            managers = [self._direct, *self._via.values()]
-        for manager in managers:
-            manager.clear()
+        self.session.close()
 
     def send(
         self,
@@ -113,39 +108,36 @@ class Transport:
         auth: tuple[str, str] | None = None,
     ) -> Answer:
         """One HTTP exchange. Raises `TransportError` when no answer came back."""
-        hdrs = {**_DEFAULT_HEADERS, "Accept": "application/json", **(headers or {})}
-        payload: bytes | None = None
+        hdrs = {**self.session.headers, **(headers or {})}
+        payload: Any = data
         if json_body is not None:
             hdrs.setdefault("Content-Type", "application/json")
             payload = _json.dumps(json_body).encode()
         elif isinstance(data, str):
-            payload = data.encode()
-        elif data is not None:
-            hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
-            payload = urlencode(data).encode()
-        if auth is not None:
-            hdrs.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
-        full = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}" if params else url
+            payload = data.encode()  # http.client would encode a str as latin-1
         started = time.monotonic()
         try:
-            resp = self._route(full).request(
-                method,
-                full,
-                body=payload,
+            # Prepared here, not by `session.request`: that merges the session's headers,
+            # params, auth, cookies and hooks into every call (a third of its CPU), and this
+            # transport keeps none of them on the session but its default headers.
+            request = requests.PreparedRequest()
+            request.prepare(
+                method=method,
+                url=url,
                 headers=hdrs,
-                timeout=self._timeout,
-                redirect=False,
-                retries=False,
+                data=payload,
+                params=params,
+                auth=auth,
+                cookies=self.session.cookies,
             )
-        except NewConnectionError as exc:  # a subclass of urllib3's timeout error, but refused
-            raise errors.TransportError(
-                f"cannot reach QBO ({type(exc).__name__})", detail=_path(url)
-            ) from exc
-        except Urllib3Timeout as exc:
+            resp = self.session.send(
+                request, timeout=self._timeout, allow_redirects=False, proxies=self._route(url)
+            )
+        except requests.Timeout as exc:
             raise errors.TransportError(
                 f"QBO did not answer in time ({type(exc).__name__})", detail=_path(url)
             ) from exc
-        except (Urllib3Error, OSError) as exc:
+        except OSError as exc:  # requests' exceptions, and a missing CA bundle
             raise errors.TransportError(
                 f"cannot reach QBO ({type(exc).__name__})", detail=_path(url)
             ) from exc
@@ -160,66 +152,51 @@ class Transport:
         )
         return answer
 
-    def _route(self, url: str) -> urllib3.PoolManager:
-        """The pools for the URL's host: direct, or through the proxy the settings name for it
-        (decided once per scheme and host)."""
+    def _route(self, url: str) -> dict[str, str]:
+        """The proxy for the URL's scheme and host, decided by requests' rules the first time
+        (a transport talks to a handful of hosts: QBO's and Intuit's OAuth ones)."""
         parts = urlsplit(url)
         key = (parts.scheme, parts.netloc)
-        found = self._routes.get(key)
-        if found is not None:
-            return found
-        proxy = self._proxy_for(parts.scheme, parts.hostname or "", parts.netloc)
-        with self._lock:
-            if proxy is None:
-                manager: urllib3.PoolManager = self._direct
-            else:
-                manager = self._via.get(proxy) or _proxy_manager(proxy, self._pool_options)
-                self._via[proxy] = manager
-            self._routes[key] = manager
-        return manager
-
-    def _proxy_for(self, scheme: str, host: str, netloc: str) -> str | None:
-        """requests' choice (`requests.utils.select_proxy` after `should_bypass_proxies`)."""
-        if "no" in self.proxies and _bypass(netloc, host, self.proxies["no"]):
-            return None
-        for name in (f"{scheme}://{host}", scheme, f"all://{host}", "all"):
-            if self.proxies.get(name):
-                return self.proxies[name]
-        return None
+        route = self._routes.get(key)
+        if route is None:
+            host = parts.hostname or ""
+            no_proxy = self.proxies.get("no", "")
+            direct = no_proxy and _bypass(host, parts.port, no_proxy)
+            proxy = None if direct else select_proxy(url, self.proxies)
+            route = self._routes[key] = {"all": proxy} if proxy else {}
+        return route
 
 
-def _proxy_manager(proxy: str, options: dict[str, Any]) -> urllib3.PoolManager:
-    """Pools through `proxy`, with its credentials (user:password in the URL, as requests
-    takes them) sent as Proxy-Authorization."""
-    parts = urlsplit(proxy)
-    headers = None
-    if parts.username is not None:
-        login = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        headers = urllib3.make_headers(proxy_basic_auth=login)
-    if parts.scheme.startswith("socks"):
-        from urllib3.contrib.socks import SOCKSProxyManager  # needs PySocks, as requests'
-
-        return SOCKSProxyManager(proxy, **options)
-    return urllib3.ProxyManager(proxy, proxy_headers=headers, **options)
-
-
-# urllib's NO_PROXY rules (suffix match, "*", host:port), which requests applies too; public in
+# urllib's NO_PROXY rules ("*", suffixes), which requests applies after its own; public in
 # urllib.request, but missing from typeshed's stubs.
 _proxy_bypass: Callable[[str, dict[str, str]], bool] = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
 
 
-def _bypass(netloc: str, host: str, no_proxy: str) -> bool:
-    proxies = {"no": no_proxy}
-    return bool(_proxy_bypass(netloc, proxies) or _proxy_bypass(host, proxies))
+def _bypass(host: str, port: int | None, no_proxy: str) -> bool:
+    """Whether NO_PROXY names the host: `requests.utils.should_bypass_proxies` on the list
+    read at construction (that function reads and sets os.environ itself)."""
+    entries = [entry for entry in no_proxy.replace(" ", "").split(",") if entry]
+    if is_ipv4_address(host):
+        for entry in entries:
+            if address_in_network(host, entry) if is_valid_cidr(entry) else host == entry:
+                return True
+    else:
+        names = (host, f"{host}:{port}") if port else (host,)
+        for entry in entries:
+            entry = entry.lstrip(".")
+            if any(name == entry or name.endswith("." + entry) for name in names):
+                return True
+    return bool(_proxy_bypass(host, {"no": no_proxy}))
 
 
-def _answer(resp: urllib3.BaseHTTPResponse) -> Answer:
-    text = resp.data.decode(_charset(resp.headers.get("Content-Type")), errors="replace")
+def _answer(resp: requests.Response) -> Answer:
+    # Not `resp.text`: without a charset requests guesses one, slowly, or takes latin-1 for text/*.
+    text = resp.content.decode(_charset(resp.headers.get("Content-Type")), errors="replace")
     try:
         body = _json.loads(text) if text.strip() else None
     except ValueError:
         body = None  # e.g. the XML or HTML some 401s and gateway 5xx carry
-    return Answer(resp.status, resp.headers, body, text, resp.headers.get("intuit_tid"))
+    return Answer(resp.status_code, resp.headers, body, text, resp.headers.get("intuit_tid"))
 
 
 def _charset(content_type: str | None) -> str:

@@ -1,7 +1,8 @@
 """The HTTP transport over real sockets: a proxy named by the environment is used (read once,
 when the transport is built), NO_PROXY hosts are reached directly, HTTPS goes through a CONNECT
-tunnel of HTTPS_PROXY, proxy credentials are sent, and the connection pool holds as many
-connections as the runtime has threads (no connection opened and thrown away under load)."""
+tunnel of HTTPS_PROXY, proxy credentials are sent, a CA bundle named by the environment is the
+one used, text bodies go out as UTF-8, and the connection pool holds as many connections as the
+runtime has threads (no connection opened and thrown away under load)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,16 @@ class _OriginHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self) -> None:
+        """Echoes the body's bytes, hex-encoded (what was on the wire, not a re-decoding)."""
+        data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = f'{{"hex": "{data.hex()}"}}'.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
 
 @contextmanager
 def running_origin(delay: float = 0.0) -> Iterator[_Origin]:
@@ -103,6 +114,40 @@ def test_no_proxy_hosts_are_reached_directly(monkeypatch: pytest.MonkeyPatch) ->
         transport.close()
     assert answer.body == {"path": "/direct"}
     assert proxy.seen.requests == []
+
+
+def test_no_proxy_takes_requests_rules_cidr_ranges_included(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with running_origin() as origin, running_proxy() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "example.com, 127.0.0.0/8")
+        transport = Transport()
+        monkeypatch.delenv("NO_PROXY")  # read once, when built
+        answer = transport.send("GET", f"{origin.url}/in-range")
+        transport.close()
+    assert answer.body == {"path": "/in-range"}
+    assert proxy.seen.requests == []
+
+
+def test_the_ca_bundle_of_the_environment_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/private-ca.pem")
+    transport = Transport()
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    # requests checks the bundle before connecting: nothing listens on port 9.
+    with pytest.raises(errors.TransportError, match="cannot reach QBO") as raised:
+        transport.send("GET", "https://127.0.0.1:9/v3/company/1/companyinfo/1")
+    assert "/nonexistent/private-ca.pem" in str(raised.value.__cause__)
+
+
+def test_a_text_body_goes_out_as_utf8() -> None:
+    """http.client would send a str body as latin-1 (and fail on "→")."""
+    text = "name=Café → Zürich"
+    with running_origin() as origin:
+        transport = Transport()
+        answer = transport.send("POST", f"{origin.url}/form", data=text)
+        transport.close()
+    assert bytes.fromhex(answer.body["hex"]) == text.encode("utf-8")
 
 
 def test_https_goes_through_a_tunnel_of_the_https_proxy_with_its_credentials(
