@@ -23,12 +23,12 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.cookiejar import DefaultCookiePolicy
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.cookies import RequestsCookieJar
 from requests.utils import address_in_network, is_ipv4_address, is_valid_cidr, select_proxy
 
 from qbo import _json, errors
@@ -56,6 +56,17 @@ class Answer:
     body: Any
     text: str = field(repr=False)
     intuit_tid: str | None = None
+
+
+class _NoCookies(RequestsCookieJar):
+    """Keeps no cookie (every call stands on its own token) and parses none: requests hands
+    every answer to the session's jar, which would scan its headers for Set-Cookie."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+    def add_cookie_header(self, request: Any) -> None:
+        pass
 
 
 class Transport:
@@ -87,7 +98,7 @@ class Transport:
         self.session.verify = (
             ca_bundle or env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE") or True
         )
-        self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        self.session.cookies = _NoCookies()
         self.session.headers.update({"User-Agent": "sequence-qbo", "Accept": "application/json"})
         adapter = HTTPAdapter(pool_connections=16, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("https://", adapter)
@@ -118,7 +129,7 @@ class Transport:
         started = time.monotonic()
         try:
             # Prepared here, not by `session.request`: that merges the session's headers,
-            # params, auth, cookies and hooks into every call (a third of its CPU), and this
+            # params, auth, cookies and hooks into every call (≈60 µs of CPU), and this
             # transport keeps none of them on the session but its default headers.
             request = requests.PreparedRequest()
             request.prepare(
@@ -126,7 +137,7 @@ class Transport:
                 url=url,
                 headers=hdrs,
                 data=payload,
-                params=params,
+                params=urlencode(params) if params else None,  # a str: no type probing
                 auth=auth,
                 cookies=self.session.cookies,
             )

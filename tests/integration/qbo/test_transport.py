@@ -7,6 +7,7 @@ runtime has threads (no connection opened and thrown away under load)."""
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -59,8 +60,11 @@ class _OriginHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         time.sleep(self.server.delay)
         body = f'{{"path": "{self.path}"}}'.encode()
+        if self.path == "/cookie":  # sets a cookie; echoes the one it was sent
+            body = json.dumps({"cookie": self.headers.get("Cookie")}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Set-Cookie", "session=gateway-1; Path=/")
         self.send_header("intuit_tid", "tid-1")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -138,6 +142,14 @@ def test_the_ca_bundle_of_the_environment_is_read_once(monkeypatch: pytest.Monke
     with pytest.raises(errors.TransportError, match="cannot reach QBO") as raised:
         transport.send("GET", "https://127.0.0.1:9/v3/company/1/companyinfo/1")
     assert "/nonexistent/private-ca.pem" in str(raised.value.__cause__)
+
+
+def test_no_cookie_is_kept_between_calls() -> None:
+    with running_origin() as origin:
+        transport = Transport()
+        answers = [transport.send("GET", f"{origin.url}/cookie").body for _ in range(2)]
+        transport.close()
+    assert answers == [{"cookie": None}, {"cookie": None}]
 
 
 def test_a_text_body_goes_out_as_utf8() -> None:
