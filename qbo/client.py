@@ -7,7 +7,6 @@ against production, Intuit's sandbox and the emulator; only the base URL differs
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime as dt
 import logging
@@ -18,7 +17,7 @@ from typing import Any, Protocol
 from qbo import _faults, errors, requestids
 from qbo.cache import CompanyCache
 from qbo.query import MAX_PAGE, Query
-from qbo.quota import NoQuota, Quota
+from qbo.quota import NoQuota, Quota, both
 from qbo.retry import RetryPolicy, jitter
 from qbo.tokens import TokenSource
 from qbo.transport import Transport
@@ -291,8 +290,9 @@ class QboClient:
         token: str,
         batch: bool = False,
     ) -> dict[str, Any]:
-        # A batch's grant first: no request slot is held while the batch window is full.
-        with self.batch_quota.slot() if batch else contextlib.nullcontext(), self.quota.slot():
+        # A batch's grant first: no request slot is held while the batch window is full; both
+        # fresh when the request leaves (qbo.quota.both).
+        with both(self.batch_quota, self.quota) if batch else self.quota.slot():
             answer = self.transport.send(
                 method,
                 f"{self.base}/{path}",

@@ -52,10 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--group-limit",
         type=int,
-        default=30,
-        help="handler calls in flight per account/realm (default 30: a realm's backlog of "
-        "creates fills /batch requests of 30; QBO's 10 concurrent requests per realm are held "
-        "by the shared quota whatever this is)",
+        default=60,
+        help="handler calls in flight per account/realm (default 60: a realm's creates leave "
+        "in /batch requests of 30, at most two out per process, so a backlog fills the next "
+        "batch while one waits for QBO's batch quota; QBO's 10 concurrent requests per realm "
+        "are held by the shared quota whatever this is)",
     )
     run.add_argument(
         "--instance-id",

@@ -25,7 +25,7 @@ from tests.integration.harness import produce, running
 from tests.integration.invoices.documents import customer, invoice
 
 # Handlers in flight per realm: enough for a realm's backlog to fill batches of 30.
-GROUP_LIMIT = 30
+GROUP_LIMIT = 60
 
 
 def connect_accounts(settings: Settings, sandbox: Any, n: int) -> tuple[Settings, list[str]]:
