@@ -1,14 +1,14 @@
 """HTTP for QBO: one pooled `requests.Session`, timeouts always set, JSON in and out.
 
 The session does not trust the environment (`trust_env = False`): by default requests re-reads
-it on every call (proxy variables, NO_PROXY, the CA bundle variables, a netrc file), which cost
-more CPU than the rest of a QBO call in a process making hundreds of calls a second. What it
-would have read is read once, when the transport is built: HTTP(S)_PROXY / ALL_PROXY and
-NO_PROXY (`urllib.request.getproxies`, as requests; which proxy a host goes through is decided
-by requests' rules once per scheme and host, then cached), and a CA bundle named by
+it on every call (proxy variables, NO_PROXY, the CA bundle variables, a netrc file): about a
+third of a call's CPU, in a process making hundreds of calls a second. What it would have read
+is read once, when the transport is built: HTTP(S)_PROXY / ALL_PROXY and NO_PROXY
+(`urllib.request.getproxies`, as requests; which proxy a host goes through is decided by
+requests' rules once per scheme and host, then cached), and a CA bundle named by
 REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (else requests' own, certifi's). A netrc file is never
-read: its credentials would replace the Bearer token. Cookies are refused: every call stands on
-its own token.
+read: its credentials would replace the Bearer token. Cookies are neither kept nor sent: every
+call stands on its own token.
 
 The only place where HTTP client exceptions are converted (into `TransportError`). Intuit's
 `intuit_tid` response header is kept on every answer for errors and logs: it is what Intuit
