@@ -290,8 +290,8 @@ class QboClient:
         token: str,
         batch: bool = False,
     ) -> dict[str, Any]:
-        # A batch's grant first: no request slot is held while the batch window is full; both
-        # fresh when the request leaves (qbo.quota.both).
+        # A batch takes a grant of the realm's batch window too, both fresh when it leaves
+        # and no request slot held while the window is full (qbo.quota.both).
         with both(self.batch_quota, self.quota) if batch else self.quota.slot():
             answer = self.transport.send(
                 method,

@@ -22,7 +22,7 @@ import random
 import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,8 +30,6 @@ from qbo import errors
 
 __all__ = ["Limits", "NoQuota", "Quota", "QuotaStore", "SharedQuota", "admit", "both"]
 
-# How long the first of two grants may wait for the second (see `both`).
-FRESH = 0.5
 
 log = logging.getLogger(__name__)
 
@@ -113,32 +111,46 @@ class Quota(Protocol):
 
     def slot(self) -> AbstractContextManager[None]: ...
 
+    def take(self) -> tuple[Callable[[], None] | None, float]:
+        """One try, no wait: (release, 0) when granted, else (None, seconds to wait)."""
+        ...
+
 
 @contextmanager
 def both(
-    first: Quota,
-    then: Quota,
+    batches: Quota,
+    requests: Quota,
     *,
-    fresh: float = FRESH,
+    max_wait: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[None]:
-    """A slot of `first` (a realm's batch window) and one of `then` (its request quota), taken
-    within `fresh` seconds of each other, held for the block (a /batch request).
+    """A /batch request's two grants: a request slot of the realm (`requests`), then, at once, a
+    grant of its batch window (`batches`), held for the block. Raises `errors.Throttled` past
+    `max_wait`.
 
-    A grant is stamped when it is taken, and QBO counts the request when it arrives. Waiting
-    for the second grant ages the first: a batch grant taken, then 10 s spent waiting for a
-    request slot, arrives 10 s late, and our window lets the 41st batch of the minute go while
-    QBO still counts that one (measured: 429s at month-end). So when the second wait was long,
-    both are given back and taken again; the stale grant stays counted but is never sent, which
-    errs on the side of fewer requests, never more."""
+    A grant is stamped when it is taken and QBO counts the request when it arrives, so both are
+    taken right before the request leaves: a batch grant that first waited for a request slot
+    would arrive late, and our window would let the 41st batch of QBO's minute go (measured:
+    429s at month-end). When the batch window is full, the request slot is given back at once
+    (its grant is spent unsent: one of the realm's 500 a minute, never a request too many) and
+    the window is waited for without holding a slot."""
+    deadline = clock() + max_wait
     while True:
-        with ExitStack() as held:
-            held.enter_context(first.slot())
-            granted = clock()
-            held.enter_context(then.slot())
-            if clock() - granted <= fresh:
-                yield
+        with requests.slot():
+            release, wait = batches.take()
+            if release is not None:
+                try:
+                    yield
+                finally:
+                    release()
                 return
+        if clock() + wait > deadline:
+            raise errors.Throttled(
+                "over this service's QBO batch quota for the realm; try again later",
+                retry_after=wait,
+            )
+        sleep(wait)
 
 
 class NoQuota:
@@ -147,6 +159,9 @@ class NoQuota:
     @contextmanager
     def slot(self) -> Iterator[None]:
         yield
+
+    def take(self) -> tuple[Callable[[], None] | None, float]:
+        return (lambda: None), 0.0
 
 
 class QuotaStore(Protocol):
@@ -202,6 +217,14 @@ class SharedQuota:
             yield
         finally:
             self._release(slot, holder)
+
+    def take(self) -> tuple[Callable[[], None] | None, float]:
+        """One try, no wait: (release, 0) when granted, else (None, seconds to wait)."""
+        holder = f"{_HOLDER_PREFIX}:{next(_HOLDERS)}"
+        slot, wait = self._try(holder)
+        if slot is None:
+            return None, _SLOT_POLL[1] if wait < 0 else wait
+        return (lambda: self._release(slot, holder)), 0.0
 
     def _acquire(self) -> tuple[int, str]:
         deadline = time.monotonic() + self.limits.max_wait

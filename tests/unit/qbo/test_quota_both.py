@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import pytest
+
+from qbo import errors
 from qbo.quota import both
 
 
@@ -15,50 +18,82 @@ class Clock:
     def __call__(self) -> float:
         return self.now
 
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
-class Recorded:
-    """A quota whose grants are logged; each grant may cost some clock time (its wait)."""
 
-    def __init__(self, name: str, log: list[str], clock: Clock, waits: list[float]) -> None:
-        self.name, self.log, self.clock, self.waits = name, log, clock, waits
+class Requests:
+    """The realm's request quota: each slot costs `wait` seconds of clock first."""
+
+    def __init__(self, log: list[str], clock: Clock, wait: float = 0.0) -> None:
+        self.log, self.clock, self.wait = log, clock, wait
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        self.clock.now += self.waits.pop(0) if self.waits else 0.0
-        self.log.append(f"{self.name}+")
+        self.clock.now += self.wait
+        self.log.append(f"req+@{self.clock.now:g}")
         try:
             yield
         finally:
-            self.log.append(f"{self.name}-")
+            self.log.append("req-")
+
+    def take(self) -> tuple[Callable[[], None] | None, float]:
+        raise AssertionError("the request quota is waited for, not tried")
 
 
-def test_a_quick_second_grant_keeps_the_first() -> None:
+class Batches:
+    """The batch window: full until `free_at`."""
+
+    def __init__(self, log: list[str], clock: Clock, free_at: float = 0.0) -> None:
+        self.log, self.clock, self.free_at = log, clock, free_at
+
+    def slot(self) -> Iterator[None]:
+        raise AssertionError("the batch window is tried once the request slot is held")
+
+    def take(self) -> tuple[Callable[[], None] | None, float]:
+        if self.clock.now < self.free_at:
+            self.log.append("batch?")
+            return None, self.free_at - self.clock.now
+        self.log.append(f"batch+@{self.clock.now:g}")
+        return (lambda: self.log.append("batch-")), 0.0
+
+
+def test_the_batch_grant_is_taken_once_the_request_slot_is_held() -> None:
+    """A request slot that took 10 s to come does not age the batch grant: it is taken then."""
     log: list[str] = []
     clock = Clock()
-    batch, request = Recorded("batch", log, clock, []), Recorded("req", log, clock, [0.2])
-    with both(batch, request, fresh=0.5, clock=clock):
+    with both(Batches(log, clock), Requests(log, clock, wait=10.0), clock=clock, sleep=clock.sleep):
         log.append("send")
-    assert log == ["batch+", "req+", "send", "req-", "batch-"]
+    assert log == ["req+@10", "batch+@10", "send", "batch-", "req-"]
 
 
-def test_a_long_wait_for_the_second_takes_both_again() -> None:
-    """The batch grant aged 10 s waiting for a request slot: sending it then could make the
-    41st batch of QBO's minute. Both are given back and taken again, then it goes."""
+def test_a_full_batch_window_is_waited_for_without_holding_a_request_slot() -> None:
     log: list[str] = []
     clock = Clock()
-    batch, request = Recorded("batch", log, clock, []), Recorded("req", log, clock, [10.0, 0.1])
-    with both(batch, request, fresh=0.5, clock=clock):
+    batches = Batches(log, clock, free_at=20.0)
+    with both(batches, Requests(log, clock), clock=clock, sleep=clock.sleep):
         log.append("send")
-    assert log == ["batch+", "req+", "req-", "batch-", "batch+", "req+", "send", "req-", "batch-"]
+    assert log == ["req+@0", "batch?", "req-", "req+@20", "batch+@20", "send", "batch-", "req-"]
+
+
+def test_past_the_longest_wait_it_is_throttled() -> None:
+    log: list[str] = []
+    clock = Clock()
+    batches = Batches(log, clock, free_at=50.0)
+    with (
+        pytest.raises(errors.Throttled),
+        both(batches, Requests(log, clock), max_wait=30.0, clock=clock, sleep=clock.sleep),
+    ):
+        log.append("send")
+    assert "send" not in log and log[-1] == "req-"
 
 
 def test_an_error_in_the_block_releases_both() -> None:
     log: list[str] = []
     clock = Clock()
-    batch, request = Recorded("batch", log, clock, []), Recorded("req", log, clock, [])
-    try:
-        with both(batch, request, clock=clock):
-            raise ConnectionError("reset")
-    except ConnectionError:
-        pass
-    assert log == ["batch+", "req+", "req-", "batch-"]
+    with (
+        pytest.raises(ConnectionError),
+        both(Batches(log, clock), Requests(log, clock), clock=clock, sleep=clock.sleep),
+    ):
+        raise ConnectionError("reset")
+    assert log == ["req+@0", "batch+@0", "batch-", "req-"]
