@@ -6,7 +6,10 @@ one QBO request's worth per group per turn (one message, or up to `batch_turn` c
 handler whose creates share /batch requests), the turn carried over from one dispatch to the
 next (consumers/runtime/scheduler.py). A realm with 5,000 queued invoices gets a turn like a
 realm with one; the quiet realm's invoice starts on the next free thread instead of behind the
-backlog, and no realm has more than its `group_limit` in flight.
+backlog, and no realm has more than its `group_limit` in flight. One start in `longest_every`
+goes to the realm holding the most messages, on top of its turns: a month-end burst ends when
+its longest backlog does, which QBO's quota for that realm paces, so that realm keeps its quota
+busy from the start instead of waiting for one turn in a thousand realms.
 
 It knows nothing of consumer groups or commits: the caller (the concurrent runtime, or a replay)
 feeds messages with `submit` and reads the partition trackers to know what may be committed.
@@ -73,6 +76,9 @@ class EngineOptions:
     # Messages of a handler that `batches` a group's turn may start together: QBO's /batch
     # takes 30 operations (sync/batching.py), and the turn is one request's worth.
     batch_turn: int = 30
+    # One start in this many goes to the realm holding the most messages, on top of its turns:
+    # the longest backlog sets a month-end drain's end, so it keeps its QBO quota busy.
+    longest_every: int = 4
     backoff_base: float = 0.5
     backoff_cap: float = 300.0  # ≈5 min between probes of a long outage
     dead_letter: bool = True  # a replay counts poison as failed instead (it is in the DLQ already)
@@ -131,6 +137,7 @@ class Engine:
             max_in_flight=self.options.max_in_flight,
             group_limit=self.options.group_limit,
             batch_turn=self.options.batch_turn,
+            longest_every=self.options.longest_every,
         )
         self._running: Counter[PartitionOffsets] = Counter()
         self._pool: ThreadPoolExecutor | None = None

@@ -17,7 +17,12 @@ Rules (docs/architecture.md#ordering-and-concurrency):
   turn per busy group, never behind the busy realm's backlog (a busy realm is also capped at
   `group_limit` in flight); and the busy realm is not held to one document per turn, which
   would leave its quota unused while every other realm is served (month-end: the busiest
-  realm sets the drain time, bench/month_end.py).
+  realm sets the drain time, bench/month_end.py);
+- the longest backlog: one start in `longest_every` goes to the group holding the most
+  messages, on top of its turns. A burst is drained when its longest backlog is, and that
+  realm's pace is set by its own QBO quota, which no other realm can use: served at one turn
+  in N groups it would idle its quota while the others drain, then drain alone at the end.
+  Once its quota holds it back its handlers wait and its `group_limit` hands the starts back.
 Pure: the caller passes `now` and serialises calls.
 """
 
@@ -39,11 +44,15 @@ class KeyScheduler(Generic[T]):
         group_limit: int = 10,
         group_limits: Mapping[str, int] | None = None,
         batch_turn: int = 1,
+        longest_every: int = 0,
     ) -> None:
-        if batch_turn < 1:
-            raise ValueError("a turn starts at least one message")
+        if batch_turn < 1 or longest_every < 0:
+            raise ValueError("a turn starts at least one message; longest_every is 0 or more")
         self.max_in_flight = max_in_flight
         self.batch_turn = batch_turn
+        self.longest_every = longest_every
+        self._longest: str | None = None  # the group holding the most messages (as they came)
+        self._since_longest = 0  # starts since the longest backlog's last extra one
         self.group_limit = group_limit
         self.group_limits = dict(group_limits or {})
         # key → (group, message, batchable), head = current message
@@ -68,7 +77,9 @@ class KeyScheduler(Generic[T]):
         queue = self._queues.setdefault(key, deque())
         queue.append((group, item, batchable))
         self.queued += 1
-        self._group_queued[group] = self._group_queued.get(group, 0) + 1
+        held = self._group_queued[group] = self._group_queued.get(group, 0) + 1
+        if self._longest is None or held > self._group_queued.get(self._longest, 0):
+            self._longest = group
         if len(queue) == 1:
             self._make_runnable(group, key)
 
@@ -83,19 +94,57 @@ class KeyScheduler(Generic[T]):
         self._turns.extendleft(reversed(self._fresh))
         self._fresh.clear()
         started: list[T] = []
-        progress = True
-        while progress and self.in_flight < self.max_in_flight:
-            progress = False
-            for _ in range(len(self._turns)):
-                group = self._turns[0]
-                if self._held.get(group, 0.0) > now or not self._has_room(group):
-                    self._pass_turn(group)
-                    continue
-                started.append(self._start_next(group))
-                progress = True
-                if self.in_flight >= self.max_in_flight:
-                    break
+        while self.in_flight < self.max_in_flight:
+            longest = self._longest_due(now)
+            if longest is not None:
+                started.append(self._start_extra(longest))
+                continue
+            group = self._next_turn(now)
+            if group is None:
+                break
+            self._since_longest += 1
+            started.append(self._start_next(group))
         return started
+
+    def _next_turn(self, now: float) -> str | None:
+        """The next group of the rotation that may start a message (at the front), if any."""
+        for _ in range(len(self._turns)):
+            group = self._turns[0]
+            if self._held.get(group, 0.0) <= now and self._has_room(group):
+                return group
+            self._pass_turn(group)
+        return None
+
+    def _longest_due(self, now: float) -> str | None:
+        """The group holding the most messages, when one start in `longest_every` is its due
+        on top of its turns and it may start one. The longest backlog sets when a month-end
+        burst is drained (its QBO quota is its own: the time it leaves unused is lost), so it
+        keeps going at up to its quota's pace from the start instead of at one turn in N
+        groups; once its quota holds it back, its handlers wait and its bound (`group_limit`)
+        gives the starts back to the rotation. A fresh group waits for one such start at most:
+        it takes the next turn."""
+        group = self._longest
+        if (
+            not self.longest_every
+            or self._since_longest < self.longest_every - 1
+            or group is None
+            or group not in self._runnable
+            or self._held.get(group, 0.0) > now
+            or not self._has_room(group)
+        ):
+            return None
+        self._since_longest = 0
+        return group
+
+    def _start_extra(self, group: str) -> T:
+        """Starts the next message of `group` out of its turn (the rotation does not move)."""
+        keys = self._runnable[group]
+        item = self._start_head(keys.popleft())
+        if not keys:
+            del self._runnable[group]
+            self._turn_left.pop(group, None)
+            self._turns.remove(group)
+        return item
 
     def _start_next(self, group: str) -> T:
         """Starts the next message of `group`, at the front of the rotation. Its turn passes
@@ -198,6 +247,8 @@ class KeyScheduler(Generic[T]):
             self._group_queued[group] = left
         else:
             del self._group_queued[group]
+            if group == self._longest:
+                self._longest = None  # the next message added names the next one
 
     def _has_room(self, group: str) -> bool:
         limit = self.group_limits.get(group, self.group_limit)

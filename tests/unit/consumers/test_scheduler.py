@@ -167,3 +167,41 @@ def test_a_batch_turn_spans_threads_freed_one_by_one() -> None:
         if item == "b1":
             s.add("q0", "quiet", "q0")  # arrives mid-turn: served next
     assert order == ["b0", "b1", "q0", "b2", "o0"]
+
+
+def test_the_longest_backlog_gets_one_start_in_n_on_top_of_its_turns() -> None:
+    s = KeyScheduler[str](max_in_flight=8, group_limit=30, longest_every=4)
+    for i in range(20):
+        s.add(f"big{i}", "big", f"big{i}")
+    for g in ("a", "b", "c"):
+        for i in range(5):
+            s.add(f"{g}{i}", g, f"{g}{i}")
+    started = s.start(0)
+    # round-robin big, a, b, then the longest's extra start; c, big, a, extra.
+    assert started == ["big0", "a0", "b0", "big1", "c0", "big2", "a1", "big3"]
+
+
+def test_the_longest_backlog_gives_its_extra_starts_back_at_its_bound() -> None:
+    s = KeyScheduler[str](max_in_flight=8, group_limit=2, longest_every=2)
+    for i in range(20):
+        s.add(f"big{i}", "big", f"big{i}")
+    for g in ("a", "b"):
+        for i in range(5):
+            s.add(f"{g}{i}", g, f"{g}{i}")
+    started = s.start(0)
+    assert started.count("big0") + started.count("big1") == 2
+    assert len(started) == 6 and sum(x.startswith("big") for x in started) == 2
+
+
+def test_a_quiet_realm_still_goes_first_beside_the_longest_backlog() -> None:
+    s = KeyScheduler[str](max_in_flight=1, group_limit=30, longest_every=2)
+    for i in range(10):
+        s.add(f"big{i}", "big", f"big{i}")
+    order = []
+    for n in range(4):
+        if n == 2:
+            s.add("q0", "quiet", "q0")
+        [item] = s.start(0)
+        order.append(item)
+        s.finish(item)
+    assert order[2] == "q0"
