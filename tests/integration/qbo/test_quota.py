@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from qbo.quota import Limits
 from store.db import Database
 
 pytestmark = pytest.mark.integration
@@ -47,4 +48,8 @@ def test_three_processes_stay_within_and_use_the_realm_quota(
     assert figures["throttled_429"] == 0
     assert figures["max_in_any_1s"] <= 10
     assert figures["max_in_flight"] <= 10
-    assert figures["share_of_minute_quota"] >= 0.9
+    # Used, not only respected: within 5% of the pace our margins allow (10 grants per 1.5 s,
+    # 400 a minute: 80% of QBO's 500; a 429 would cost the realm QBO's minute).
+    limits = Limits()
+    designed = min(limits.per_minute, limits.per_second * 60 / limits.second_window)
+    assert figures["share_of_minute_quota"] >= 0.95 * designed / 500
