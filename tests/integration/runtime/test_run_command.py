@@ -73,19 +73,30 @@ def test_run_serves_metrics_logs_json_and_stops_on_sigterm(settings, db, tmp_pat
             interval=0.2,
             message="5 snapshots",
         )
-        metrics = wait_until(lambda: _metrics(port), timeout=10, message="the metrics endpoint")
+        # The counter moves after the handler's commit, so the fifth snapshot can be visible a
+        # moment before the fifth count: wait for the count itself.
+        topic = settings.topics.customer_updated
+        processed = f'sequence_qbo_messages_processed_total{{outcome="updated",topic="{topic}"}}'
+        metrics = wait_until(
+            lambda: _metrics_once(port, f"{processed} 5.0"),
+            timeout=10,
+            message="the metrics endpoint counting 5 processed",
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(60)
     assert code == 0, log.read_text()[-3000:]
-    topic = settings.topics.customer_updated
-    assert (
-        f'sequence_qbo_messages_processed_total{{outcome="updated",topic="{topic}"}} 5.0' in metrics
-    )
+    assert f"{processed} 5.0" in metrics
     assert "sequence_qbo_handler_seconds_bucket" in metrics
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     assert any(line["message"].startswith("consuming") for line in lines)
     assert all({"ts", "level", "logger", "message"} <= set(line) for line in lines)
+
+
+def _metrics_once(port: int, line: str) -> str | None:
+    """The metrics page once it holds `line`: None until then."""
+    page = _metrics(port)
+    return page if page is not None and line in page else None
 
 
 def _metrics(port: int) -> str | None:
