@@ -22,6 +22,9 @@ out) hold no thread, so they count against a limit of their own, `max_parked`, n
 that many of its messages are held in memory. Per realm too (consumers/runtime/realm_holds.py):
 a realm holding `max_per_realm` messages pauses the partitions its messages come from, until it
 drains to half; a month-end backlog stays bounded in memory, and nothing fetched is dropped.
+Per partition as well: Kafka keeps one position per partition, so every message done behind a
+head that waits (a realm's outage) stays tracked until the head is done (≈65 bytes each). A
+partition with `max_tracked` offsets tracked is paused until half of them are committable.
 
 Nothing is skipped silently: when the engine fails on a message (`Engine.fatal`) or librdkafka
 reports a fatal error (this member fenced by another with the same `group.instance.id`, say),
@@ -60,6 +63,7 @@ class RuntimeOptions:
     max_buffered: int = 20_000  # polled, not yet done and not parked; beyond this: pause all
     max_parked: int = 50_000  # more held on top of that, waiting on retries: pause all too
     max_per_realm: int = 10_000  # held for one realm: pause the partitions it comes from
+    max_tracked: int = 50_000  # offsets of one partition not committable yet: pause it (≈3 MB)
     revoke_deadline: float = 20.0
     shutdown_deadline: float = 25.0
     batch: int = 500
@@ -95,6 +99,7 @@ class ConcurrentRuntime:
         self._count_lock = threading.Lock()
         self._paused = False
         self.holds: RealmHolds[TP] = RealmHolds(self.options.max_per_realm)
+        self._behind: set[TP] = set()  # partitions paused at `max_tracked`
         self._stopping = False
         self._lag_at = 0.0
 
@@ -146,6 +151,10 @@ class ConcurrentRuntime:
         if self.holds.fetched(realm, tp, held) and not self._paused:
             self.consumer.pause([TopicPartition(*tp)])
             self.metrics.pauses.inc()
+        if tracker.in_progress >= self.options.max_tracked and tp not in self._behind:
+            self._behind.add(tp)
+            self.consumer.pause([TopicPartition(*tp)])
+            self.metrics.pauses.inc()
 
     def _store_offsets(self) -> None:
         with self.engine.cond:
@@ -159,8 +168,9 @@ class ConcurrentRuntime:
 
     def _backpressure(self) -> None:
         free = self.holds.drained(self.engine.queued_in) if self.holds.full else []
+        free += self._caught_up()
         if free and not self._paused:
-            self.consumer.resume([TopicPartition(t, p) for t, p in free])
+            self.consumer.resume([TopicPartition(t, p) for t, p in free if self._fetchable((t, p))])
         buffered = self.engine.buffered
         self.metrics.buffered.set(buffered)
         # Counting the parked ones costs a walk over the waiting keys: only when it matters.
@@ -173,14 +183,30 @@ class ConcurrentRuntime:
         elif decision == "resume":
             self._resume()
 
+    def _caught_up(self) -> list[TP]:
+        """Partitions paused at `max_tracked` whose tracker came down to half of it."""
+        if not self._behind:
+            return []
+        with self.engine.cond:
+            done = [
+                tp
+                for tp in self._behind
+                if tp not in self.trackers
+                or self.trackers[tp].in_progress <= self.options.max_tracked // 2
+            ]
+        self._behind.difference_update(done)
+        return [tp for tp in done if tp in self.trackers]
+
+    def _fetchable(self, tp: TP) -> bool:
+        """Not held back by a full realm nor by its own tracker."""
+        return not self.holds.held(tp) and tp not in self._behind
+
     def _resume(self) -> None:
         # Measured: librdkafka fetches again 0.4-0.5 s after resume() (sometimes seconds), so
         # resuming at half of `max_buffered` keeps the pool fed meanwhile at realistic rates.
-        # Not the partitions a full realm holds: they resume when it drains.
+        # Not the partitions a full realm or a long tracker holds: they resume on their own.
         assigned = self.consumer.assignment()
-        self.consumer.resume(
-            [tp for tp in assigned if not self.holds.held((tp.topic, tp.partition))]
-        )
+        self.consumer.resume([tp for tp in assigned if self._fetchable((tp.topic, tp.partition))])
         self._paused = False
 
     def _report_lag(self) -> None:
@@ -240,6 +266,7 @@ class ConcurrentRuntime:
     def _take(self, partitions: list[TopicPartition]) -> dict[TP, PartitionOffsets]:
         keys = [(tp.topic, tp.partition) for tp in partitions]
         self.holds.forget(keys)
+        self._behind.difference_update(keys)
         return {k: self.trackers.pop(k) for k in keys if k in self.trackers}
 
     def _commit(self, trackers: Mapping[TP, PartitionOffsets]) -> None:

@@ -4,6 +4,7 @@ is full, keeps polling, resumes when drained, and loses or repeats nothing on th
 from __future__ import annotations
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from consumers.runtime.concurrent import RuntimeOptions
 from tests.helpers import wait_until
@@ -69,3 +70,58 @@ def test_a_realm_waiting_out_an_outage_does_not_stop_the_others_from_being_fetch
         )
         assert not any(i.startswith("down-") for i in handler.done_at)  # still waiting it out
         assert rt.engine.parked >= 250
+
+
+def test_a_partition_stuck_behind_a_waiting_message_is_fetched_no_further_than_a_bound(
+    settings,
+) -> None:
+    """Kafka keeps one position per partition, so every message done behind a waiting head
+    stays tracked until the head is done: fetching on would grow the tracker without limit."""
+    topic = settings.topics.customer_updated
+    # A realm waiting out 4 s at the head of every partition (30 keys reach all 3), then 600
+    # messages of a healthy realm behind it.
+    down = records(n_keys=30, per_key=1, accounts=1, prefix="down", throttle=1, throttle_after=4)
+    up = [
+        (
+            f"up-{key}",
+            value.replace(b'"acct_0"', b'"acct_up"').replace(b'"key": "k', b'"key": "up-k'),
+        )
+        for key, value in records(n_keys=150, per_key=4, accounts=1, prefix="up")
+    ]
+    produce(settings.kafka_bootstrap, topic, down + up)
+    handler = TestHandler()
+    rt = runtime(
+        settings.kafka_bootstrap, topic, settings.consumer_group, settings.topics.dlq, handler
+    )
+    rt.options = RuntimeOptions(engine=rt.options.engine, max_tracked=40, batch=10)
+    peak = 0
+
+    def sample() -> bool:
+        nonlocal peak
+        with rt.engine.cond:
+            tracked = [t.in_progress for t in rt.trackers.values()]
+        peak = max(peak, *tracked, 0)
+        return len(handler.done_at) == 630
+
+    with running(rt):
+        wait_until(sample, timeout=60, interval=0.005, message="all 630 messages done")
+        wait_until(lambda: _committed(settings, topic) == 630, timeout=15, message="630 committed")
+    # One more fetched batch may land on top of the bound before the pause.
+    assert 40 <= peak <= 40 + 10, peak
+    first_down = min(t for i, t in handler.done_at.items() if i.startswith("down-"))
+    ahead = sum(i.startswith("up-") and t < first_down for i, t in handler.done_at.items())
+    assert ahead <= 3 * (40 + 10), ahead  # held back while the heads waited
+    ups = {k: seqs for k, seqs in handler.seen.items() if k.startswith("up-")}
+    assert len(ups) == 150 and all(seqs == [0, 1, 2, 3] for seqs in ups.values())
+
+
+def _committed(settings, topic: str) -> int:
+    """The group's committed positions on `topic`, summed (every message before them done)."""
+    consumer = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": settings.consumer_group}
+    )
+    try:
+        parts = [TopicPartition(topic, p) for p in range(3)]
+        return sum(max(tp.offset, 0) for tp in consumer.committed(parts, timeout=10))
+    finally:
+        consumer.close()
