@@ -66,12 +66,29 @@ class QboClient:
         self.cache = cache or CompanyCache()
         self._sleep, self._rand = sleep, rand
         self.hooks: tuple[CallHook, ...] = ()
+        self.sending: tuple[Callable[[], None], ...] = ()
 
     def observed(self, hook: CallHook) -> QboClient:
         """This client, with `hook` told of every API call it makes (e.g. `CallCount` for one
         document sync); `self` is unchanged, and both share tokens, quota and cache."""
         clone = copy.copy(self)
         clone.hooks = (*self.hooks, hook)
+        return clone
+
+    def kept(self, hook: Callable[[], None]) -> QboClient:
+        """This client, with `hook` run right before each request leaves: inside its quota
+        grant, after any wait for it, and again before every inline retry. A document sync
+        renews its lease there, so no quota wait nor retry can outlast the lease unseen; an
+        exception the hook raises stops the call and nothing is sent."""
+        clone = copy.copy(self)
+        clone.sending = (*self.sending, hook)
+        return clone
+
+    def kept_only(self, hook: Callable[[], None]) -> QboClient:
+        """`kept`, with `hook` in place of this client's own send-time hooks (a /batch sent
+        with one document's client keeps every item's lease, not that document's alone)."""
+        clone = copy.copy(self)
+        clone.sending = (hook,)
         return clone
 
     # -- entities --------------------------------------------------------------------------
@@ -293,6 +310,8 @@ class QboClient:
         # A batch takes a grant of the realm's batch window too, both fresh when it leaves
         # and no request slot held while the window is full (qbo.quota.both).
         with both(self.batch_quota, self.quota) if batch else self.quota.slot():
+            for hook in self.sending:
+                hook()
             answer = self.transport.send(
                 method,
                 f"{self.base}/{path}",

@@ -21,8 +21,10 @@ Per realm and process, one lane with at most two requests out:
   `sync.failures` classifies it like a single create's (a duplicate DocNumber is adopted or
   failed by the same rule), never the batch's. An error of the whole request (throttled, 5xx,
   connection lost) is every item's error: each document retries on its own;
-- before the batch leaves, every item's lease is renewed (`ready`): one that lost its lease
-  to another sync drops out of the batch instead of being created twice.
+- every item's lease is renewed (`ready`) when the batch is formed and again right before it
+  leaves, inside its quota grant (a wait for the realm's batch window can be as long as a
+  lease): an item that lost its lease to another sync drops out instead of being created
+  twice, and the others go at once without it.
 Exactly once holds as for a single create: each item's create intent is committed before the
 batch leaves, so a retry after a lost batch answer looks its document up in QBO (DocNumber, our
 PrivateNote marker) and adopts it instead of creating it again; the batch's own requestid is
@@ -131,10 +133,15 @@ class CreateBatcher:
         """Sends `group` (every item gets its result or error, whatever happens)."""
         try:
             ready = [item for item in group if _renewed(item)]
-            if len(ready) == 1:
-                self._single(ready[0])
-            elif ready:
-                self._batch(ready)
+            while ready:
+                try:
+                    if len(ready) == 1:
+                        self._single(ready[0])
+                    else:
+                        self._batch(ready)
+                    return
+                except _LeaseRanOut:  # those items have their error: send the others
+                    ready = [item for item in ready if not item.done]
         except BaseException as exc:  # the request's own failure is every item's
             for item in group:
                 if not item.done:
@@ -160,7 +167,12 @@ class CreateBatcher:
             for n, item in enumerate(group)
         ]
         rid = requestids.make("batch", *(item.request_id for item in group))
-        answers = group[0].api.batch(items, request_id=rid)
+
+        def keep_leases() -> None:  # right before the batch leaves, after its quota wait
+            if not all([_renewed(item) for item in group]):  # each one, not up to a lost one
+                raise _LeaseRanOut
+
+        answers = group[0].api.kept_only(keep_leases).batch(items, request_id=rid)
         for n, item in enumerate(group):
             answer = answers.get(str(n))
             if isinstance(answer, qbo_errors.QboError):
@@ -173,6 +185,10 @@ class CreateBatcher:
                 )
             else:
                 item.result = answer[item.entity]
+
+
+class _LeaseRanOut(Exception):
+    """An item of a batch lost its lease while the batch waited for the realm's quota."""
 
 
 def _may_send(lane: _Lane) -> bool:

@@ -7,9 +7,10 @@ result), each one statement or a pipeline of them (`Database.pipeline`), no BEGI
 For every document:
   1. claim it, in one statement under the document's advisory lock: store the snapshot in the
      ledger (an event older than the stored snapshot changes nothing) and take the document's
-     lease (`lease_until`, renewed before a QBO call once a third has passed), so that a
-     concurrent sync of the same document (a live event, a replay, a re-sync, another process
-     after a rebalance) waits and retries instead of interleaving; in the same round trip,
+     lease (`lease_until`, renewed right before a QBO request leaves, after its wait for the
+     realm's quota, once a third has passed), so that a concurrent sync of the same document
+     (a live event, a replay, a re-sync, another process after a rebalance) waits and
+     retries instead of interleaving; in the same round trip,
      read what the payload needs from the store (link, settings, mappings, create intent). A
      replay of the snapshot QBO already holds ends here: no QBO call;
   2. a credit note whose invoice has no QBO id looks the invoice up in QBO (DocNumber and
@@ -55,7 +56,7 @@ from qbo import company as company_mod
 from qbo import errors as qbo_errors
 from qbo import invoice as builder
 from qbo import requestids
-from qbo.client import CallCount, CallHook, ClientProvider, QboClient
+from qbo.client import CallCount, ClientProvider, QboClient
 from qbo.query import Query
 from schemas.models import CreditNote, Invoice
 from store import ledger, sync_context
@@ -69,9 +70,10 @@ from sync.resync import resync_documents, resync_waiting_for_invoice
 
 Doc = Invoice | CreditNote
 _ENTITY = {DocumentType.INVOICE: "Invoice", DocumentType.CREDIT_NOTE: "CreditMemo"}
-# A sync that died holds its document this long at most. A live one renews its lease before a
-# QBO call once a third of it has passed (no transaction is open then), so a sync longer than
-# this (QBO slow, inline retries) keeps its document.
+# A sync that died holds its document this long at most. A live one renews its lease right
+# before each QBO request leaves (after any quota wait) once a third of it has passed (no
+# transaction is open then), so a sync longer than this (quota waits, QBO slow, inline
+# retries) keeps its document, and one that lost it sends nothing more.
 LEASE_SECONDS = 30.0
 # What a document waits behind while another sync holds it (the runtime backs off from here).
 _BUSY_WAIT = 1.0
@@ -158,10 +160,10 @@ class Metered:
     def calls(self) -> int:
         return self.count.calls
 
-    def observe(self, hook: CallHook) -> None:
-        """`hook` runs before every further call (the sync keeps its lease alive with it); an
-        exception it raises stops the call."""
-        self.client = self.client.observed(hook)
+    def keep(self, hook: Callable[[], None]) -> None:
+        """`hook` runs right before every further request leaves, inside its quota grant (the
+        sync keeps its lease alive with it); an exception it raises stops the request."""
+        self.client = self.client.kept(hook)
 
 
 Unusable = qbo_errors.AuthError | qbo_errors.ConfigError
@@ -372,7 +374,7 @@ class DocumentSync:
                 # Nothing can reach QBO until the merchant (re)connects: failed, and
                 # `sequence-qbo resync` sends it once they have.
                 raise api
-            api.observe(lambda _method, _path: self._keep(claim))
+            api.keep(lambda: self._keep(claim))
             result = work(claim, api)
         except _LeaseLost:
             return _busy(claim.key)  # the sync that holds it now records its result

@@ -246,3 +246,44 @@ def test_a_sync_renews_its_lease_and_stops_once_another_took_it(world: World, mo
     assert [i["PrivateNote"] for i in world.qbo_invoices()] == ["sequence:invoice:lease1"]
     row = world.row("invoice", "lease2")
     assert (row["status"], row["lease_token"]) == ("pending", "thief")  # left to the thief
+
+
+def test_a_sync_whose_lease_ran_out_while_it_waited_for_the_quota_sends_nothing(
+    world: World, monkeypatch
+) -> None:
+    """A wait for the realm's quota can be as long as the lease: the lease is renewed after
+    that wait, right before the request leaves, so a sync whose document another sync took
+    meanwhile sends nothing (the other sync's create is the only one)."""
+    from contextlib import contextmanager
+
+    from qbo.quota import SharedQuota
+    from qbo.transport import Transport
+    from sync.documents import DocumentSync
+
+    world.link(customer("cus_q", "Quota Ltd"))
+    quick = DocumentSync(world.db, world.factory, lease_seconds=0.001)  # renewed at every call
+    slot, send, sent = SharedQuota.slot, Transport.send, []
+
+    @contextmanager
+    def slow_grant(quota: SharedQuota) -> Any:
+        with slot(quota):  # granted after a wait in which the lease ran out and was taken
+            with world.db.transaction() as tx:
+                tx.conn.execute(
+                    "update sync_ledger set lease_token = 'thief', "
+                    "lease_until = now() + interval '60 seconds' where sequence_id = 'quota1'"
+                )
+            yield
+
+    def counted(transport: Transport, *args: Any, **kwargs: Any) -> Any:
+        sent.append(args[:2])
+        return send(transport, *args, **kwargs)
+
+    monkeypatch.setattr(SharedQuota, "slot", slow_grant)
+    monkeypatch.setattr(Transport, "send", counted)
+    doc = Invoice.model_validate(invoice("quota1", customer("cus_q", "Quota Ltd"), number="Q-1"))
+    result = quick.sync(world.c.account_id, doc, NOW)
+    assert result.outcome == "busy"
+    assert sent == []  # nothing left for QBO
+    assert world.qbo_invoices() == []
+    row = world.row("invoice", "quota1")
+    assert (row["status"], row["lease_token"]) == ("pending", "thief")  # left to the thief

@@ -12,6 +12,7 @@ import pytest
 
 from qbo import errors
 from sync.batching import CreateBatcher
+from tests.helpers import wait_until
 
 
 class FakeApi:
@@ -41,6 +42,9 @@ class FakeApi:
             raise saved
         return saved
 
+    def kept_only(self, hook: Any) -> _Kept:
+        return _Kept(self, hook)
+
     def batch(self, items: list[dict[str, Any]], *, request_id: str) -> dict[str, Any]:
         assert len(request_id) <= 36 and all(len(i["bId"]) <= 10 for i in items)
         self.requests.append(("batch", len(items)))
@@ -52,6 +56,18 @@ class FakeApi:
             saved = self._saved(item["Invoice"])
             out[item["bId"]] = saved if isinstance(saved, errors.QboError) else {"Invoice": saved}
         return out
+
+
+class _Kept:
+    """The client's `kept_only`: `hook` runs right before the batch leaves (after its quota
+    wait), and an exception it raises means nothing is sent."""
+
+    def __init__(self, api: FakeApi, hook: Any) -> None:
+        self.api, self.hook = api, hook
+
+    def batch(self, items: list[dict[str, Any]], *, request_id: str) -> dict[str, Any]:
+        self.hook()
+        return self.api.batch(items, request_id=request_id)
 
 
 def _burst(batcher: CreateBatcher, api: FakeApi, numbers: list[str], **kw: Any) -> dict:
@@ -139,6 +155,48 @@ def test_an_item_whose_lease_was_lost_stays_out_of_the_batch() -> None:
     assert isinstance(results.pop("5"), LeaseLost)
     assert all(isinstance(r, dict) for r in results.values())
     assert sum(n for _, n in api.requests) == 9  # never sent: another sync holds it now
+
+
+def test_an_item_whose_lease_ran_out_while_the_batch_waited_is_left_out_of_it() -> None:
+    """The lease is renewed when the batch is formed and again right before it leaves: a wait
+    for the realm's batch window can be as long as a lease, and another sync may hold the
+    document by then. The others go at once without it."""
+    api, batcher = FakeApi(latency=0.3), CreateBatcher()
+    renewals: dict[str, int] = {}
+
+    class LeaseLost(Exception):
+        pass
+
+    def ready(number: str) -> None:
+        renewals[number] = renewals.get(number, 0) + 1
+        if number == "5" and renewals[number] > 1:  # lost during the quota wait
+            raise LeaseLost
+
+    results: dict[str, Any] = {}
+
+    def one(number: str) -> None:
+        try:
+            results[number] = batcher.create(
+                api,
+                "Invoice",
+                {"DocNumber": number},
+                request_id=f"sq-{number}",
+                ready=lambda: ready(number),
+            )
+        except Exception as exc:
+            results[number] = exc
+
+    threads = [threading.Thread(target=one, args=(str(n),)) for n in range(10)]
+    # Two creates out alone (the lane's two requests), then eight waiting: they go together.
+    for n, t in enumerate(threads):
+        t.start()
+        if n < 2:
+            wait_until(lambda n=n: len(api.requests) == n + 1, timeout=5)
+    for t in threads:
+        t.join(10)
+    assert isinstance(results.pop("5"), LeaseLost)
+    assert all(isinstance(r, dict) for r in results.values()), results
+    assert api.requests == [("create", 1), ("create", 1), ("batch", 7)]
 
 
 def test_the_batch_size_is_bounded() -> None:
