@@ -46,8 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--threads",
         type=int,
-        default=64,
-        help="handler calls in flight in this process (default 64)",
+        default=128,
+        help="handler calls in flight in this process (default 128: a realm with a backlog "
+        "holds up to --group-limit of them while its batches wait for QBO's batch quota, and "
+        "the other realms keep the rest)",
     )
     run.add_argument(
         "--group-limit",
