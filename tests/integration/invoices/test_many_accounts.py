@@ -50,7 +50,7 @@ def test_20_accounts_x_50_invoices_at_once_with_runs_defaults(
     settings: Settings, qbo_sandbox, schema_registry_url, caplog
 ) -> None:
     defaults = _run_defaults()
-    assert (defaults.threads, defaults.group_limit, settings.db_pool_max) == (64, 60, 20)
+    assert (defaults.threads, defaults.group_limit, settings.db_pool_max) == (128, 60, 20)
     connected, accounts = connect_accounts(settings, qbo_sandbox, ACCOUNTS)
     records = _events(connected, schema_registry_url, accounts)
     total = ACCOUNTS * INVOICES
