@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from consumers.runtime.concurrent import RuntimeOptions
+from consumers.runtime.concurrent import ConcurrentRuntime, RuntimeOptions
 from tests.helpers import wait_until
 from tests.integration.harness import produce, running
 from tests.integration.runtime.support import TestHandler, records, runtime
@@ -47,19 +47,9 @@ def test_the_buffer_is_bounded_by_pausing_partitions(settings) -> None:
 def test_a_realm_waiting_out_an_outage_does_not_stop_the_others_from_being_fetched(
     settings,
 ) -> None:
-    topic = settings.topics.customer_updated
     # 300 messages of a realm whose first answer is "wait 60 s" (a 429 for the realm), then
     # 300 of a healthy realm behind them in every partition.
-    down = records(n_keys=100, per_key=3, accounts=1, prefix="down", throttle=1, throttle_after=60)
-    up = [
-        (f"up-{key}", value.replace(b'"acct_0"', b'"acct_up"'))
-        for key, value in records(n_keys=100, per_key=3, accounts=1, prefix="up")
-    ]
-    produce(settings.kafka_bootstrap, topic, down + up)
-    handler = TestHandler()
-    rt = runtime(
-        settings.kafka_bootstrap, topic, settings.consumer_group, settings.topics.dlq, handler
-    )
+    rt, handler = _waiting_realm_then_a_healthy_one(settings, (100, 3, 60.0), (100, 3))
     # A buffer far smaller than the outage's backlog, fetched in small batches.
     rt.options = RuntimeOptions(engine=rt.options.engine, max_buffered=50, batch=20)
     with running(rt):
@@ -80,19 +70,7 @@ def test_a_partition_stuck_behind_a_waiting_message_is_fetched_no_further_than_a
     topic = settings.topics.customer_updated
     # A realm waiting out 4 s at the head of every partition (30 keys reach all 3), then 600
     # messages of a healthy realm behind it.
-    down = records(n_keys=30, per_key=1, accounts=1, prefix="down", throttle=1, throttle_after=4)
-    up = [
-        (
-            f"up-{key}",
-            value.replace(b'"acct_0"', b'"acct_up"').replace(b'"key": "k', b'"key": "up-k'),
-        )
-        for key, value in records(n_keys=150, per_key=4, accounts=1, prefix="up")
-    ]
-    produce(settings.kafka_bootstrap, topic, down + up)
-    handler = TestHandler()
-    rt = runtime(
-        settings.kafka_bootstrap, topic, settings.consumer_group, settings.topics.dlq, handler
-    )
+    rt, handler = _waiting_realm_then_a_healthy_one(settings, (30, 1, 4.0), (150, 4))
     rt.options = RuntimeOptions(engine=rt.options.engine, max_tracked=40, batch=10)
     peak = 0
 
@@ -113,6 +91,30 @@ def test_a_partition_stuck_behind_a_waiting_message_is_fetched_no_further_than_a
     assert ahead <= 3 * (40 + 10), ahead  # held back while the heads waited
     ups = {k: seqs for k, seqs in handler.seen.items() if k.startswith("up-")}
     assert len(ups) == 150 and all(seqs == [0, 1, 2, 3] for seqs in ups.values())
+
+
+def _waiting_realm_then_a_healthy_one(
+    settings, down: tuple[int, int, float], up: tuple[int, int]
+) -> tuple[ConcurrentRuntime, TestHandler]:
+    """Produces `down` = (keys, per key, seconds) messages of a realm whose first answer is
+    "wait that long" (a 429 for the realm), then `up` = (keys, per key) of a healthy realm
+    (ids and keys "up-…"); a runtime and its handler to consume them."""
+    topic = settings.topics.customer_updated
+    keys, per_key, wait = down
+    waiting = records(keys, per_key, accounts=1, prefix="down", throttle=1, throttle_after=wait)
+    healthy = [
+        (
+            f"up-{key}",
+            value.replace(b'"acct_0"', b'"acct_up"').replace(b'"key": "k', b'"key": "up-k'),
+        )
+        for key, value in records(*up, accounts=1, prefix="up")
+    ]
+    produce(settings.kafka_bootstrap, topic, waiting + healthy)
+    handler = TestHandler()
+    rt = runtime(
+        settings.kafka_bootstrap, topic, settings.consumer_group, settings.topics.dlq, handler
+    )
+    return rt, handler
 
 
 def _committed(settings, topic: str) -> int:
