@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=60,
         help="handler calls in flight per account/realm (default 60: a realm's creates leave "
-        "in /batch requests of 30, at most two out per process, so a backlog fills the next "
+        "in /batch requests of 30, one at a time per process, so a backlog fills the next "
         "batch while one waits for QBO's batch quota; QBO's 10 concurrent requests per realm "
         "are held by the shared quota whatever this is)",
     )
