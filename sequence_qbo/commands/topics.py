@@ -31,7 +31,7 @@ def _create(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("--partitions must be at least 1")
     try:
         result = ensure_topics(settings.kafka_bootstrap, settings.topics.all(), partitions)
-    except KafkaException as exc:
+    except (KafkaException, TimeoutError) as exc:
         raise CliError(f"cannot create topics on {settings.kafka_bootstrap}: {exc}") from exc
     table = Table("topic", "state", title=f"topics on {settings.kafka_bootstrap}")
     for name, state in sorted(result.items()):
