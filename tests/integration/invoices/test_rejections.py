@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from consumers._sync_outcome import result_outcome
 from consumers.runtime.types import Failed
@@ -60,14 +60,6 @@ def _failed_with(world: World, iid: str, reason: str, result: Any) -> dict[str, 
     return row
 
 
-_NO_LEADER_YET = {
-    KafkaError.NOT_LEADER_FOR_PARTITION,
-    KafkaError.LEADER_NOT_AVAILABLE,
-    KafkaError.UNKNOWN_TOPIC_OR_PART,
-    KafkaError._TIMED_OUT,
-}
-
-
 def _announced(world: World, document_id: str) -> list[tuple[str, str | None]]:
     """(status, reason_code) of every qbo.sync_status record of the document so far."""
     topic = world.c.settings.topics.sync_status
@@ -80,17 +72,9 @@ def _announced(world: World, document_id: str) -> list[tuple[str, str | None]]:
     )
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        try:
-            ends = {
-                p: consumer.get_watermark_offsets(TopicPartition(topic, p), 10)[1]
-                for p in partitions
-            }
-        except KafkaException as exc:
-            # A new topic's partition may not have its leader yet: nothing read so far.
-            error = exc.args[0]
-            if error.retriable() or error.code() in _NO_LEADER_YET:
-                return []
-            raise
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), 10)[1] for p in partitions
+        }
         consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
         seen: list[tuple[str, str | None]] = []
         done = {p: end == 0 for p, end in ends.items()}
